@@ -1,0 +1,29 @@
+/**
+ * NestJS 12 packages are ESM-only: on Node 20 jest runs in its ESM mode
+ * (node --experimental-vm-modules, see the npm test script) with ts-jest
+ * transpiling only (isolatedModules); `npm run typecheck` checks types.
+ * @type {import('jest').Config}
+ */
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
+    // @fastify/static (CommonJS, used by Swagger UI) require()s the ESM-only
+    // content-disposition; jest's CommonJS loader cannot require(esm) before
+    // Node 24.9, so that one package is compiled to CommonJS for the tests.
+    '^.+/node_modules/content-disposition/.+\\.js$': [
+      'ts-jest',
+      {
+        useESM: false,
+        tsconfig: { allowJs: true, module: 'commonjs', moduleResolution: 'node10', isolatedModules: true },
+      },
+    ],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
+  maxWorkers: 2,
+  testTimeout: 30_000,
+};

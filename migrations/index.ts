@@ -1,0 +1,4 @@
+import { InitialSchema1764160000000 } from './1764160000000-InitialSchema.js';
+
+/** Every migration, oldest first. An explicit list: no globbing, no __dirname (ESM). */
+export const migrations = [InitialSchema1764160000000];

@@ -1,0 +1,73 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { LoggerModule } from 'nestjs-pino';
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import { AuthModule } from './auth/auth.module.js';
+import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
+import { ProblemDetailsFilter } from './common/problem-details.filter.js';
+import { createValidationPipe } from './common/validation.js';
+import { type EnvironmentVariables, validateEnv } from './config/env.validation.js';
+import { loggerOptions } from './config/logger.js';
+import { buildDataSourceOptions } from './database/data-source-options.js';
+import { runMigrations } from './database/migrate.js';
+import { DoctorsModule } from './doctors/doctors.module.js';
+import { HealthModule } from './health/health.module.js';
+import { MappingsModule } from './mappings/mappings.module.js';
+import { PatientsModule } from './patients/patients.module.js';
+import { UsersModule } from './users/users.module.js';
+
+@Module({
+  imports: [
+    ConfigModule.forRoot({
+      isGlobal: true,
+      cache: true,
+      validate: validateEnv,
+      // Tests configure themselves; a developer's .env must not leak into them.
+      ignoreEnvFile: process.env.NODE_ENV === 'test',
+    }),
+    LoggerModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<EnvironmentVariables, true>) =>
+        loggerOptions(config.get('LOG_LEVEL', { infer: true }), config.get('NODE_ENV', { infer: true })),
+    }),
+    TypeOrmModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<EnvironmentVariables, true>) => ({
+        ...buildDataSourceOptions({
+          DATABASE_URL: config.get('DATABASE_URL', { infer: true }),
+          DB_NAME: config.get('DB_NAME', { infer: true }),
+          DB_USER: config.get('DB_USER', { infer: true }),
+          DB_PASSWORD: config.get('DB_PASSWORD', { infer: true }),
+          DB_HOST: config.get('DB_HOST', { infer: true }),
+          DB_PORT: config.get('DB_PORT', { infer: true }),
+          DB_POOL_SIZE: config.get('DB_POOL_SIZE', { infer: true }),
+          PGLITE_DATA_DIR: config.get('PGLITE_DATA_DIR', { infer: true }),
+        }),
+        migrateOnStart: config.get('DB_MIGRATE_ON_START', { infer: true }),
+      }),
+      // Pending migrations are applied before the app serves anything.
+      dataSourceFactory: async (options?: DataSourceOptions) => {
+        if (!options) throw new Error('TypeORM options missing');
+        const dataSource = await new DataSource(options).initialize();
+        const { migrateOnStart, driver } = options as { migrateOnStart?: boolean; driver?: unknown };
+        // A custom driver means PGlite: single-process, no lock needed.
+        if (migrateOnStart) await runMigrations(dataSource, driver === undefined);
+        return dataSource;
+      },
+    }),
+    HealthModule,
+    UsersModule,
+    AuthModule,
+    PatientsModule,
+    DoctorsModule,
+    MappingsModule,
+  ],
+  providers: [
+    { provide: APP_GUARD, useClass: JwtAuthGuard },
+    { provide: APP_PIPE, useFactory: createValidationPipe },
+    { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+  ],
+})
+export class AppModule {}

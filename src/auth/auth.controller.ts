@@ -1,0 +1,85 @@
+import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiProblems, NoContent } from '../common/api-docs.js';
+import { type AuthUser, CurrentUser, Public } from '../common/decorators.js';
+import { MeDto, RegisteredUserDto } from '../users/dto/user-response.dto.js';
+import { AuthService } from './auth.service.js';
+import { ChangePasswordDto } from './dto/change-password.dto.js';
+import { LoginDto } from './dto/login.dto.js';
+import { RefreshDto } from './dto/refresh.dto.js';
+import { RegisterDto } from './dto/register.dto.js';
+import { TokenPairDto } from './dto/token-pair.dto.js';
+
+@ApiTags('auth')
+@Controller('api/auth')
+export class AuthController {
+  constructor(private readonly auth: AuthService) {}
+
+  @Public()
+  @Post('register')
+  @ApiOperation({ summary: 'Register a user' })
+  @ApiCreatedResponse({ type: RegisteredUserDto })
+  @ApiProblems(400, 409, 413, 415)
+  register(@Body() dto: RegisterDto): Promise<RegisteredUserDto> {
+    return this.auth.register(dto);
+  }
+
+  @Public()
+  @Post('login')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Log in: opens a session and returns a refresh and an access token' })
+  @ApiOkResponse({ type: TokenPairDto })
+  @ApiProblems(400, 401, 415)
+  login(@Body() dto: LoginDto): Promise<TokenPairDto> {
+    return this.auth.login(dto);
+  }
+
+  @Public()
+  @Post('refresh')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Exchange a refresh token for a new pair',
+    description: 'The refresh token rotates: the old one stops working. Presenting it again ends the whole session.',
+  })
+  @ApiOkResponse({ type: TokenPairDto })
+  @ApiProblems(400, 401, 415)
+  refresh(@Body() dto: RefreshDto): Promise<TokenPairDto> {
+    return this.auth.refresh(dto.refresh);
+  }
+
+  @Public()
+  @Post('logout')
+  @NoContent()
+  @ApiOperation({ summary: "End the refresh token's session", description: 'No access token needed: the refresh token is the proof.' })
+  @ApiProblems(400, 401, 415)
+  logout(@Body() dto: RefreshDto): Promise<void> {
+    return this.auth.logout(dto.refresh);
+  }
+
+  @Post('logout-all')
+  @NoContent()
+  @ApiBearerAuth()
+  @ApiOperation({ summary: "End every session of the caller" })
+  @ApiProblems(401)
+  logoutAll(@CurrentUser() user: AuthUser): Promise<void> {
+    return this.auth.logoutAll(user.id);
+  }
+
+  @Post('password')
+  @NoContent()
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Change the password', description: 'Ends every session of the user.' })
+  @ApiProblems(400, 401, 415)
+  changePassword(@CurrentUser() user: AuthUser, @Body() dto: ChangePasswordDto): Promise<void> {
+    return this.auth.changePassword(user.id, dto);
+  }
+
+  @Get('me')
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'The caller' })
+  @ApiOkResponse({ type: MeDto })
+  @ApiProblems(401)
+  me(@CurrentUser() user: AuthUser): Promise<MeDto> {
+    return this.auth.me(user.id);
+  }
+}

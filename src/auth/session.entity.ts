@@ -1,0 +1,37 @@
+import { Column, CreateDateColumn, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { User } from '../users/user.entity.js';
+
+/**
+ * One row per login (a device). Every refresh token of a login belongs to its
+ * session (the token family); only the newest one, `refresh_jti`, is valid.
+ */
+@Entity({ name: 'sessions' })
+export class Session {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ name: 'user_id', type: 'uuid' })
+  userId: string;
+
+  @ManyToOne(() => User, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'user_id' })
+  user?: User;
+
+  /** The jti of the one refresh token that may still be used. */
+  @Column({ name: 'refresh_jti', type: 'uuid' })
+  refreshJti: string;
+
+  /** The current refresh token stops working after this (idle timeout). */
+  @Column({ name: 'refresh_expires_at', type: 'timestamptz', precision: 3 })
+  refreshExpiresAt: Date;
+
+  /** Absolute end of the session, whatever happens (automatic logoff). */
+  @Column({ name: 'expires_at', type: 'timestamptz', precision: 3 })
+  expiresAt: Date;
+
+  @Column({ name: 'revoked_at', type: 'timestamptz', precision: 3, nullable: true })
+  revokedAt: Date | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz', precision: 3 })
+  createdAt: Date;
+}

@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { Repository } from 'typeorm';
+import type { AuthUser } from '../common/decorators.js';
+import type { EnvironmentVariables } from '../config/env.validation.js';
+import type { Role } from '../users/user.entity.js';
+import { Session } from './session.entity.js';
+
+/**
+ * How long the guard may trust a session check. Logout, logout-all, password
+ * changes and deactivation end access tokens within this time on every
+ * instance (and at once on the instance that handled them).
+ */
+export const SESSION_CACHE_MS = 2000;
+const SESSION_CACHE_MAX = 10_000;
+
+export type RotateResult =
+  | { ok: true; session: Session; newJti: string }
+  | { ok: false; reason: 'reused' | 'ended' };
+
+@Injectable()
+export class SessionsService {
+  private readonly sessionTtl: number;
+  private readonly refreshIdleTtl: number;
+  private readonly cache = new Map<string, { user: AuthUser | null; until: number }>();
+
+  constructor(
+    @InjectRepository(Session) private readonly sessions: Repository<Session>,
+    config: ConfigService<EnvironmentVariables, true>,
+  ) {
+    this.sessionTtl = config.get('JWT_SESSION_TTL', { infer: true });
+    this.refreshIdleTtl = config.get('JWT_REFRESH_IDLE_TTL', { infer: true });
+  }
+
+  /** Opens a session (one per login) and returns it with its first refresh jti. */
+  async open(userId: string): Promise<Session> {
+    const now = Date.now();
+    const expiresAt = new Date(now + this.sessionTtl * 1000);
+    const result = await this.sessions
+      .createQueryBuilder()
+      .insert()
+      .values({
+        userId,
+        refreshJti: randomUUID(),
+        refreshExpiresAt: new Date(Math.min(now + this.refreshIdleTtl * 1000, expiresAt.getTime())),
+        expiresAt,
+      })
+      .returning(['id', 'userId', 'refreshJti', 'refreshExpiresAt', 'expiresAt', 'revokedAt', 'createdAt'])
+      .execute();
+    return this.sessions.create(result.generatedMaps[0] as Session);
+  }
+
+  /**
+   * Rotates a refresh token: succeeds only for the session's current jti, in
+   * one conditional UPDATE, so two concurrent uses cannot both win. Presenting
+   * an older jti of a live session is reuse: the whole session is revoked.
+   */
+  async rotate(sessionId: string, userId: string, jti: string): Promise<RotateResult> {
+    const newJti = randomUUID();
+    const [rows] = (await this.sessions.query(
+      `UPDATE sessions s
+          SET refresh_jti = $4,
+              refresh_expires_at = LEAST(now() + make_interval(secs => $5), s.expires_at)
+         FROM users u
+        WHERE s.id = $1 AND s.user_id = $2 AND u.id = s.user_id AND u.is_active
+          AND s.refresh_jti = $3 AND s.revoked_at IS NULL
+          AND s.expires_at > now() AND s.refresh_expires_at > now()
+        RETURNING s.id, s.user_id AS "userId", s.expires_at AS "expiresAt"`,
+      [sessionId, userId, jti, newJti, this.refreshIdleTtl],
+    )) as [Session[], number];
+    if (rows.length === 1) {
+      return { ok: true, session: this.sessions.create(rows[0]), newJti };
+    }
+    const [revoked] = (await this.sessions.query(
+      `UPDATE sessions SET revoked_at = now()
+        WHERE id = $1 AND user_id = $2 AND refresh_jti <> $3 AND revoked_at IS NULL
+        RETURNING id`,
+      [sessionId, userId, jti],
+    )) as [unknown[], number];
+    this.forget(sessionId);
+    return { ok: false, reason: revoked.length > 0 ? 'reused' : 'ended' };
+  }
+
+  /** Ends one session, if the refresh token's jti is still its current one or an older one. */
+  async revoke(sessionId: string, userId: string): Promise<void> {
+    await this.sessions.query(
+      `UPDATE sessions SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL`,
+      [sessionId, userId],
+    );
+    this.forget(sessionId);
+  }
+
+  /** Ends every session of a user (logout-all, password change, deactivation). */
+  async revokeAll(userId: string): Promise<void> {
+    const [rows] = (await this.sessions.query(
+      `UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING id`,
+      [userId],
+    )) as [Array<{ id: string }>, number];
+    for (const row of rows) this.forget(row.id);
+  }
+
+  /**
+   * The guard's check behind every access token: the session is live and its
+   * user active. Cached for SESSION_CACHE_MS.
+   */
+  async authenticate(sessionId: string, userId: string): Promise<AuthUser | null> {
+    const now = Date.now();
+    const hit = this.cache.get(sessionId);
+    if (hit && hit.until > now) return hit.user && hit.user.id === userId ? hit.user : null;
+
+    const rows: Array<{ id: string; username: string; role: Role }> = await this.sessions.query(
+      `SELECT u.id, u.username, u.role
+         FROM sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND u.is_active`,
+      [sessionId],
+    );
+    const user = rows[0] ? { id: rows[0].id, username: rows[0].username, role: rows[0].role, sessionId } : null;
+    if (this.cache.size >= SESSION_CACHE_MAX) this.cache.delete(this.cache.keys().next().value as string);
+    this.cache.set(sessionId, { user, until: now + SESSION_CACHE_MS });
+    return user && user.id === userId ? user : null;
+  }
+
+  private forget(sessionId: string): void {
+    this.cache.delete(sessionId);
+  }
+}

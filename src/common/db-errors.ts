@@ -1,0 +1,9 @@
+import { QueryFailedError } from 'typeorm';
+
+/** The SQLSTATE of a database error, if it is one. */
+export function sqlState(error: unknown): string | undefined {
+  return error instanceof QueryFailedError ? (error.driverError as { code?: string } | undefined)?.code : undefined;
+}
+
+export const UNIQUE_VIOLATION = '23505';
+export const FOREIGN_KEY_VIOLATION = '23503';

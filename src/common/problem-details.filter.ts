@@ -1,0 +1,102 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { QueryFailedError } from 'typeorm';
+import { PROBLEM_CONTENT_TYPE, type ProblemDetails, statusTitle, ValidationFailedException } from './problem.js';
+
+/** PostgreSQL errors that a client's value could cause, in case validation missed one. */
+const CLIENT_SQLSTATES: Record<string, { status: number; detail: string }> = {
+  '23505': { status: 409, detail: 'A record with the same unique value already exists.' },
+  '23503': { status: 409, detail: 'The record refers to, or is referred to by, another record.' },
+  '22P02': { status: 400, detail: 'A value has an invalid format.' },
+  '22003': { status: 400, detail: 'A number is out of range.' },
+  '22021': { status: 400, detail: 'A string contains a character that cannot be stored.' },
+  '22001': { status: 400, detail: 'A string is too long.' },
+  '23514': { status: 400, detail: 'A value breaks a rule of the record.' },
+};
+
+interface FrameworkError {
+  statusCode?: number;
+  code?: string;
+  message?: string;
+}
+
+/**
+ * The one exception filter: every error becomes application/problem+json.
+ * Client errors keep their message; anything unexpected is a generic 500 whose
+ * stack goes to the log (with the request id), never to the client.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Exceptions');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const reply = ctx.getResponse<FastifyReply>();
+    const request = ctx.getRequest<FastifyRequest>();
+    const problem = this.toProblem(exception, request);
+
+    if (problem.status === 401) reply.header('WWW-Authenticate', 'Bearer');
+    if (exception instanceof HttpException) {
+      const retryAfter = (exception.getResponse() as { retryAfter?: number })?.retryAfter;
+      if (retryAfter) reply.header('Retry-After', String(retryAfter));
+    }
+    // Members in RFC 9457's order, extensions last.
+    const { type, title, status, detail, errors, instance, request_id } = problem;
+    const body = { type, title, status, detail, ...(errors ? { errors } : {}), instance, request_id };
+    reply.status(problem.status).header('Content-Type', PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
+  }
+
+  private toProblem(exception: unknown, request: FastifyRequest): ProblemDetails {
+    const base = { type: 'about:blank', instance: request?.url?.split('?')[0], request_id: String(request?.id ?? '') };
+
+    if (exception instanceof ValidationFailedException) {
+      return { ...base, title: statusTitle(400), status: 400, detail: exception.message, errors: exception.errors };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      if (status >= 500) this.logUnexpected(exception, request);
+      return { ...base, title: statusTitle(status), status, detail: this.httpDetail(exception) };
+    }
+    if (exception instanceof QueryFailedError) {
+      const code = (exception.driverError as { code?: string } | undefined)?.code ?? '';
+      const mapped = CLIENT_SQLSTATES[code];
+      if (mapped) return { ...base, title: statusTitle(mapped.status), status: mapped.status, detail: mapped.detail };
+    }
+    const framework = exception as FrameworkError;
+    if (
+      typeof framework?.statusCode === 'number' &&
+      framework.statusCode >= 400 &&
+      framework.statusCode < 500 &&
+      typeof framework.code === 'string' &&
+      framework.code.startsWith('FST_')
+    ) {
+      // Fastify's own client errors (malformed JSON, 413, 415...): their messages are safe to show.
+      return {
+        ...base,
+        title: statusTitle(framework.statusCode),
+        status: framework.statusCode,
+        detail: framework.message ?? statusTitle(framework.statusCode),
+      };
+    }
+    this.logUnexpected(exception, request);
+    return { ...base, title: statusTitle(500), status: 500, detail: 'An unexpected error occurred.' };
+  }
+
+  private httpDetail(exception: HttpException): string {
+    const response = exception.getResponse();
+    if (typeof response === 'string') return response;
+    const message = (response as { message?: unknown }).message;
+    if (Array.isArray(message)) return message.join('; ');
+    if (typeof message === 'string') return message;
+    return exception.message;
+  }
+
+  private logUnexpected(exception: unknown, request: FastifyRequest): void {
+    const err = exception instanceof Error ? exception : new Error(String(exception));
+    // Only the error and where it happened: no bodies, no headers.
+    this.logger.error(
+      { err: { type: err.name, message: err.message, stack: err.stack }, req_id: request?.id, route: request?.routeOptions?.url },
+      'Unhandled error',
+    );
+  }
+}

@@ -1,0 +1,172 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
+
+export const NODE_ENVS = ['development', 'production', 'test'] as const;
+export type NodeEnv = (typeof NODE_ENVS)[number];
+
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+const toBool = ({ value }: { value: unknown }) => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  return value;
+};
+const toList = ({ value }: { value: unknown }) =>
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : value;
+
+/**
+ * Every environment variable the app reads, with its default. `.env.example`
+ * lists exactly these (test/env-example.spec.ts keeps the two in sync).
+ */
+export class EnvironmentVariables {
+  @IsIn(NODE_ENVS)
+  NODE_ENV: NodeEnv = 'development';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @IsString()
+  HOST = '127.0.0.1';
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+
+  /** postgres://user:pass@host:port/db; wins over the DB_* variables. */
+  @IsOptional()
+  @IsString()
+  DATABASE_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  DB_NAME?: string;
+
+  @IsOptional()
+  @IsString()
+  DB_USER?: string;
+
+  @IsOptional()
+  @IsString()
+  DB_PASSWORD?: string;
+
+  @IsString()
+  DB_HOST = 'localhost';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  DB_PORT = 5432;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  DB_POOL_SIZE = 10;
+
+  /** Where the embedded PGlite database lives when no PostgreSQL is configured; `memory://` keeps it in memory. */
+  @IsString()
+  PGLITE_DATA_DIR = './data/pglite';
+
+  @Transform(toBool)
+  @IsBoolean()
+  DB_MIGRATE_ON_START = true;
+
+  /** HS256 signing key, at least 32 characters. Required in production. */
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })
+  JWT_SECRET?: string;
+
+  /** Access token lifetime, seconds. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(86400)
+  JWT_ACCESS_TTL = 900;
+
+  /** A refresh token expires after this many seconds unused. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(30 * 86400)
+  JWT_REFRESH_IDLE_TTL = 1800;
+
+  /** A session (login) ends this many seconds after login, whatever happens. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(30 * 86400)
+  JWT_SESSION_TTL = 43200;
+
+  /** Comma-separated origins allowed by CORS; empty means no cross-origin access. */
+  @Transform(toList)
+  @IsString({ each: true })
+  CORS_ORIGINS: string[] = [];
+
+  /** Comma-separated Host header values the server answers (as Django's ALLOWED_HOSTS); `*` allows any. */
+  @Transform(toList)
+  @IsString({ each: true })
+  @MaxLength(253, { each: true })
+  ALLOWED_HOSTS: string[] = ['localhost', '127.0.0.1', '[::1]'];
+
+  /** Used only by `npm run cli -- create-superuser`; the prompt asks when it is unset. */
+  @IsOptional()
+  @IsString()
+  SUPERUSER_PASSWORD?: string;
+}
+
+/**
+ * Turns process.env into a typed, validated object, or throws one readable
+ * message naming every bad variable.
+ */
+export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables {
+  const declared = Object.keys(new EnvironmentVariables());
+  const picked: Record<string, unknown> = {};
+  for (const key of [...declared, 'DATABASE_URL', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'JWT_SECRET', 'SUPERUSER_PASSWORD']) {
+    const value = raw[key];
+    // An empty variable counts as unset, as in a copied .env.example.
+    if (value !== undefined && value !== '') picked[key] = value;
+  }
+  const env = plainToInstance(EnvironmentVariables, picked);
+  const errors = validateSync(env, { whitelist: true, forbidUnknownValues: true });
+  const problems = errors.flatMap((e) => Object.values(e.constraints ?? {}));
+  if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
+    problems.push('JWT_SECRET is required when NODE_ENV=production');
+  }
+  if (problems.length > 0) {
+    throw new Error(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  return env;
+}
+
+/** Names of every variable the app reads, for docs and the .env.example check. */
+export const ENV_VARIABLE_NAMES = [
+  ...Object.keys(new EnvironmentVariables()),
+  'DATABASE_URL',
+  'DB_NAME',
+  'DB_USER',
+  'DB_PASSWORD',
+  'JWT_SECRET',
+  'SUPERUSER_PASSWORD',
+].filter((v, i, all) => all.indexOf(v) === i);

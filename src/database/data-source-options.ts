@@ -1,0 +1,80 @@
+import { mkdirSync } from 'node:fs';
+import { types } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import type { DataSourceOptions } from 'typeorm';
+import { migrations } from '../../migrations/index.js';
+import type { EnvironmentVariables } from '../config/env.validation.js';
+import { entities } from './entities.js';
+import { serializedPGliteDriver } from './pglite-pool.js';
+
+type DbEnv = Pick<
+  EnvironmentVariables,
+  | 'DATABASE_URL'
+  | 'DB_NAME'
+  | 'DB_USER'
+  | 'DB_PASSWORD'
+  | 'DB_HOST'
+  | 'DB_PORT'
+  | 'DB_POOL_SIZE'
+  | 'PGLITE_DATA_DIR'
+>;
+
+export type DatabaseKind = 'postgres' | 'pglite';
+
+/** PostgreSQL when DATABASE_URL or DB_NAME is set; the embedded PGlite otherwise. */
+export function databaseKind(env: DbEnv): DatabaseKind {
+  return env.DATABASE_URL || env.DB_NAME ? 'postgres' : 'pglite';
+}
+
+/**
+ * The one place that builds TypeORM options: used by the app module and by
+ * ormconfig.ts (the migration CLI). `synchronize` is never on: the schema
+ * comes from migrations only.
+ */
+export function buildDataSourceOptions(env: DbEnv): DataSourceOptions {
+  const common = {
+    type: 'postgres' as const,
+    entities,
+    migrations,
+    migrationsTableName: 'typeorm_migrations',
+    synchronize: false,
+    migrationsRun: false,
+    // Extensions come from migrations; gen_random_uuid() is built in (PostgreSQL 13+).
+    installExtensions: false,
+    uuidExtension: 'pgcrypto' as const,
+    // Off: TypeORM's error log prints query parameters, which can be patient data.
+    // Unexpected database errors reach the exception filter, which logs them without values.
+    logging: false,
+  };
+
+  if (databaseKind(env) === 'postgres') {
+    const connection = env.DATABASE_URL
+      ? { url: env.DATABASE_URL }
+      : {
+          host: env.DB_HOST,
+          port: env.DB_PORT,
+          username: env.DB_USER,
+          password: env.DB_PASSWORD,
+          database: env.DB_NAME,
+        };
+    return {
+      ...common,
+      ...connection,
+      poolSize: env.DB_POOL_SIZE,
+      extra: {
+        max: env.DB_POOL_SIZE,
+        connectionTimeoutMillis: 2000,
+        // Bounded work per statement and per idle transaction.
+        options: '-c statement_timeout=5000 -c idle_in_transaction_session_timeout=10000',
+      },
+    };
+  }
+
+  const dataDir = env.PGLITE_DATA_DIR;
+  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+  return {
+    ...common,
+    // int8 as a string, as pg returns it.
+    driver: serializedPGliteDriver({ dataDir, extensions: { pg_trgm }, parsers: { [types.INT8]: (v: string) => v } }),
+  } as DataSourceOptions;
+}

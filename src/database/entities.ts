@@ -1,0 +1,8 @@
+import { Session } from '../auth/session.entity.js';
+import { Doctor } from '../doctors/doctor.entity.js';
+import { Mapping } from '../mappings/mapping.entity.js';
+import { Patient } from '../patients/patient.entity.js';
+import { User } from '../users/user.entity.js';
+
+/** Every entity, listed explicitly (no globbing in ESM). */
+export const entities = [User, Session, Patient, Doctor, Mapping];

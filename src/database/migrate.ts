@@ -1,0 +1,31 @@
+import type { DataSource } from 'typeorm';
+
+/** Arbitrary, fixed key: every instance of this app takes the same lock. */
+const MIGRATION_LOCK_KEY = 7_318_004_211;
+
+/**
+ * Applies pending migrations. On PostgreSQL this happens under a session-level
+ * advisory lock, so several instances starting together apply them once: the
+ * others wait, then find nothing pending. PGlite is single-process (its data
+ * directory cannot be shared), so no lock is needed there, and taking one
+ * would hold its only connection.
+ */
+export async function runMigrations(dataSource: DataSource, useLock: boolean): Promise<string[]> {
+  if (!useLock) {
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    return applied.map((m) => m.name);
+  }
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    try {
+      const applied = await dataSource.runMigrations({ transaction: 'each' });
+      return applied.map((m) => m.name);
+    } finally {
+      await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+    }
+  } finally {
+    await runner.release();
+  }
+}

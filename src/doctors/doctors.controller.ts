@@ -1,0 +1,74 @@
+import { Body, Controller, Delete, Get, Param, Patch, Post, Put, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiPageResponse, ApiProblems, NoContent } from '../common/api-docs.js';
+import { type AuthUser, CurrentUser, RequestUrl } from '../common/decorators.js';
+import type { PageDto } from '../common/pagination.js';
+import { UuidParam } from '../common/params.js';
+import { DoctorsService } from './doctors.service.js';
+import { CreateDoctorDto } from './dto/create-doctor.dto.js';
+import { DoctorDto } from './dto/doctor-response.dto.js';
+import { ListDoctorsDto } from './dto/list-doctors.dto.js';
+import { UpdateDoctorDto } from './dto/update-doctor.dto.js';
+
+@ApiTags('doctors')
+@ApiBearerAuth()
+@Controller('api/doctors')
+export class DoctorsController {
+  constructor(private readonly doctors: DoctorsService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Add a doctor' })
+  @ApiCreatedResponse({ type: DoctorDto })
+  @ApiProblems(400, 401, 409, 413, 415)
+  create(@CurrentUser() user: AuthUser, @Body() dto: CreateDoctorDto): Promise<DoctorDto> {
+    return this.doctors.create(user, dto);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'All doctors, newest first' })
+  @ApiPageResponse(DoctorDto)
+  @ApiProblems(400, 401)
+  list(@Query() query: ListDoctorsDto, @RequestUrl() url: URL): Promise<PageDto<DoctorDto>> {
+    return this.doctors.list(query, url);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One doctor' })
+  @ApiOkResponse({ type: DoctorDto })
+  @ApiProblems(401, 404)
+  get(@Param('id', UuidParam) id: string): Promise<DoctorDto> {
+    return this.doctors.get(id);
+  }
+
+  @Put(':id')
+  @ApiOperation({ summary: 'Replace a doctor (every field required; creator or admin only)' })
+  @ApiOkResponse({ type: DoctorDto })
+  @ApiProblems(400, 401, 403, 404, 409, 413, 415)
+  replace(
+    @CurrentUser() user: AuthUser,
+    @Param('id', UuidParam) id: string,
+    @Body() dto: CreateDoctorDto,
+  ): Promise<DoctorDto> {
+    return this.doctors.update(user, id, dto);
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: 'Change some fields of a doctor (creator or admin only)' })
+  @ApiOkResponse({ type: DoctorDto })
+  @ApiProblems(400, 401, 403, 404, 409, 413, 415)
+  update(
+    @CurrentUser() user: AuthUser,
+    @Param('id', UuidParam) id: string,
+    @Body() dto: UpdateDoctorDto,
+  ): Promise<DoctorDto> {
+    return this.doctors.update(user, id, dto);
+  }
+
+  @Delete(':id')
+  @NoContent()
+  @ApiOperation({ summary: 'Delete a doctor and its assignments (creator or admin only)' })
+  @ApiProblems(401, 403, 404)
+  remove(@CurrentUser() user: AuthUser, @Param('id', UuidParam) id: string): Promise<void> {
+    return this.doctors.remove(user, id);
+  }
+}

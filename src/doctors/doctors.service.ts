@@ -1,0 +1,114 @@
+import { ConflictException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { Repository } from 'typeorm';
+import { sqlState, UNIQUE_VIOLATION } from '../common/db-errors.js';
+import type { AuthUser } from '../common/decorators.js';
+import { CursorCodec, keysetPage, type PageDto, pageRequest, parseOrdering, type SortField } from '../common/pagination.js';
+import { likeContains } from '../common/sql.js';
+import { normalizeEmail } from '../users/users.service.js';
+import { Doctor } from './doctor.entity.js';
+import { type DoctorDto, toDoctorDto } from './dto/doctor-response.dto.js';
+import type { CreateDoctorDto } from './dto/create-doctor.dto.js';
+import type { ListDoctorsDto } from './dto/list-doctors.dto.js';
+import type { UpdateDoctorDto } from './dto/update-doctor.dto.js';
+
+const ORDER_FIELDS: Record<string, SortField> = {
+  name: { column: 'name', kind: 'string' },
+  specialization: { column: 'specialization', kind: 'string' },
+  created_at: { column: 'created_at', kind: 'date' },
+};
+const PROPERTY_OF: Record<string, string> = { name: 'name', specialization: 'specialization', created_at: 'createdAt' };
+const RETURNING = ['id', 'name', 'specialization', 'email', 'phone', 'createdById', 'createdAt', 'updatedAt'];
+const DUPLICATE_EMAIL = 'A doctor with that email already exists.';
+
+/** Doctors are shared: everyone reads and adds; only the creator or an admin changes or deletes (else 403). */
+@Injectable()
+export class DoctorsService {
+  constructor(
+    @InjectRepository(Doctor) private readonly doctors: Repository<Doctor>,
+    private readonly cursors: CursorCodec,
+  ) {}
+
+  async create(user: AuthUser, dto: CreateDoctorDto): Promise<DoctorDto> {
+    try {
+      const result = await this.doctors
+        .createQueryBuilder()
+        .insert()
+        .values({ ...dto, email: normalizeEmail(dto.email), createdById: user.id })
+        .returning(RETURNING)
+        .execute();
+      return toDoctorDto(this.doctors.create(result.generatedMaps[0] as Doctor));
+    } catch (error) {
+      if (sqlState(error) === UNIQUE_VIOLATION) throw new ConflictException(DUPLICATE_EMAIL);
+      throw error;
+    }
+  }
+
+  async list(query: ListDoctorsDto, url: URL): Promise<PageDto<DoctorDto>> {
+    const ordering = parseOrdering(query.ordering, ORDER_FIELDS, '-created_at');
+    const page = pageRequest(query, ordering, this.cursors);
+    const qb = this.doctors.createQueryBuilder('d');
+    if (query.search) {
+      qb.andWhere('(d.name ILIKE :search OR d.specialization ILIKE :search)', { search: likeContains(query.search) });
+    }
+    if (query.specialization) {
+      qb.andWhere('lower(d.specialization) = lower(:specialization)', { specialization: query.specialization });
+    }
+    const result = await keysetPage(qb, 'd', page, (c) => PROPERTY_OF[c], this.cursors, { url });
+    return { ...result, results: result.results.map(toDoctorDto) };
+  }
+
+  async get(id: string): Promise<DoctorDto> {
+    return toDoctorDto(await this.findExisting(id));
+  }
+
+  async findExisting(id: string): Promise<Doctor> {
+    const doctor = await this.doctors.findOne({ where: { id } });
+    if (!doctor) throw new NotFoundException('Doctor not found.');
+    return doctor;
+  }
+
+  async update(user: AuthUser, id: string, dto: UpdateDoctorDto): Promise<DoctorDto> {
+    const changes: Partial<Doctor> = { ...dto };
+    if (dto.email !== undefined) changes.email = normalizeEmail(dto.email);
+    const qb = this.doctors
+      .createQueryBuilder()
+      .update()
+      .set({ ...changes, updatedAt: () => 'now()' })
+      .where('id = :id', { id });
+    if (user.role !== 'admin') qb.andWhere('created_by = :userId', { userId: user.id });
+    let rows: Record<string, unknown>[];
+    try {
+      rows = (await qb.returning(RETURNING).execute()).raw as Record<string, unknown>[];
+    } catch (error) {
+      if (sqlState(error) === UNIQUE_VIOLATION) throw new ConflictException(DUPLICATE_EMAIL);
+      throw error;
+    }
+    const row = rows[0];
+    if (!row) throw await this.denial(id);
+    return {
+      id: row.id as string,
+      name: row.name as string,
+      specialization: row.specialization as string,
+      email: row.email as string,
+      phone: row.phone as string,
+      created_at: new Date(row.created_at as string).toISOString(),
+      updated_at: new Date(row.updated_at as string).toISOString(),
+    };
+  }
+
+  async remove(user: AuthUser, id: string): Promise<void> {
+    const qb = this.doctors.createQueryBuilder().delete().where('id = :id', { id });
+    if (user.role !== 'admin') qb.andWhere('created_by = :userId', { userId: user.id });
+    const result = await qb.execute();
+    if (!result.affected) throw await this.denial(id);
+  }
+
+  /** After a write matched nothing: 404 if the doctor is missing, 403 if it is someone else's. */
+  private async denial(id: string): Promise<Error> {
+    const exists = await this.doctors.exists({ where: { id } });
+    return exists
+      ? new ForbiddenException('Only the user who added this doctor, or an admin, may change or delete it.')
+      : new NotFoundException('Doctor not found.');
+  }
+}

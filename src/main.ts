@@ -1,0 +1,23 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { ConfigService } from '@nestjs/config';
+import { AppModule } from './app.module.js';
+import { configureApp, createFastifyAdapter, NEST_APP_OPTIONS } from './app.setup.js';
+import type { EnvironmentVariables } from './config/env.validation.js';
+
+async function bootstrap(): Promise<void> {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule, createFastifyAdapter(), NEST_APP_OPTIONS);
+  await configureApp(app);
+  const config = app.get<ConfigService<EnvironmentVariables, true>>(ConfigService);
+  const port = config.get('PORT', { infer: true });
+  const host = config.get('HOST', { infer: true });
+  await app.listen(port, host);
+  process.stdout.write(`Healthcare API on http://${host === '0.0.0.0' ? 'localhost' : host}:${port} (docs at /docs)\n`);
+}
+
+bootstrap().catch((error: unknown) => {
+  // One line, no stack: e.g. "Invalid configuration: JWT_SECRET is required when NODE_ENV=production".
+  process.stderr.write(`Failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,58 @@
+import { Body, Controller, Delete, Get, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiPageResponse, ApiProblems, NoContent } from '../common/api-docs.js';
+import { type AuthUser, CurrentUser, RequestUrl } from '../common/decorators.js';
+import type { PageDto } from '../common/pagination.js';
+import { UuidParam } from '../common/params.js';
+import { CreateMappingDto } from './dto/create-mapping.dto.js';
+import { ListMappingsDto } from './dto/list-mappings.dto.js';
+import { AssignedDoctorDto, MappingDto } from './dto/mapping-response.dto.js';
+import { MappingsService } from './mappings.service.js';
+
+@ApiTags('mappings')
+@ApiBearerAuth()
+@Controller('api/mappings')
+export class MappingsController {
+  constructor(private readonly mappings: MappingsService) {}
+
+  @Post()
+  @ApiOperation({ summary: "Assign a doctor to one of the caller's patients" })
+  @ApiCreatedResponse({ type: MappingDto })
+  @ApiProblems(400, 401, 404, 409, 413, 415)
+  create(@CurrentUser() user: AuthUser, @Body() dto: CreateMappingDto): Promise<MappingDto> {
+    return this.mappings.create(user, dto);
+  }
+
+  @Get()
+  @ApiOperation({ summary: "The mappings of the caller's patients, newest first" })
+  @ApiPageResponse(MappingDto)
+  @ApiProblems(400, 401)
+  list(
+    @CurrentUser() user: AuthUser,
+    @Query() query: ListMappingsDto,
+    @RequestUrl() url: URL,
+  ): Promise<PageDto<MappingDto>> {
+    return this.mappings.list(user, query, url);
+  }
+
+  @Get(':patient_id')
+  @ApiOperation({ summary: 'The doctors assigned to a patient' })
+  @ApiPageResponse(AssignedDoctorDto)
+  @ApiProblems(400, 401, 404)
+  doctorsOf(
+    @CurrentUser() user: AuthUser,
+    @Param('patient_id', UuidParam) patientId: string,
+    @Query() query: ListMappingsDto,
+    @RequestUrl() url: URL,
+  ): Promise<PageDto<AssignedDoctorDto>> {
+    return this.mappings.doctorsOf(user, patientId, query, url);
+  }
+
+  @Delete(':id')
+  @NoContent()
+  @ApiOperation({ summary: 'Unassign: delete a mapping' })
+  @ApiProblems(401, 404)
+  remove(@CurrentUser() user: AuthUser, @Param('id', UuidParam) id: string): Promise<void> {
+    return this.mappings.remove(user, id);
+  }
+}

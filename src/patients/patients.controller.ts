@@ -1,0 +1,79 @@
+import { Body, Controller, Delete, Get, Param, Patch, Post, Put, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiPageResponse, ApiProblems, NoContent } from '../common/api-docs.js';
+import { type AuthUser, CurrentUser, RequestUrl } from '../common/decorators.js';
+import type { PageDto } from '../common/pagination.js';
+import { UuidParam } from '../common/params.js';
+import { CreatePatientDto } from './dto/create-patient.dto.js';
+import { ListPatientsDto } from './dto/list-patients.dto.js';
+import { PatientDto } from './dto/patient-response.dto.js';
+import { ReplacePatientDto } from './dto/replace-patient.dto.js';
+import { UpdatePatientDto } from './dto/update-patient.dto.js';
+import { PatientsService } from './patients.service.js';
+
+@ApiTags('patients')
+@ApiBearerAuth()
+@Controller('api/patients')
+export class PatientsController {
+  constructor(private readonly patients: PatientsService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Add a patient (owned by the caller)' })
+  @ApiCreatedResponse({ type: PatientDto })
+  @ApiProblems(400, 401, 413, 415)
+  create(@CurrentUser() user: AuthUser, @Body() dto: CreatePatientDto): Promise<PatientDto> {
+    return this.patients.create(user, dto);
+  }
+
+  @Get()
+  @ApiOperation({ summary: "The caller's patients (an admin's: everyone's), newest first" })
+  @ApiPageResponse(PatientDto)
+  @ApiProblems(400, 401)
+  list(
+    @CurrentUser() user: AuthUser,
+    @Query() query: ListPatientsDto,
+    @RequestUrl() url: URL,
+  ): Promise<PageDto<PatientDto>> {
+    return this.patients.list(user, query, url);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One patient' })
+  @ApiOkResponse({ type: PatientDto })
+  @ApiProblems(401, 404)
+  get(@CurrentUser() user: AuthUser, @Param('id', UuidParam) id: string): Promise<PatientDto> {
+    return this.patients.get(user, id);
+  }
+
+  @Put(':id')
+  @ApiOperation({ summary: 'Replace a patient (every field required)' })
+  @ApiOkResponse({ type: PatientDto })
+  @ApiProblems(400, 401, 404, 413, 415)
+  replace(
+    @CurrentUser() user: AuthUser,
+    @Param('id', UuidParam) id: string,
+    @Body() dto: ReplacePatientDto,
+  ): Promise<PatientDto> {
+    return this.patients.update(user, id, dto);
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: 'Change some fields of a patient' })
+  @ApiOkResponse({ type: PatientDto })
+  @ApiProblems(400, 401, 404, 413, 415)
+  update(
+    @CurrentUser() user: AuthUser,
+    @Param('id', UuidParam) id: string,
+    @Body() dto: UpdatePatientDto,
+  ): Promise<PatientDto> {
+    return this.patients.update(user, id, dto);
+  }
+
+  @Delete(':id')
+  @NoContent()
+  @ApiOperation({ summary: 'Delete a patient (and its doctor assignments)' })
+  @ApiProblems(401, 404)
+  remove(@CurrentUser() user: AuthUser, @Param('id', UuidParam) id: string): Promise<void> {
+    return this.patients.remove(user, id);
+  }
+}

@@ -1,0 +1,105 @@
+import { Injectable, NotFoundException } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { Repository } from 'typeorm';
+import type { AuthUser } from '../common/decorators.js';
+import { CursorCodec, keysetPage, type PageDto, pageRequest, parseOrdering, type SortField } from '../common/pagination.js';
+import { likeContains } from '../common/sql.js';
+import type { CreatePatientDto } from './dto/create-patient.dto.js';
+import type { ListPatientsDto } from './dto/list-patients.dto.js';
+import { type PatientDto, toPatientDto } from './dto/patient-response.dto.js';
+import type { UpdatePatientDto } from './dto/update-patient.dto.js';
+import { Patient } from './patient.entity.js';
+
+const ORDER_FIELDS: Record<string, SortField> = {
+  name: { column: 'name', kind: 'string' },
+  created_at: { column: 'created_at', kind: 'date' },
+  age: { column: 'age', kind: 'number' },
+};
+const PROPERTY_OF: Record<string, string> = { name: 'name', created_at: 'createdAt', age: 'age' };
+const RETURNING = ['id', 'ownerId', 'name', 'age', 'gender', 'address', 'createdAt', 'updatedAt'];
+
+/**
+ * Patients belong to the user who created them. Everyone else gets 404 for
+ * them, exactly as for a missing id; admins see and change every patient.
+ */
+@Injectable()
+export class PatientsService {
+  constructor(
+    @InjectRepository(Patient) private readonly patients: Repository<Patient>,
+    private readonly cursors: CursorCodec,
+  ) {}
+
+  async create(user: AuthUser, dto: CreatePatientDto): Promise<PatientDto> {
+    const result = await this.patients
+      .createQueryBuilder()
+      .insert()
+      .values({ ownerId: user.id, name: dto.name, age: dto.age, gender: dto.gender, address: dto.address ?? '' })
+      .returning(RETURNING)
+      .execute();
+    return toPatientDto(this.patients.create(result.generatedMaps[0] as Patient));
+  }
+
+  async list(user: AuthUser, query: ListPatientsDto, url: URL): Promise<PageDto<PatientDto>> {
+    const ordering = parseOrdering(query.ordering, ORDER_FIELDS, '-created_at');
+    const page = pageRequest(query, ordering, this.cursors);
+    const qb = this.patients.createQueryBuilder('p');
+    if (user.role !== 'admin') qb.andWhere('p.owner_id = :ownerId', { ownerId: user.id });
+    if (query.search) qb.andWhere(`p.name ILIKE :search`, { search: likeContains(query.search) });
+    if (query.gender) qb.andWhere('p.gender = :gender', { gender: query.gender });
+    if (query.min_age !== undefined) qb.andWhere('p.age >= :minAge', { minAge: query.min_age });
+    if (query.max_age !== undefined) qb.andWhere('p.age <= :maxAge', { maxAge: query.max_age });
+    const result = await keysetPage(qb, 'p', page, (c) => PROPERTY_OF[c], this.cursors, { url });
+    return { ...result, results: result.results.map(toPatientDto) };
+  }
+
+  async get(user: AuthUser, id: string): Promise<PatientDto> {
+    return toPatientDto(await this.findVisible(user, id));
+  }
+
+  /** The patient if the caller may see it, else 404. Used by mappings too. */
+  async findVisible(user: AuthUser, id: string): Promise<Patient> {
+    const patient = await this.patients.findOne({
+      where: user.role === 'admin' ? { id } : { id, ownerId: user.id },
+    });
+    if (!patient) throw new NotFoundException('Patient not found.');
+    return patient;
+  }
+
+  /** PUT and PATCH: one conditional UPDATE; 404 when the patient is not the caller's. */
+  async update(user: AuthUser, id: string, dto: UpdatePatientDto): Promise<PatientDto> {
+    const changes: Partial<Patient> = {};
+    if (dto.name !== undefined) changes.name = dto.name;
+    if (dto.age !== undefined) changes.age = dto.age;
+    if (dto.gender !== undefined) changes.gender = dto.gender;
+    if (dto.address !== undefined) changes.address = dto.address;
+
+    const qb = this.patients
+      .createQueryBuilder()
+      .update()
+      .set({ ...changes, updatedAt: () => 'now()' })
+      .where('id = :id', { id });
+    if (user.role !== 'admin') qb.andWhere('owner_id = :ownerId', { ownerId: user.id });
+    const result = await qb.returning(RETURNING).execute();
+    const row = (result.raw as Record<string, unknown>[])[0];
+    if (!row) throw new NotFoundException('Patient not found.');
+    return toPatientDto(
+      this.patients.create({
+        id: row.id as string,
+        ownerId: row.owner_id as string,
+        name: row.name as string,
+        age: row.age as number,
+        gender: row.gender as Patient['gender'],
+        address: row.address as string,
+        createdAt: new Date(row.created_at as string | Date),
+        updatedAt: new Date(row.updated_at as string | Date),
+      }),
+    );
+  }
+
+  async remove(user: AuthUser, id: string): Promise<void> {
+    const qb = this.patients.createQueryBuilder().delete().where('id = :id', { id });
+    if (user.role !== 'admin') qb.andWhere('owner_id = :ownerId', { ownerId: user.id });
+    const result = await qb.execute();
+    if (!result.affected) throw new NotFoundException('Patient not found.');
+  }
+}

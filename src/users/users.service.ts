@@ -1,0 +1,75 @@
+import { ConflictException, Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { QueryFailedError, type Repository } from 'typeorm';
+import { type Role, User } from './user.entity.js';
+
+export interface NewUser {
+  username: string;
+  email: string;
+  passwordHash: string;
+  role?: Role;
+}
+
+/** Django's normalize_email: the domain part is case-insensitive, so store it lowercased. */
+export function normalizeEmail(email: string): string {
+  const at = email.lastIndexOf('@');
+  return at < 0 ? email : `${email.slice(0, at)}@${email.slice(at + 1).toLowerCase()}`;
+}
+
+@Injectable()
+export class UsersService {
+  constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
+
+  /**
+   * Inserts a user; the unique indexes on lower(username) and lower(email)
+   * decide duplicates (no racy pre-check) -> 409.
+   */
+  async create(input: NewUser): Promise<User> {
+    try {
+      const result = await this.users
+        .createQueryBuilder()
+        .insert()
+        .values({
+          username: input.username,
+          email: normalizeEmail(input.email),
+          passwordHash: input.passwordHash,
+          role: input.role ?? 'user',
+        })
+        .returning(['id', 'username', 'email', 'role', 'isActive', 'dateJoined'])
+        .execute();
+      return this.users.create(result.generatedMaps[0] as User);
+    } catch (error) {
+      throw uniqueViolationToConflict(error);
+    }
+  }
+
+  /** For login: matches the username regardless of case, and loads the hash. */
+  findForLogin(username: string): Promise<User | null> {
+    return this.users
+      .createQueryBuilder('u')
+      .addSelect('u.passwordHash')
+      .where('lower(u.username) = lower(:username)', { username })
+      .getOne();
+  }
+
+  findById(id: string): Promise<User | null> {
+    return this.users.findOne({ where: { id } });
+  }
+
+  findByIdWithHash(id: string): Promise<User | null> {
+    return this.users.createQueryBuilder('u').addSelect('u.passwordHash').where('u.id = :id', { id }).getOne();
+  }
+
+  async setPasswordHash(id: string, passwordHash: string): Promise<void> {
+    await this.users.update({ id }, { passwordHash });
+  }
+}
+
+function uniqueViolationToConflict(error: unknown): unknown {
+  if (error instanceof QueryFailedError && (error.driverError as { code?: string })?.code === '23505') {
+    const constraint = String((error.driverError as { constraint?: string }).constraint ?? '');
+    const field = constraint.includes('email') ? 'email' : 'username';
+    return new ConflictException(`A user with that ${field} already exists.`);
+  }
+  return error;
+}

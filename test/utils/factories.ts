@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import type { HttpClient } from './http.js';
+
+export const PASSWORD = 'Quiet-Harbour-Lantern-42';
+
+export interface TestUser {
+  id: string;
+  username: string;
+  email: string;
+  access: string;
+  refresh: string;
+}
+
+export function buildUser(overrides: Partial<{ username: string; email: string; password: string }> = {}) {
+  const tag = randomUUID().slice(0, 8);
+  return { username: `user_${tag}`, email: `user_${tag}@example.org`, password: PASSWORD, ...overrides };
+}
+
+/** Registers and logs in a fresh user over HTTP. */
+export async function createUser(http: HttpClient, overrides: Parameters<typeof buildUser>[0] = {}): Promise<TestUser> {
+  const input = buildUser(overrides);
+  const reg = await http.post('/api/auth/register/', input);
+  if (reg.status !== 201) throw new Error(`register failed: ${reg.status} ${reg.text}`);
+  const login = await http.post('/api/auth/login/', { username: input.username, password: input.password });
+  if (login.status !== 200) throw new Error(`login failed: ${login.status} ${login.text}`);
+  return { id: reg.body.id, username: input.username, email: input.email, ...login.body };
+}
+
+export function buildPatient(overrides: Record<string, unknown> = {}) {
+  return { name: `Patient ${randomUUID().slice(0, 6)}`, age: 42, gender: 'female', address: '1 Harbour Road', ...overrides };
+}
+
+export async function createPatient(http: HttpClient, token: string, overrides: Record<string, unknown> = {}) {
+  const res = await http.post('/api/patients/', buildPatient(overrides), { token });
+  if (res.status !== 201) throw new Error(`create patient failed: ${res.status} ${res.text}`);
+  return res.body as { id: string; name: string; age: number; gender: string; address: string };
+}
+
+export function buildDoctor(overrides: Record<string, unknown> = {}) {
+  const tag = randomUUID().slice(0, 8);
+  return {
+    name: `Dr. ${tag}`,
+    specialization: 'Cardiology',
+    email: `dr_${tag}@clinic.example`,
+    phone: '5551234567',
+    ...overrides,
+  };
+}
+
+export async function createDoctor(http: HttpClient, token: string, overrides: Record<string, unknown> = {}) {
+  const res = await http.post('/api/doctors/', buildDoctor(overrides), { token });
+  if (res.status !== 201) throw new Error(`create doctor failed: ${res.status} ${res.text}`);
+  return res.body as { id: string; name: string; specialization: string; email: string; phone: string };
+}
