@@ -5,7 +5,7 @@ import type { INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { BODY_LIMIT, findUnsafeString, registerJsonParser, unsafeStringError } from './common/json-body.js';
 import { PROBLEM_CONTENT_TYPE, statusTitle } from './common/problem.js';
@@ -35,7 +35,38 @@ export function createFastifyAdapter(): FastifyAdapter {
     // Slow clients are cut off instead of holding a socket open.
     connectionTimeout: 0,
     requestTimeout: 30_000,
+    // The router rejects a badly encoded URL (400) or an over-long path
+    // parameter (414) before any hook or Nest filter runs; answer those as
+    // problem+json too, without echoing the path back.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const status = error.statusCode ?? 500;
+      sendEarlyProblem(request, reply, status, FRAMEWORK_ERROR_DETAILS[error.code] ?? 'An unexpected error occurred.');
+    },
   });
+}
+
+const FRAMEWORK_ERROR_DETAILS: Record<string, string> = {
+  FST_ERR_BAD_URL: 'The URL is not validly percent-encoded.',
+  FST_ERR_MAX_PARAM_LENGTH: 'A path segment is too long.',
+};
+
+/**
+ * A problem+json answer sent before routing (bad Host, bad URL), where
+ * neither the Nest filter nor every hook runs: the headers every API answer
+ * carries are set here by hand.
+ */
+function sendEarlyProblem(request: FastifyRequest, reply: FastifyReply, status: number, detail: string): FastifyReply {
+  const id = String(request.id);
+  return reply
+    .status(status)
+    .headers({
+      'Content-Type': PROBLEM_CONTENT_TYPE,
+      'Cache-Control': 'no-store',
+      'Content-Security-Policy': API_CSP,
+      'X-Content-Type-Options': 'nosniff',
+      'X-Request-Id': id,
+    })
+    .send(JSON.stringify({ type: 'about:blank', title: statusTitle(status), status, detail, request_id: id }));
 }
 
 /** NestFactory options shared by main.ts and the tests. */
@@ -52,7 +83,13 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setVersion('1.0.0')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
     .build();
-  return SwaggerModule.createDocument(app, config);
+  return SwaggerModule.createDocument(app, config, {
+    // Stable, readable operation ids for generated clients: PatientsController.list -> patientsList.
+    operationIdFactory: (controllerKey: string, methodKey: string) => {
+      const resource = controllerKey.replace(/Controller$/, '');
+      return `${resource.charAt(0).toLowerCase()}${resource.slice(1)}${methodKey.charAt(0).toUpperCase()}${methodKey.slice(1)}`;
+    },
+  });
 }
 
 /**
@@ -67,32 +104,23 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
 
   registerJsonParser(fastify);
 
-  const allowedHosts = config.get('ALLOWED_HOSTS', { infer: true }).map((h) => h.toLowerCase());
-  fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!hostAllowed(request.headers.host, allowedHosts)) {
-      // Answered here, before routing: the Host is not ours (as Django's DisallowedHost).
-      reply
-        .status(400)
-        .header('Content-Type', PROBLEM_CONTENT_TYPE)
-        .header('Cache-Control', 'no-store')
-        .send(
-          JSON.stringify({
-            type: 'about:blank',
-            title: statusTitle(400),
-            status: 400,
-            detail: 'The Host header is not allowed.',
-            request_id: String(request.id),
-          }),
-        );
-      return reply;
-    }
-    reply.header('Cache-Control', 'no-store');
-  });
-
+  // Registered before the Host check below, so that a rejected Host still gets helmet's headers.
   await app.register(helmet as never, {
     contentSecurityPolicy: false,
     crossOriginEmbedderPolicy: false,
   });
+
+  const allowedHosts = config.get('ALLOWED_HOSTS', { infer: true }).map((h) => h.toLowerCase());
+  fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    // The id chosen by genReqId (the caller's when sane, else a new one) goes back on every answer.
+    reply.header('X-Request-Id', String(request.id));
+    if (!hostAllowed(request.headers.host, allowedHosts)) {
+      // Answered here, before routing: the Host is not ours (as Django's DisallowedHost).
+      return sendEarlyProblem(request, reply, 400, 'The Host header is not allowed.');
+    }
+    reply.header('Cache-Control', 'no-store');
+  });
+
   fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0];
     reply.header('Content-Security-Policy', path === '/docs' || path.startsWith('/docs/') ? DOCS_CSP : API_CSP);
@@ -125,11 +153,21 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   app.enableShutdownHooks();
 }
 
-/** Django's ALLOWED_HOSTS check: the Host header (port removed) must be listed; "*" allows any. */
+/** Django's host_validation_re: a name or a bracketed IPv6 address, then an optional numeric port. */
+const HOST_HEADER = /^([a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\])(?::\d+)?$/;
+
+/**
+ * Django's ALLOWED_HOSTS check: the Host header must be well formed and its
+ * name (port and a trailing dot removed) listed; ".example.org" allows the
+ * domain and its subdomains; "*" allows any well-formed Host (or none, as
+ * an HTTP/1.0 probe sends).
+ */
 export function hostAllowed(hostHeader: string | undefined, allowed: string[]): boolean {
-  if (allowed.includes('*')) return true;
-  if (!hostHeader) return false;
-  const host = hostHeader.toLowerCase();
-  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
-  return allowed.some((a) => a === name || (a.startsWith('.') && (name.endsWith(a) || name === a.slice(1))));
+  if (!hostHeader) return allowed.includes('*');
+  // Even with "*": a malformed Host ("[::1]@evil.example", "[::1]x") would end up in
+  // the absolute URLs of page links, pointing them elsewhere or failing to parse.
+  const match = HOST_HEADER.exec(hostHeader.toLowerCase());
+  if (!match) return false;
+  const name = match[1].endsWith('.') ? match[1].slice(0, -1) : match[1];
+  return allowed.some((a) => a === '*' || a === name || (a.startsWith('.') && (name.endsWith(a) || name === a.slice(1))));
 }

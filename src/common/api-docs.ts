@@ -40,6 +40,7 @@ const DESCRIPTIONS: Record<number, string> = {
   409: 'Conflicts with an existing record',
   413: 'Body larger than 100 KiB',
   415: 'Body is not application/json',
+  503: 'A dependency (the database) is unavailable',
 };
 
 /** Documents the problem+json responses a route can give. */

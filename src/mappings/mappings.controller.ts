@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiPageResponse, ApiProblems, NoContent } from '../common/api-docs.js';
 import { type AuthUser, CurrentUser, RequestUrl } from '../common/decorators.js';
 import type { PageDto } from '../common/pagination.js';
@@ -35,13 +35,16 @@ export class MappingsController {
     return this.mappings.list(user, query, url);
   }
 
-  @Get(':patient_id')
+  // OpenAPI forbids two templates differing only in the parameter name, so
+  // both this route and DELETE name theirs {id}; here it is the patient's.
+  @Get(':id')
   @ApiOperation({ summary: 'The doctors assigned to a patient' })
+  @ApiParam({ name: 'id', format: 'uuid', description: "The patient's id" })
   @ApiPageResponse(AssignedDoctorDto)
   @ApiProblems(400, 401, 404)
   doctorsOf(
     @CurrentUser() user: AuthUser,
-    @Param('patient_id', UuidParam) patientId: string,
+    @Param('id', UuidParam) patientId: string,
     @Query() query: ListMappingsDto,
     @RequestUrl() url: URL,
   ): Promise<PageDto<AssignedDoctorDto>> {
@@ -51,6 +54,7 @@ export class MappingsController {
   @Delete(':id')
   @NoContent()
   @ApiOperation({ summary: 'Unassign: delete a mapping' })
+  @ApiParam({ name: 'id', format: 'uuid', description: "The mapping's id" })
   @ApiProblems(401, 404)
   remove(@CurrentUser() user: AuthUser, @Param('id', UuidParam) id: string): Promise<void> {
     return this.mappings.remove(user, id);

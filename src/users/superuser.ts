@@ -1,0 +1,41 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { validate } from 'class-validator';
+import { plainToInstance } from 'class-transformer';
+import { RegisterDto } from '../auth/dto/register.dto.js';
+import { PasswordHasher } from '../auth/password-hasher.js';
+import { checkPassword } from '../auth/password-policy.js';
+import { flattenValidationErrors } from '../common/validation.js';
+import { UsersService } from './users.service.js';
+
+export interface SuperuserInput {
+  username: string;
+  email: string;
+  password: string;
+}
+
+/**
+ * Creates an admin, as Django's createsuperuser does: the same username,
+ * email and password rules as registration, then role "admin".
+ * Throws an Error with a readable message when the input is refused.
+ */
+export async function createSuperuser(app: INestApplicationContext, input: SuperuserInput) {
+  const dto = plainToInstance(RegisterDto, input);
+  const problems = flattenValidationErrors(await validate(dto));
+  const passwordProblems = checkPassword(input.password, { username: dto.username, email: dto.email });
+  if (passwordProblems.length) problems.password = [...(problems.password ?? []), ...passwordProblems];
+  const messages = Object.values(problems).flat();
+  if (messages.length) throw new Error(messages.join('; '));
+
+  const hasher = app.get(PasswordHasher);
+  const users = app.get(UsersService);
+  try {
+    return await users.create({
+      username: dto.username,
+      email: dto.email,
+      passwordHash: await hasher.hash(input.password),
+      role: 'admin',
+    });
+  } catch (error) {
+    throw new Error(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+}

@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import { DataSource, QueryFailedError } from 'typeorm';
+import { buildDataSourceOptions } from '../src/database/data-source-options.js';
+import { runMigrations } from '../src/database/migrate.js';
+
+const admin = process.env.TEST_DATABASE_URL;
+
+/** A brand-new, empty database (not the migrated template): PGlite in memory, or a new PostgreSQL database. */
+async function emptyDatabase(): Promise<{ options: () => ReturnType<typeof buildDataSourceOptions>; drop: () => Promise<void> }> {
+  const base = { DB_HOST: 'unused', DB_PORT: 5432, DB_POOL_SIZE: 4, PGLITE_DATA_DIR: 'memory://' };
+  if (!admin) return { options: () => buildDataSourceOptions(base), drop: async () => undefined };
+  const name = `hc_test_mig_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const client = new pg.Client({ connectionString: admin });
+  await client.connect();
+  await client.query(`CREATE DATABASE ${name}`);
+  await client.end();
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return {
+    options: () => buildDataSourceOptions({ ...base, DATABASE_URL: url.toString() }),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: admin });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+async function tables(ds: DataSource): Promise<string[]> {
+  const rows: Array<{ tablename: string }> = await ds.query(
+    `SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`,
+  );
+  return rows.map((r) => r.tablename);
+}
+
+function sqlStateOf(error: unknown): string | undefined {
+  return error instanceof QueryFailedError ? (error.driverError as { code?: string }).code : undefined;
+}
+
+describe('Migrations', () => {
+  let db: Awaited<ReturnType<typeof emptyDatabase>>;
+  let ds: DataSource;
+
+  beforeAll(async () => {
+    db = await emptyDatabase();
+    ds = await new DataSource(db.options()).initialize();
+  });
+  afterAll(async () => {
+    if (ds?.isInitialized) await ds.destroy();
+    await db?.drop();
+  });
+
+  it('apply, revert with down(), and apply again', async () => {
+    expect(await runMigrations(ds, !!admin)).toEqual(['InitialSchema1764160000000']);
+    expect(await tables(ds)).toEqual(
+      expect.arrayContaining(['users', 'sessions', 'patients', 'doctors', 'patient_doctor_mappings']),
+    );
+    expect(await runMigrations(ds, !!admin)).toEqual([]);
+
+    await ds.undoLastMigration({ transaction: 'each' });
+    expect(await tables(ds)).toEqual(['typeorm_migrations']);
+
+    expect(await runMigrations(ds, !!admin)).toEqual(['InitialSchema1764160000000']);
+  });
+
+  describe('the database enforces the rules itself', () => {
+    let userId: string;
+
+    beforeAll(async () => {
+      const [u] = await ds.query(
+        `INSERT INTO users (username, email, password_hash) VALUES ('Ada', 'Ada@Example.org', 'x') RETURNING id`,
+      );
+      userId = u.id;
+    });
+
+    it('username and email are unique regardless of case', async () => {
+      for (const [username, email] of [
+        ['ada', 'other@example.org'],
+        ['other', 'ada@example.org'],
+      ]) {
+        const insert = ds.query(`INSERT INTO users (username, email, password_hash) VALUES ($1, $2, 'x')`, [username, email]);
+        await expect(insert.catch(sqlStateOf)).resolves.toBe('23505');
+      }
+    });
+
+    it('age is checked; a doctor email is unique regardless of case; a pair is unique', async () => {
+      const badAge = ds.query(`INSERT INTO patients (owner_id, name, age, gender) VALUES ($1, 'P', 151, 'male')`, [userId]);
+      await expect(badAge.catch(sqlStateOf)).resolves.toBe('23514');
+
+      const [p] = await ds.query(
+        `INSERT INTO patients (owner_id, name, age, gender) VALUES ($1, 'P', 30, 'male') RETURNING id`,
+        [userId],
+      );
+      const [d] = await ds.query(
+        `INSERT INTO doctors (name, specialization, email, phone) VALUES ('D', 'S', 'Doc@X.org', '0123456789') RETURNING id`,
+      );
+      const dupDoctor = ds.query(
+        `INSERT INTO doctors (name, specialization, email, phone) VALUES ('E', 'S', 'doc@x.org', '0123456789')`,
+      );
+      await expect(dupDoctor.catch(sqlStateOf)).resolves.toBe('23505');
+
+      await ds.query(`INSERT INTO patient_doctor_mappings (patient_id, doctor_id) VALUES ($1, $2)`, [p.id, d.id]);
+      const dupPair = ds.query(`INSERT INTO patient_doctor_mappings (patient_id, doctor_id) VALUES ($1, $2)`, [p.id, d.id]);
+      await expect(dupPair.catch(sqlStateOf)).resolves.toBe('23505');
+
+      // A mapping goes when its patient goes.
+      await ds.query(`DELETE FROM patients WHERE id = $1`, [p.id]);
+      const left = await ds.query(`SELECT count(*)::int AS n FROM patient_doctor_mappings WHERE doctor_id = $1`, [d.id]);
+      expect(left[0].n).toBe(0);
+    });
+  });
+});
+
+if (admin) {
+  describe('Migrations on PostgreSQL, several instances at once', () => {
+    it('apply pending migrations once, under the advisory lock', async () => {
+      const db = await emptyDatabase();
+      const sources = await Promise.all([0, 1, 2].map(() => new DataSource(db.options()).initialize()));
+      try {
+        const applied = await Promise.all(sources.map((s) => runMigrations(s, true)));
+        expect(applied.flat()).toEqual(['InitialSchema1764160000000']);
+        const rows = await sources[0].query('SELECT name FROM typeorm_migrations');
+        expect(rows).toHaveLength(1);
+      } finally {
+        await Promise.all(sources.map((s) => s.destroy()));
+        await db.drop();
+      }
+    });
+  });
+}
