@@ -121,10 +121,15 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
     reply.header('Cache-Control', 'no-store');
   });
 
+  // Set by Nest's FastifyAdapter as the first step of app.close() (SIGTERM).
+  const adapter = app.getHttpAdapter() as unknown as { isShuttingDown?: boolean };
   fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0];
     reply.header('Content-Security-Policy', path === '/docs' || path.startsWith('/docs/') ? DOCS_CSP : API_CSP);
     reply.removeHeader('X-Powered-By');
+    // Draining: answer what is in flight, then let the connection go, so the
+    // server closes as soon as the last response is out (not at keep-alive timeout).
+    if (adapter.isShuttingDown) reply.header('Connection', 'close');
   });
 
   // Query strings are checked as bodies are: PostgreSQL cannot store NUL or lone surrogates.

@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createSuperuser } from '../src/users/superuser.js';
+import { createTestApp, type TestApp } from './utils/app.js';
+import { buildUser, createUser } from './utils/factories.js';
+
+describe('create-superuser and shutdown (e2e)', () => {
+  let t: TestApp;
+  let closed = false;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => {
+    if (!closed) await t?.close();
+    else await t?.db.drop();
+  });
+
+  it('create-superuser makes an admin who passes every ownership rule', async () => {
+    const input = buildUser();
+    const admin = await createSuperuser(t.app, input);
+    expect(admin.role).toBe('admin');
+
+    const login = await t.http.post('/api/auth/login/', { username: input.username, password: input.password });
+    expect(login.status).toBe(200);
+    const me = await t.http.get('/api/auth/me/', { token: login.body.access });
+    expect(me.body).toMatchObject({ username: input.username, role: 'admin' });
+
+    const owner = await createUser(t.http);
+    const created = await t.http.post(
+      '/api/patients/',
+      { name: 'Owned', age: 30, gender: 'male', address: '' },
+      { token: owner.access },
+    );
+    const seen = await t.http.get(`/api/patients/${created.body.id}/`, { token: login.body.access });
+    expect(seen.status).toBe(200);
+  });
+
+  it('create-superuser applies the registration rules', async () => {
+    const taken = buildUser();
+    await createSuperuser(t.app, taken);
+    await expect(createSuperuser(t.app, { ...buildUser(), username: taken.username.toUpperCase() })).rejects.toThrow(
+      /already exists/,
+    );
+    await expect(createSuperuser(t.app, buildUser({ password: '12345678' }))).rejects.toThrow(/numeric/);
+    await expect(createSuperuser(t.app, buildUser({ username: 'no spaces allowed' }))).rejects.toThrow(/username/);
+  });
+
+  it('on shutdown, a request in flight is answered before the database closes', async () => {
+    const input = buildUser();
+    expect((await t.http.post('/api/auth/register/', input)).status).toBe(201);
+
+    // A login takes a while (argon2); close the app while it is being served.
+    const inFlight = t.http.post('/api/auth/login/', { username: input.username, password: input.password });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const closing = t.app.close();
+    closed = true;
+
+    const res = await inFlight;
+    await closing;
+    expect(res.status).toBe(200);
+    expect(res.body.access).toEqual(expect.any(String));
+    await expect(fetch(`${t.baseUrl}/health`)).rejects.toThrow();
+  });
+});
