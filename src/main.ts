@@ -2,12 +2,19 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ConfigService } from '@nestjs/config';
-import { AppModule } from './app.module.js';
 import { configureApp, createFastifyAdapter, NEST_APP_OPTIONS } from './app.setup.js';
-import type { EnvironmentVariables } from './config/env.validation.js';
+import { loadDotEnv } from './config/dotenv.js';
+import { type EnvironmentVariables, validateEnv } from './config/env.validation.js';
 
 async function bootstrap(): Promise<void> {
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule, createFastifyAdapter(), NEST_APP_OPTIONS);
+  // Checked here first, so a bad configuration stops the app with one line, not a stack trace.
+  loadDotEnv();
+  validateEnv(process.env);
+  const { AppModule } = await import('./app.module.js');
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule, createFastifyAdapter(), {
+    ...NEST_APP_OPTIONS,
+    abortOnError: false,
+  });
   await configureApp(app);
   const config = app.get<ConfigService<EnvironmentVariables, true>>(ConfigService);
   const port = config.get('PORT', { infer: true });

@@ -41,9 +41,9 @@ export class EnvironmentVariables {
   NODE_ENV: NodeEnv = 'development';
 
   @Transform(toInt)
-  @IsInt()
   @Min(0)
   @Max(65535)
+  @IsInt()
   PORT = 3000;
 
   @IsString()
@@ -73,15 +73,15 @@ export class EnvironmentVariables {
   DB_HOST = 'localhost';
 
   @Transform(toInt)
-  @IsInt()
   @Min(1)
   @Max(65535)
+  @IsInt()
   DB_PORT = 5432;
 
   @Transform(toInt)
-  @IsInt()
   @Min(1)
   @Max(200)
+  @IsInt()
   DB_POOL_SIZE = 10;
 
   /** Where the embedded PGlite database lives when no PostgreSQL is configured; `memory://` keeps it in memory. */
@@ -100,23 +100,23 @@ export class EnvironmentVariables {
 
   /** Access token lifetime, seconds. */
   @Transform(toInt)
-  @IsInt()
   @Min(10)
   @Max(86400)
+  @IsInt()
   JWT_ACCESS_TTL = 900;
 
   /** A refresh token expires after this many seconds unused. */
   @Transform(toInt)
-  @IsInt()
   @Min(10)
   @Max(30 * 86400)
+  @IsInt()
   JWT_REFRESH_IDLE_TTL = 1800;
 
   /** A session (login) ends this many seconds after login, whatever happens. */
   @Transform(toInt)
-  @IsInt()
   @Min(10)
   @Max(30 * 86400)
+  @IsInt()
   JWT_SESSION_TTL = 43200;
 
   /** Comma-separated origins allowed by CORS; empty means no cross-origin access. */
@@ -136,6 +136,9 @@ export class EnvironmentVariables {
   SUPERUSER_PASSWORD?: string;
 }
 
+// Note: class-validator runs a property's decorators bottom-up, so the type
+// check sits last: "PORT must be an integer" comes before any range message.
+
 /**
  * Turns process.env into a typed, validated object, or throws one readable
  * message naming every bad variable.
@@ -149,7 +152,7 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
     if (value !== undefined && value !== '') picked[key] = value;
   }
   const env = plainToInstance(EnvironmentVariables, picked);
-  const errors = validateSync(env, { whitelist: true, forbidUnknownValues: true });
+  const errors = validateSync(env, { whitelist: true, forbidUnknownValues: true, stopAtFirstError: true });
   const problems = errors.flatMap((e) => Object.values(e.constraints ?? {}));
   if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
     problems.push('JWT_SECRET is required when NODE_ENV=production');
