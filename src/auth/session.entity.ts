@@ -1,4 +1,4 @@
-import { Column, CreateDateColumn, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 import { User } from '../users/user.entity.js';
 
 /**
@@ -6,6 +6,8 @@ import { User } from '../users/user.entity.js';
  * session (the token family); only the newest one, `refresh_jti`, is valid.
  */
 @Entity({ name: 'sessions' })
+// A user's live sessions. TypeORM compares only the columns, not the WHERE.
+@Index('sessions_user_id_idx', ['userId'], { where: 'revoked_at IS NULL' })
 export class Session {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -14,7 +16,8 @@ export class Session {
   userId: string;
 
   @ManyToOne(() => User, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'user_id' })
+  // The name PostgreSQL gave the migration's inline REFERENCES.
+  @JoinColumn({ name: 'user_id', foreignKeyConstraintName: 'sessions_user_id_fkey' })
   user?: User;
 
   /** The jti of the one refresh token that may still be used. */

@@ -9,9 +9,13 @@ export const DEFAULT_PAGE_SIZE = 20;
 /** As DRF's max_page_size: larger requests are capped, not refused. */
 export const MAX_PAGE_SIZE = 100;
 
-/** "20" -> 20; anything that is not a plain decimal integer stays a string and fails @IsInt. */
+/**
+ * "20" -> 20; anything that is not a plain decimal integer stays a string and
+ * fails @IsInt. Any length of digits is a (positive) integer: a huge page_size
+ * is capped like any other above the maximum, so it is clamped, not refused.
+ */
 export const toIntegerParam = ({ value }: { value: unknown }) =>
-  typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value;
+  typeof value === 'string' && /^\d+$/.test(value) ? Math.min(Number(value), Number.MAX_SAFE_INTEGER) : value;
 
 export class PageQueryDto {
   @ApiPropertyOptional({

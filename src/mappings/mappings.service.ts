@@ -47,7 +47,8 @@ export class MappingsService {
       if (state === FOREIGN_KEY_VIOLATION) {
         const constraint = String(((error as QueryFailedError).driverError as { constraint?: string }).constraint ?? '');
         // The patient can vanish between the check and the insert; both read as "not found".
-        throw new NotFoundException(constraint.includes('patient') ? 'Patient not found.' : 'Doctor not found.');
+        // Match the column: both constraint names start with the table name, patient_doctor_mappings_.
+        throw new NotFoundException(constraint.includes('patient_id') ? 'Patient not found.' : 'Doctor not found.');
       }
       throw error;
     }

@@ -1,7 +1,9 @@
 import {
+  Check,
   Column,
   CreateDateColumn,
   Entity,
+  Index,
   JoinColumn,
   ManyToOne,
   PrimaryGeneratedColumn,
@@ -12,7 +14,20 @@ import { User } from '../users/user.entity.js';
 export const GENDERS = ['male', 'female', 'other', 'unknown'] as const;
 export type Gender = (typeof GENDERS)[number];
 
+// Mirrors migrations/1764160000000-InitialSchema so `migration:generate` stays empty.
 @Entity({ name: 'patients' })
+@Check('patients_age_check', 'age BETWEEN 0 AND 150')
+@Check('patients_gender_check', `gender IN ('male', 'female', 'other', 'unknown')`)
+@Check('patients_name_check', 'char_length(name) >= 1')
+// Keyset pages: an owner's in each ordering, then an admin's across owners.
+@Index('patients_owner_created_idx', ['ownerId', 'createdAt', 'id'])
+@Index('patients_owner_name_idx', ['ownerId', 'name', 'id'])
+@Index('patients_owner_age_idx', ['ownerId', 'age', 'id'])
+@Index('patients_created_idx', ['createdAt', 'id'])
+@Index('patients_name_idx', ['name', 'id'])
+@Index('patients_age_idx', ['age', 'id'])
+// gin (name gin_trgm_ops): TypeORM can't express the operator class; declared by name only, never synchronized.
+@Index('patients_name_trgm_idx', { synchronize: false })
 export class Patient {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -22,7 +37,7 @@ export class Patient {
   ownerId: string;
 
   @ManyToOne(() => User, { onDelete: 'RESTRICT' })
-  @JoinColumn({ name: 'owner_id' })
+  @JoinColumn({ name: 'owner_id', foreignKeyConstraintName: 'patients_owner_id_fkey' })
   owner?: User;
 
   @Column({ type: 'varchar', length: 200 })

@@ -1,9 +1,15 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 export const ROLES = ['user', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
+// Mirrors migrations/1764160000000-InitialSchema so `migration:generate` stays empty.
 @Entity({ name: 'users' })
+@Check('users_role_check', `role IN ('user', 'admin')`)
+@Check('users_username_check', 'char_length(username) BETWEEN 3 AND 150')
+// Expression indexes (lower(...)) can't be described to TypeORM: declared by name only, never synchronized.
+@Index('users_username_lower_key', { synchronize: false })
+@Index('users_email_lower_key', { synchronize: false })
 export class User {
   @PrimaryGeneratedColumn('uuid')
   id: string;

@@ -1,0 +1,211 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import { ConflictException, ForbiddenException, NotFoundException } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { getRepositoryToken } from '@nestjs/typeorm';
+import { QueryFailedError } from 'typeorm';
+import type { AuthUser } from '../common/decorators.js';
+import { CursorCodec } from '../common/pagination.js';
+import { ValidationFailedException } from '../common/problem.js';
+import { Doctor } from './doctor.entity.js';
+import { DoctorsService } from './doctors.service.js';
+
+const USER: AuthUser = { id: randomUUID(), username: 'ada', role: 'user', sessionId: randomUUID() };
+const ADMIN: AuthUser = { id: randomUUID(), username: 'root', role: 'admin', sessionId: randomUUID() };
+const INPUT = { name: 'Dr. Ada', specialization: 'Cardiology', email: 'Ada.Byron@Clinic.EXAMPLE', phone: '5551234567' };
+
+const uniqueViolation = () => new QueryFailedError('INSERT', [], Object.assign(new Error('duplicate'), { code: '23505' }));
+
+/** A query builder that records what the service asks of it and answers `execute` as told. */
+class FakeQueryBuilder {
+  calls: [string, ...unknown[]][] = [];
+  constructor(private readonly answer: () => Promise<unknown>) {}
+  private record(name: string, args: unknown[]) {
+    this.calls.push([name, ...args]);
+    return this;
+  }
+  insert() {
+    return this.record('insert', []);
+  }
+  update() {
+    return this.record('update', []);
+  }
+  delete() {
+    return this.record('delete', []);
+  }
+  values(...args: unknown[]) {
+    return this.record('values', args);
+  }
+  set(...args: unknown[]) {
+    return this.record('set', args);
+  }
+  where(...args: unknown[]) {
+    return this.record('where', args);
+  }
+  andWhere(...args: unknown[]) {
+    return this.record('andWhere', args);
+  }
+  returning(...args: unknown[]) {
+    return this.record('returning', args);
+  }
+  execute() {
+    return this.answer();
+  }
+  called(name: string) {
+    return this.calls.filter(([n]) => n === name).map(([, ...args]) => args);
+  }
+}
+
+describe(DoctorsService.name, () => {
+  let service: DoctorsService;
+  let qb: FakeQueryBuilder;
+  let answer: () => Promise<unknown>;
+  let exists: boolean;
+
+  beforeEach(async () => {
+    answer = async () => ({});
+    exists = false;
+    const repository = {
+      createQueryBuilder: () => {
+        qb = new FakeQueryBuilder(() => answer());
+        return qb;
+      },
+      create: (row: Partial<Doctor>) => Object.assign(new Doctor(), row),
+      exists: async () => exists,
+      findOne: async () => null,
+    };
+    const moduleRef = await Test.createTestingModule({
+      providers: [
+        DoctorsService,
+        { provide: getRepositoryToken(Doctor), useValue: repository },
+        { provide: CursorCodec, useValue: new CursorCodec(randomBytes(32)) },
+      ],
+    }).compile();
+    service = moduleRef.get(DoctorsService);
+  });
+
+  describe('create', () => {
+    it('records the caller as creator, lowercases the email domain, and answers the response shape', async () => {
+      const now = new Date('2026-11-26T12:00:00.000Z');
+      answer = async () => ({
+        generatedMaps: [{ id: randomUUID(), ...qb.called('values')[0][0]!, createdAt: now, updatedAt: now }],
+      });
+      const dto = await service.create(USER, { ...INPUT });
+      expect(qb.called('values')[0][0]).toEqual({ ...INPUT, email: 'Ada.Byron@clinic.example', createdById: USER.id });
+      expect(dto).toEqual({
+        id: expect.any(String),
+        name: INPUT.name,
+        specialization: INPUT.specialization,
+        email: 'Ada.Byron@clinic.example',
+        phone: INPUT.phone,
+        created_at: '2026-11-26T12:00:00.000Z',
+        updated_at: '2026-11-26T12:00:00.000Z',
+      });
+    });
+
+    it('a unique violation (the email) is a 409', async () => {
+      answer = async () => {
+        throw uniqueViolation();
+      };
+      await expect(service.create(USER, { ...INPUT })).rejects.toBeInstanceOf(ConflictException);
+    });
+
+    it('other database errors pass through', async () => {
+      const boom = new Error('connection lost');
+      answer = async () => {
+        throw boom;
+      };
+      await expect(service.create(USER, { ...INPUT })).rejects.toBe(boom);
+    });
+  });
+
+  describe('update', () => {
+    const row = {
+      id: randomUUID(),
+      ...INPUT,
+      created_at: '2026-11-26T12:00:00.000Z',
+      updated_at: new Date('2026-11-26T12:00:01.000Z'),
+    };
+
+    it('a user may change only what they created', async () => {
+      answer = async () => ({ raw: [row] });
+      const dto = await service.update(USER, row.id, { name: 'New' });
+      expect(qb.called('andWhere')).toEqual([['created_by = :userId', { userId: USER.id }]]);
+      expect(qb.called('set')[0][0]).toMatchObject({ name: 'New' });
+      expect(dto).toEqual({
+        id: row.id,
+        name: INPUT.name,
+        specialization: INPUT.specialization,
+        email: INPUT.email,
+        phone: INPUT.phone,
+        created_at: '2026-11-26T12:00:00.000Z',
+        updated_at: '2026-11-26T12:00:01.000Z',
+      });
+    });
+
+    it('an admin may change any doctor', async () => {
+      answer = async () => ({ raw: [row] });
+      await service.update(ADMIN, row.id, { phone: '0000000000' });
+      expect(qb.called('andWhere')).toEqual([]);
+    });
+
+    it('normalizes a changed email', async () => {
+      answer = async () => ({ raw: [row] });
+      await service.update(USER, row.id, { email: 'X@EXAMPLE.ORG' });
+      expect(qb.called('set')[0][0]).toMatchObject({ email: 'X@example.org' });
+    });
+
+    it('no row updated: 403 when the doctor exists (someone else’s), 404 when it does not', async () => {
+      answer = async () => ({ raw: [] });
+      exists = true;
+      await expect(service.update(USER, row.id, { name: 'X' })).rejects.toBeInstanceOf(ForbiddenException);
+      exists = false;
+      await expect(service.update(USER, row.id, { name: 'X' })).rejects.toBeInstanceOf(NotFoundException);
+    });
+
+    it('a unique violation (the email) is a 409', async () => {
+      answer = async () => {
+        throw uniqueViolation();
+      };
+      await expect(service.update(USER, row.id, { email: 'taken@example.org' })).rejects.toBeInstanceOf(
+        ConflictException,
+      );
+    });
+  });
+
+  describe('remove', () => {
+    it('deletes the caller’s own doctor', async () => {
+      answer = async () => ({ affected: 1 });
+      await expect(service.remove(USER, randomUUID())).resolves.toBeUndefined();
+      expect(qb.called('andWhere')).toEqual([['created_by = :userId', { userId: USER.id }]]);
+    });
+
+    it('an admin deletes without the creator condition', async () => {
+      answer = async () => ({ affected: 1 });
+      await service.remove(ADMIN, randomUUID());
+      expect(qb.called('andWhere')).toEqual([]);
+    });
+
+    it('nothing deleted: 403 for someone else’s doctor, 404 for a missing one', async () => {
+      answer = async () => ({ affected: 0 });
+      exists = true;
+      await expect(service.remove(USER, randomUUID())).rejects.toBeInstanceOf(ForbiddenException);
+      exists = false;
+      await expect(service.remove(USER, randomUUID())).rejects.toBeInstanceOf(NotFoundException);
+    });
+  });
+
+  describe('get', () => {
+    it('a missing doctor is 404', async () => {
+      await expect(service.get(randomUUID())).rejects.toBeInstanceOf(NotFoundException);
+    });
+  });
+
+  describe('list', () => {
+    it('refuses an ordering outside the allow-list before querying', async () => {
+      await expect(
+        service.list({ ordering: 'email' }, new URL('http://localhost/api/doctors/')),
+      ).rejects.toBeInstanceOf(ValidationFailedException);
+    });
+  });
+});
