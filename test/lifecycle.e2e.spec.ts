@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { PasswordHasher } from '../src/auth/password-hasher.js';
 import { createSuperuser } from '../src/users/superuser.js';
 import { createTestApp, type TestApp } from './utils/app.js';
 import { buildUser, createUser } from './utils/factories.js';
@@ -49,9 +50,18 @@ describe('create-superuser and shutdown (e2e)', () => {
     const input = buildUser();
     expect((await t.http.post('/api/auth/register/', input)).status).toBe(201);
 
-    // A login takes a while (argon2); close the app while it is being served.
+    // Close the app while a login is being served: once its password check
+    // has started, the request is inside the app, past routing.
+    const hasher = t.app.get(PasswordHasher);
+    const verify = hasher.verify.bind(hasher);
+    let started!: () => void;
+    const serving = new Promise<void>((resolve) => (started = resolve));
+    hasher.verify = (hash, password) => {
+      started();
+      return verify(hash, password);
+    };
     const inFlight = t.http.post('/api/auth/login/', { username: input.username, password: input.password });
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await serving;
     const closing = t.app.close();
     closed = true;
 

@@ -45,10 +45,12 @@ export interface PasswordContext {
  */
 export function checkPassword(password: string, context: PasswordContext = {}): string[] {
   const problems: string[] = [];
-  if (password.length < PASSWORD_MIN_LENGTH) {
+  // Characters, not UTF-16 code units: four emoji are four characters, as Django (and JSON Schema's minLength) count them.
+  const length = [...password].length;
+  if (length < PASSWORD_MIN_LENGTH) {
     problems.push(`password must be at least ${PASSWORD_MIN_LENGTH} characters`);
   }
-  if (password.length > PASSWORD_MAX_LENGTH) {
+  if (length > PASSWORD_MAX_LENGTH) {
     problems.push(`password must be at most ${PASSWORD_MAX_LENGTH} characters`);
   }
   if (/^\d+$/.test(password)) problems.push('password must not be entirely numeric');

@@ -5,7 +5,7 @@ import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../password-policy.js'
 
 /** Django's username rule: letters, digits and @.+-_ ; NFKC-normalised as Django does. */
 export const USERNAME_PATTERN = /^[\p{L}\p{N}@.+_-]+$/u;
-const nfkc = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.normalize('NFKC') : value);
+export const nfkc = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.normalize('NFKC') : value);
 
 export class RegisterDto {
   @ApiProperty({

@@ -1,0 +1,209 @@
+import { randomUUID } from 'node:crypto';
+import { beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { UnauthorizedException } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { ValidationFailedException } from '../common/problem.js';
+import { User } from '../users/user.entity.js';
+import { UsersService } from '../users/users.service.js';
+import { AuthService } from './auth.service.js';
+import { PasswordHasher } from './password-hasher.js';
+import { SessionsService } from './sessions.service.js';
+import { TokensService } from './tokens.service.js';
+
+const PASSWORD = 'Quiet-Harbour-Lantern-42';
+
+function user(overrides: Partial<User> = {}): User {
+  return Object.assign(new User(), {
+    id: randomUUID(),
+    username: 'ada',
+    email: 'ada@example.org',
+    passwordHash: '$argon2id$stored',
+    role: 'user',
+    isActive: true,
+    dateJoined: new Date('2026-11-26T12:00:00.000Z'),
+    ...overrides,
+  });
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe(AuthService.name, () => {
+  let service: AuthService;
+  const users = {
+    create: jest.fn<UsersService['create']>(),
+    findForLogin: jest.fn<UsersService['findForLogin']>(),
+    findById: jest.fn<UsersService['findById']>(),
+    findByIdWithHash: jest.fn<UsersService['findByIdWithHash']>(),
+    setPasswordHash: jest.fn<UsersService['setPasswordHash']>(),
+  };
+  const sessions = {
+    open: jest.fn<SessionsService['open']>(),
+    rotate: jest.fn<SessionsService['rotate']>(),
+    revoke: jest.fn<SessionsService['revoke']>(),
+    revokeAll: jest.fn<SessionsService['revokeAll']>(),
+  };
+  const tokens = {
+    signAccess: jest.fn<TokensService['signAccess']>(),
+    signRefresh: jest.fn<TokensService['signRefresh']>(),
+    verifyRefresh: jest.fn<TokensService['verifyRefresh']>(),
+  };
+  const hasher = { hash: jest.fn<PasswordHasher['hash']>(), verify: jest.fn<PasswordHasher['verify']>() };
+
+  beforeEach(async () => {
+    for (const mock of [users, sessions, tokens, hasher].flatMap((m) => Object.values(m))) mock.mockReset();
+    tokens.signAccess.mockReturnValue('access.jwt');
+    tokens.signRefresh.mockReturnValue('refresh.jwt');
+    hasher.hash.mockResolvedValue('$argon2id$new');
+    const moduleRef = await Test.createTestingModule({
+      providers: [
+        AuthService,
+        { provide: UsersService, useValue: users },
+        { provide: SessionsService, useValue: sessions },
+        { provide: TokensService, useValue: tokens },
+        { provide: PasswordHasher, useValue: hasher },
+      ],
+    }).compile();
+    service = moduleRef.get(AuthService);
+  });
+
+  describe('register', () => {
+    it('hashes the password and returns {id, username, email, date_joined}', async () => {
+      const created = user();
+      users.create.mockResolvedValue(created);
+      const res = await service.register({ username: 'ada', email: 'ada@example.org', password: PASSWORD });
+      expect(users.create).toHaveBeenCalledWith({ username: 'ada', email: 'ada@example.org', passwordHash: '$argon2id$new' });
+      expect(hasher.hash).toHaveBeenCalledWith(PASSWORD);
+      expect(res).toEqual({ id: created.id, username: 'ada', email: 'ada@example.org', date_joined: '2026-11-26T12:00:00.000Z' });
+    });
+
+    it('refuses a password that breaks the rules before hashing or storing anything', async () => {
+      const error = await rejection(service.register({ username: 'ada', email: 'ada@example.org', password: 'password123' }));
+      expect(error).toBeInstanceOf(ValidationFailedException);
+      expect((error as ValidationFailedException).errors).toEqual({ password: ['password is too common'] });
+      expect(hasher.hash).not.toHaveBeenCalled();
+      expect(users.create).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('login', () => {
+    it('opens a session and returns its refresh and access tokens', async () => {
+      const found = user();
+      const session = { id: randomUUID(), refreshJti: randomUUID(), expiresAt: new Date(Date.now() + 60_000) };
+      users.findForLogin.mockResolvedValue(found);
+      hasher.verify.mockResolvedValue(true);
+      sessions.open.mockResolvedValue(session as never);
+
+      await expect(service.login({ username: 'ADA', password: PASSWORD })).resolves.toEqual({
+        refresh: 'refresh.jwt',
+        access: 'access.jwt',
+      });
+      expect(hasher.verify).toHaveBeenCalledWith(found.passwordHash, PASSWORD);
+      expect(tokens.signRefresh).toHaveBeenCalledWith(found.id, session.id, session.refreshJti, session.expiresAt);
+      expect(tokens.signAccess).toHaveBeenCalledWith(found.id, session.id);
+    });
+
+    it('unknown user, wrong password and inactive user: the same 401, each after a hash verification', async () => {
+      const cases: Array<[User | null, boolean]> = [
+        [null, false],
+        [user(), false],
+        [user({ isActive: false }), true],
+      ];
+      const errors: unknown[] = [];
+      for (const [found, valid] of cases) {
+        users.findForLogin.mockResolvedValueOnce(found);
+        hasher.verify.mockResolvedValueOnce(valid);
+        errors.push(await rejection(service.login({ username: 'ada', password: PASSWORD })));
+      }
+      for (const error of errors) expect(error).toBeInstanceOf(UnauthorizedException);
+      expect(new Set(errors.map((e) => JSON.stringify((e as UnauthorizedException).getResponse()))).size).toBe(1);
+      // The unknown user is checked against the dummy hash (undefined), so it costs the same.
+      expect(hasher.verify.mock.calls.map(([hash]) => hash)).toEqual([undefined, '$argon2id$stored', '$argon2id$stored']);
+      expect(sessions.open).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('refresh', () => {
+    const claims = { sub: randomUUID(), sid: randomUUID(), jti: randomUUID(), typ: 'refresh' as const, iat: 0, exp: 0 };
+
+    it('rotates and signs a pair for the same session', async () => {
+      const expiresAt = new Date(Date.now() + 60_000);
+      tokens.verifyRefresh.mockReturnValue(claims);
+      sessions.rotate.mockResolvedValue({ ok: true, session: { expiresAt } as never, newJti: 'new-jti' });
+      await expect(service.refresh('token')).resolves.toEqual({ access: 'access.jwt', refresh: 'refresh.jwt' });
+      expect(sessions.rotate).toHaveBeenCalledWith(claims.sid, claims.sub, claims.jti);
+      expect(tokens.signRefresh).toHaveBeenCalledWith(claims.sub, claims.sid, 'new-jti', expiresAt);
+    });
+
+    it.each(['reused', 'ended'] as const)('401 when the session answers %s', async (reason) => {
+      tokens.verifyRefresh.mockReturnValue(claims);
+      sessions.rotate.mockResolvedValue({ ok: false, reason });
+      await expect(service.refresh('token')).rejects.toBeInstanceOf(UnauthorizedException);
+      expect(tokens.signAccess).not.toHaveBeenCalled();
+    });
+
+    it('a token that does not verify never reaches the sessions', async () => {
+      tokens.verifyRefresh.mockImplementation(() => {
+        throw new UnauthorizedException();
+      });
+      await expect(service.refresh('token')).rejects.toBeInstanceOf(UnauthorizedException);
+      await expect(service.logout('token')).rejects.toBeInstanceOf(UnauthorizedException);
+      expect(sessions.rotate).not.toHaveBeenCalled();
+      expect(sessions.revoke).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('changePassword', () => {
+    it('wrong old_password: 400 on old_password, nothing changes', async () => {
+      const found = user();
+      users.findByIdWithHash.mockResolvedValue(found);
+      hasher.verify.mockResolvedValue(false);
+      const error = await rejection(
+        service.changePassword(found.id, { old_password: 'nope', new_password: 'Fresh-Granite-Meadow-77' }),
+      );
+      expect((error as ValidationFailedException).errors).toEqual({ old_password: expect.any(Array) });
+      expect(users.setPasswordHash).not.toHaveBeenCalled();
+      expect(sessions.revokeAll).not.toHaveBeenCalled();
+    });
+
+    it('a new password that breaks the rules (here: like the username): 400 on new_password', async () => {
+      const found = user({ username: 'harbourlantern' });
+      users.findByIdWithHash.mockResolvedValue(found);
+      hasher.verify.mockResolvedValue(true);
+      const error = await rejection(
+        service.changePassword(found.id, { old_password: PASSWORD, new_password: 'HarbourLantern1' }),
+      );
+      expect((error as ValidationFailedException).errors).toEqual({ new_password: ['password is too similar to the username'] });
+      expect(users.setPasswordHash).not.toHaveBeenCalled();
+    });
+
+    it('stores the new hash, then ends every session of the user', async () => {
+      const found = user();
+      users.findByIdWithHash.mockResolvedValue(found);
+      hasher.verify.mockResolvedValue(true);
+      await service.changePassword(found.id, { old_password: PASSWORD, new_password: 'Fresh-Granite-Meadow-77' });
+      expect(hasher.hash).toHaveBeenCalledWith('Fresh-Granite-Meadow-77');
+      expect(users.setPasswordHash).toHaveBeenCalledWith(found.id, '$argon2id$new');
+      expect(sessions.revokeAll).toHaveBeenCalledWith(found.id);
+      expect(users.setPasswordHash.mock.invocationCallOrder[0]).toBeLessThan(sessions.revokeAll.mock.invocationCallOrder[0]);
+    });
+  });
+
+  it('me: {id, username, email, role, date_joined}', async () => {
+    const found = user({ role: 'admin' });
+    users.findById.mockResolvedValue(found);
+    await expect(service.me(found.id)).resolves.toEqual({
+      id: found.id,
+      username: 'ada',
+      email: 'ada@example.org',
+      role: 'admin',
+      date_joined: '2026-11-26T12:00:00.000Z',
+    });
+  });
+});

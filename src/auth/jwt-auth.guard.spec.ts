@@ -1,0 +1,133 @@
+import { createHmac, createSecretKey, randomUUID } from 'node:crypto';
+import { beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { type ExecutionContext, UnauthorizedException } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { Test } from '@nestjs/testing';
+import { type AuthUser, Public } from '../common/decorators.js';
+import { JWT_KEY } from './auth.constants.js';
+import { JwtAuthGuard } from './jwt-auth.guard.js';
+import { JwtStrategy } from './jwt.strategy.js';
+import { SessionsService } from './sessions.service.js';
+
+const SECRET = 'unit-test-secret-that-is-long-enough-0123456789';
+
+class ExampleController {
+  guarded() {}
+  @Public()
+  open() {}
+}
+
+function sign(claims: Record<string, unknown>, { alg = 'HS256', key = SECRET } = {}): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const input = `${part({ alg, typ: 'JWT' })}.${part(claims)}`;
+  const hmac = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' }[alg];
+  return `${input}.${hmac ? createHmac(hmac, key).update(input).digest('base64url') : ''}`;
+}
+
+function context(handler: keyof ExampleController, authorization?: string) {
+  const request: { headers: Record<string, string>; user?: AuthUser } = {
+    headers: authorization ? { authorization } : {},
+  };
+  const ctx = {
+    getType: () => 'http',
+    getClass: () => ExampleController,
+    getHandler: () => ExampleController.prototype[handler],
+    getArgs: () => [request, {}],
+    switchToHttp: () => ({ getRequest: () => request, getResponse: () => ({}), getNext: () => undefined }),
+  } as unknown as ExecutionContext;
+  return { ctx, request };
+}
+
+describe(JwtAuthGuard.name, () => {
+  let guard: JwtAuthGuard;
+  const authenticate = jest.fn<SessionsService['authenticate']>();
+  const userId = randomUUID();
+  const sessionId = randomUUID();
+  const caller: AuthUser = { id: userId, username: 'ada', role: 'user', sessionId };
+
+  const claims = (overrides: Record<string, unknown> = {}) => {
+    const now = Math.floor(Date.now() / 1000);
+    return { sub: userId, sid: sessionId, jti: randomUUID(), typ: 'access', iat: now, exp: now + 900, ...overrides };
+  };
+  const run = (token?: string, handler: keyof ExampleController = 'guarded') => {
+    const { ctx, request } = context(handler, token === undefined ? undefined : `Bearer ${token}`);
+    return { result: Promise.resolve(guard.canActivate(ctx) as boolean | Promise<boolean>), request };
+  };
+  const expect401 = async (token: string | undefined, detail?: RegExp) => {
+    const error = await run(token).result.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(UnauthorizedException);
+    if (detail) expect((error as UnauthorizedException).message).toMatch(detail);
+  };
+
+  beforeAll(async () => {
+    const moduleRef = await Test.createTestingModule({
+      providers: [
+        JwtAuthGuard,
+        Reflector,
+        JwtStrategy,
+        { provide: JWT_KEY, useValue: createSecretKey(Buffer.from(SECRET)) },
+        { provide: SessionsService, useValue: { authenticate } },
+      ],
+    }).compile();
+    guard = moduleRef.get(JwtAuthGuard);
+  });
+  beforeEach(() => {
+    authenticate.mockReset();
+    authenticate.mockResolvedValue(caller);
+  });
+
+  it('lets @Public() routes through without a token or a session check', async () => {
+    await expect(run(undefined, 'open').result).resolves.toBe(true);
+    expect(authenticate).not.toHaveBeenCalled();
+  });
+
+  it('accepts an HS256 access token of a live session and sets request.user', async () => {
+    const { result, request } = run(sign(claims()));
+    await expect(result).resolves.toBe(true);
+    expect(request.user).toEqual(caller);
+    expect(authenticate).toHaveBeenCalledWith(sessionId, userId);
+  });
+
+  it('401 without a token', async () => {
+    await expect401(undefined, /not provided or are invalid/);
+  });
+
+  it.each([
+    ['alg none', () => sign(claims(), { alg: 'none' })],
+    ['HS384', () => sign(claims(), { alg: 'HS384' })],
+    ['HS512', () => sign(claims(), { alg: 'HS512' })],
+    ['another key', () => sign(claims(), { key: `${SECRET}!` })],
+    ['a tampered payload', () => {
+      const [header, , signature] = sign(claims()).split('.');
+      return `${header}.${Buffer.from(JSON.stringify(claims({ sub: randomUUID() }))).toString('base64url')}.${signature}`;
+    }],
+  ])('401 for %s, before any session check', async (_label, forge) => {
+    await expect401(forge());
+    expect(authenticate).not.toHaveBeenCalled();
+  });
+
+  it('401 for an expired token, saying it expired', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await expect401(sign(claims({ iat: now - 1000, exp: now - 1 })), /expired/);
+  });
+
+  it('401 for a refresh token, or a token without a type', async () => {
+    await expect401(sign(claims({ typ: 'refresh' })));
+    await expect401(sign(claims({ typ: undefined })));
+    expect(authenticate).not.toHaveBeenCalled();
+  });
+
+  it('401 when the session has ended or the user is inactive', async () => {
+    authenticate.mockResolvedValue(null);
+    await expect401(sign(claims()), /session has ended/);
+  });
+
+  it('keeps the error of a failed session check (e.g. the database is down) instead of hiding it as a 401', async () => {
+    const down = new Error('connection refused');
+    authenticate.mockRejectedValue(down);
+    await expect(run(sign(claims())).result).rejects.toBe(down);
+  });
+});

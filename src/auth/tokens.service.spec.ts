@@ -1,0 +1,83 @@
+import { createHmac, createSecretKey, randomUUID } from 'node:crypto';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { UnauthorizedException } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { JwtService } from '@nestjs/jwt';
+import { Test } from '@nestjs/testing';
+import { JWT_KEY } from './auth.constants.js';
+import { TokensService } from './tokens.service.js';
+
+const SECRET = 'unit-test-secret-that-is-long-enough-0123456789';
+
+const decode = (token: string, part = 1) => JSON.parse(Buffer.from(token.split('.')[part], 'base64url').toString('utf8'));
+
+describe(TokensService.name, () => {
+  let tokens: TokensService;
+  const sub = randomUUID();
+  const sid = randomUUID();
+  const inTwelveHours = () => new Date(Date.now() + 43_200_000);
+
+  beforeAll(async () => {
+    const env: Record<string, number> = { JWT_ACCESS_TTL: 900, JWT_REFRESH_IDLE_TTL: 1800 };
+    const moduleRef = await Test.createTestingModule({
+      providers: [
+        TokensService,
+        JwtService,
+        { provide: JWT_KEY, useValue: createSecretKey(Buffer.from(SECRET)) },
+        { provide: ConfigService, useValue: { get: (key: string) => env[key] } },
+      ],
+    }).compile();
+    tokens = moduleRef.get(TokensService);
+  });
+
+  it('signs access tokens with HS256: sub, sid, jti, typ, iat and exp 15 minutes later', () => {
+    const token = tokens.signAccess(sub, sid);
+    expect(decode(token, 0)).toEqual({ alg: 'HS256', typ: 'JWT' });
+    const claims = decode(token);
+    expect(claims).toEqual({
+      sub,
+      sid,
+      jti: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      typ: 'access',
+      iat: expect.any(Number),
+      exp: expect.any(Number),
+    });
+    expect(claims.exp - claims.iat).toBe(900);
+    expect(tokens.signAccess(sub, sid)).not.toBe(token);
+  });
+
+  it('signs refresh tokens for the idle timeout, never past the session’s absolute end', () => {
+    const jti = randomUUID();
+    const normal = decode(tokens.signRefresh(sub, sid, jti, inTwelveHours()));
+    expect(normal).toMatchObject({ sub, sid, jti, typ: 'refresh' });
+    expect(normal.exp - normal.iat).toBe(1800);
+
+    const nearEnd = decode(tokens.signRefresh(sub, sid, jti, new Date(Date.now() + 12_500)));
+    expect(nearEnd.exp - nearEnd.iat).toBeLessThanOrEqual(12);
+    expect(nearEnd.exp - nearEnd.iat).toBeGreaterThanOrEqual(11);
+  });
+
+  it('verifyRefresh returns the claims of a refresh token it signed', () => {
+    const jti = randomUUID();
+    const token = tokens.signRefresh(sub, sid, jti, inTwelveHours());
+    expect(tokens.verifyRefresh(token)).toMatchObject({ sub, sid, jti, typ: 'refresh' });
+  });
+
+  it.each<[string, () => string]>([
+    ['an access token', () => tokens.signAccess(sub, sid)],
+    ['an HS512 token signed with the right key', () => {
+      const part = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+      const now = Math.floor(Date.now() / 1000);
+      const claims = { sub, sid, jti: randomUUID(), typ: 'refresh', iat: now, exp: now + 60 };
+      const input = `${part({ alg: 'HS512', typ: 'JWT' })}.${part(claims)}`;
+      return `${input}.${createHmac('sha512', SECRET).update(input).digest('base64url')}`;
+    }],
+    ['an unsigned token', () => {
+      const [, payload] = tokens.signRefresh(sub, sid, randomUUID(), inTwelveHours()).split('.');
+      return `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${payload}.`;
+    }],
+    ['garbage', () => 'garbage'],
+  ])('verifyRefresh refuses %s with a 401', (_label, forge) => {
+    expect(() => tokens.verifyRefresh(forge())).toThrow(UnauthorizedException);
+  });
+});
