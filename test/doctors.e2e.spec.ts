@@ -1,22 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestApp, type TestApp } from './utils/app.js';
-import { buildDoctor, buildUser, createDoctor, createUser, type TestUser } from './utils/factories.js';
+import { buildDoctor, createAdmin, createDoctor, createUser, type TestUser } from './utils/factories.js';
 import { expectProblem } from './utils/problem.js';
 
 const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Registers a user, promotes it, and only then logs in (the guard caches sessions briefly). */
-async function createAdmin(t: TestApp): Promise<TestUser> {
-  const input = buildUser();
-  const reg = await t.http.post('/api/auth/register/', input);
-  expect(reg.status).toBe(201);
-  await t.dataSource.query("UPDATE users SET role = 'admin' WHERE id = $1", [reg.body.id]);
-  const login = await t.http.post('/api/auth/login/', { username: input.username, password: input.password });
-  expect(login.status).toBe(200);
-  return { id: reg.body.id, username: input.username, email: input.email, ...login.body };
-}
 
 describe('Doctors (e2e)', () => {
   let t: TestApp;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestApp, type TestApp } from './utils/app.js';
-import { buildPatient, buildUser, createDoctor, createPatient, createUser, type TestUser } from './utils/factories.js';
+import { buildPatient, createDoctor, createPatient, createUser, createAdmin, type TestUser } from './utils/factories.js';
 import type { HttpResponse } from './utils/http.js';
 import { expectProblem } from './utils/problem.js';
 
@@ -18,15 +18,6 @@ interface Page {
 }
 
 /** Registers a user, promotes it, and only then logs in (the guard caches sessions briefly). */
-async function createAdmin(t: TestApp): Promise<TestUser> {
-  const input = buildUser();
-  const reg = await t.http.post('/api/auth/register/', input);
-  expect(reg.status).toBe(201);
-  await t.dataSource.query("UPDATE users SET role = 'admin' WHERE id = $1", [reg.body.id]);
-  const login = await t.http.post('/api/auth/login/', { username: input.username, password: input.password });
-  expect(login.status).toBe(200);
-  return { id: reg.body.id, username: input.username, email: input.email, ...login.body };
-}
 
 const ids = (rows: Row[]) => rows.map((r) => r.id);
 

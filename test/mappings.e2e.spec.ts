@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestApp, type TestApp } from './utils/app.js';
 import type { HttpResponse } from './utils/http.js';
-import { buildUser, createDoctor, createPatient, createUser, type TestUser } from './utils/factories.js';
+import { createAdmin, createDoctor, createPatient, createUser, type TestUser } from './utils/factories.js';
 import { expectProblem } from './utils/problem.js';
 
 const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -11,15 +11,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 type Mapping = { id: string; patient: string; doctor: string; created_at: string };
 
 /** Registers a user, promotes it, and only then logs in (the guard caches sessions briefly). */
-async function createAdmin(t: TestApp): Promise<TestUser> {
-  const input = buildUser();
-  const reg = await t.http.post('/api/auth/register/', input);
-  expect(reg.status).toBe(201);
-  await t.dataSource.query("UPDATE users SET role = 'admin' WHERE id = $1", [reg.body.id]);
-  const login = await t.http.post('/api/auth/login/', { username: input.username, password: input.password });
-  expect(login.status).toBe(200);
-  return { id: reg.body.id, username: input.username, email: input.email, ...login.body };
-}
 
 /** The list order: created_at descending, then id descending (two rows can share a millisecond). */
 function newestFirst<T>(items: T[], at: (x: T) => string, id: (x: T) => string): T[] {

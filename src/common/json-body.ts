@@ -51,20 +51,27 @@ function isUnsafe(s: string): boolean {
 }
 
 export function unsafeStringError(path: string): BadRequestException {
-  return new BadRequestException(
-    `${path} contains a NUL character or an unpaired surrogate, which cannot be stored.`,
-  );
+  // The path is echoed only when it is itself printable: a key can be the unsafe string.
+  const where = isUnsafe(path) ? 'A field name' : path;
+  return new BadRequestException(`${where} contains a NUL character or an unpaired surrogate, which cannot be stored.`);
 }
 
 /**
  * The only body parser: application/json (any charset). Other content types
- * answer 415; prototype-poisoning keys, malformed JSON and too-deep nesting 400.
+ * answer 415; prototype-poisoning keys, malformed JSON and too-deep nesting 400;
+ * an empty body parses as no body.
  */
 export function registerJsonParser(fastify: FastifyInstance): void {
   fastify.removeAllContentTypeParsers();
   const parse = fastify.getDefaultJsonParser('error', 'error');
   fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (req, body, done) => {
     const text = body as string;
+    // An empty body is no body, as in DRF: a client that always sends
+    // Content-Type: application/json can still POST to /api/auth/logout-all/.
+    if (text === '') {
+      done(null, undefined);
+      return;
+    }
     if (jsonDepth(text) > MAX_JSON_DEPTH) {
       done(new BadRequestException(`JSON nested deeper than ${MAX_JSON_DEPTH} levels is not accepted.`), undefined);
       return;

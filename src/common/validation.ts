@@ -7,9 +7,11 @@ export function flattenValidationErrors(errors: ValidationError[], prefix = ''):
   for (const error of errors) {
     const path = prefix ? `${prefix}.${error.property}` : error.property;
     if (error.constraints) {
-      out[path] = Object.entries(error.constraints).map(([name, message]) =>
+      const messages = Object.entries(error.constraints).map(([name, message]) =>
         name === 'whitelistValidation' ? `${error.property} is not an allowed field` : message,
       );
+      // Two rules can share one message (e.g. "page_size must be a positive integer").
+      out[path] = [...new Set(messages)];
     }
     if (error.children?.length) Object.assign(out, flattenValidationErrors(error.children, path));
   }

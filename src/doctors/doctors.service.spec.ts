@@ -85,18 +85,18 @@ describe(DoctorsService.name, () => {
   });
 
   describe('create', () => {
-    it('records the caller as creator, lowercases the email domain, and answers the response shape', async () => {
+    it('records the caller as creator, keeps the email as sent, and answers the response shape', async () => {
       const now = new Date('2026-11-26T12:00:00.000Z');
       answer = async () => ({
         generatedMaps: [{ id: randomUUID(), ...qb.called('values')[0][0]!, createdAt: now, updatedAt: now }],
       });
       const dto = await service.create(USER, { ...INPUT });
-      expect(qb.called('values')[0][0]).toEqual({ ...INPUT, email: 'Ada.Byron@clinic.example', createdById: USER.id });
+      expect(qb.called('values')[0][0]).toEqual({ ...INPUT, createdById: USER.id });
       expect(dto).toEqual({
         id: expect.any(String),
         name: INPUT.name,
         specialization: INPUT.specialization,
-        email: 'Ada.Byron@clinic.example',
+        email: INPUT.email,
         phone: INPUT.phone,
         created_at: '2026-11-26T12:00:00.000Z',
         updated_at: '2026-11-26T12:00:00.000Z',
@@ -149,10 +149,10 @@ describe(DoctorsService.name, () => {
       expect(qb.called('andWhere')).toEqual([]);
     });
 
-    it('normalizes a changed email', async () => {
+    it('stores a changed email byte for byte', async () => {
       answer = async () => ({ raw: [row] });
       await service.update(USER, row.id, { email: 'X@EXAMPLE.ORG' });
-      expect(qb.called('set')[0][0]).toMatchObject({ email: 'X@example.org' });
+      expect(qb.called('set')[0][0]).toMatchObject({ email: 'X@EXAMPLE.ORG' });
     });
 
     it('no row updated: 403 when the doctor exists (someone else’s), 404 when it does not', async () => {

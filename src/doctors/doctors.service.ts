@@ -5,7 +5,6 @@ import { sqlState, UNIQUE_VIOLATION } from '../common/db-errors.js';
 import type { AuthUser } from '../common/decorators.js';
 import { CursorCodec, keysetPage, type PageDto, pageRequest, parseOrdering, type SortField } from '../common/pagination.js';
 import { likeContains } from '../common/sql.js';
-import { normalizeEmail } from '../users/users.service.js';
 import { Doctor } from './doctor.entity.js';
 import { type DoctorDto, toDoctorDto } from './dto/doctor-response.dto.js';
 import type { CreateDoctorDto } from './dto/create-doctor.dto.js';
@@ -34,7 +33,7 @@ export class DoctorsService {
       const result = await this.doctors
         .createQueryBuilder()
         .insert()
-        .values({ ...dto, email: normalizeEmail(dto.email), createdById: user.id })
+        .values({ ...dto, createdById: user.id })
         .returning(RETURNING)
         .execute();
       return toDoctorDto(this.doctors.create(result.generatedMaps[0] as Doctor));
@@ -70,7 +69,6 @@ export class DoctorsService {
 
   async update(user: AuthUser, id: string, dto: UpdateDoctorDto): Promise<DoctorDto> {
     const changes: Partial<Doctor> = { ...dto };
-    if (dto.email !== undefined) changes.email = normalizeEmail(dto.email);
     const qb = this.doctors
       .createQueryBuilder()
       .update()

@@ -10,12 +10,6 @@ export interface NewUser {
   role?: Role;
 }
 
-/** Django's normalize_email: the domain part is case-insensitive, so store it lowercased. */
-export function normalizeEmail(email: string): string {
-  const at = email.lastIndexOf('@');
-  return at < 0 ? email : `${email.slice(0, at)}@${email.slice(at + 1).toLowerCase()}`;
-}
-
 @Injectable()
 export class UsersService {
   constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
@@ -31,7 +25,8 @@ export class UsersService {
         .insert()
         .values({
           username: input.username,
-          email: normalizeEmail(input.email),
+          // Stored as sent (strings come back byte for byte); uniqueness ignores case.
+          email: input.email,
           passwordHash: input.passwordHash,
           role: input.role ?? 'user',
         })

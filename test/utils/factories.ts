@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
 import type { HttpClient } from './http.js';
 
 export const PASSWORD = 'Quiet-Harbour-Lantern-42';
@@ -51,4 +52,15 @@ export async function createDoctor(http: HttpClient, token: string, overrides: R
   const res = await http.post('/api/doctors/', buildDoctor(overrides), { token });
   if (res.status !== 201) throw new Error(`create doctor failed: ${res.status} ${res.text}`);
   return res.body as { id: string; name: string; specialization: string; email: string; phone: string };
+}
+
+/** Registers a user, makes them an admin in the database, then logs in (so the session sees the role). */
+export async function createAdmin(t: { http: HttpClient; dataSource: DataSource }): Promise<TestUser> {
+  const input = buildUser();
+  const reg = await t.http.post('/api/auth/register/', input);
+  if (reg.status !== 201) throw new Error(`register failed: ${reg.status} ${reg.text}`);
+  await t.dataSource.query("UPDATE users SET role = 'admin' WHERE id = $1", [reg.body.id]);
+  const login = await t.http.post('/api/auth/login/', { username: input.username, password: input.password });
+  if (login.status !== 200) throw new Error(`login failed: ${login.status} ${login.text}`);
+  return { id: reg.body.id, username: input.username, email: input.email, ...login.body };
 }

@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http';
+
 export interface HttpResponse<T = any> {
   status: number;
   headers: Headers;
@@ -48,4 +50,36 @@ export class HttpClient {
   delete<T = any>(path: string, options?: RequestOptions) {
     return this.request<T>('DELETE', path, options);
   }
+}
+
+/**
+ * A request through node:http, for what fetch will not send: a custom Host
+ * header, or a body without a Content-Type.
+ */
+export function rawRequest(
+  baseUrl: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<HttpResponse> {
+  const url = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        const responseHeaders = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) {
+          if (value !== undefined) responseHeaders.set(name, Array.isArray(value) ? value.join(', ') : value);
+        }
+        const json = /json/.test(res.headers['content-type'] ?? '') && text ? JSON.parse(text) : undefined;
+        resolve({ status: res.statusCode ?? 0, headers: responseHeaders, body: json, text });
+      });
+    });
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
 }

@@ -1,0 +1,125 @@
+import { describe, expect, it } from '@jest/globals';
+import { EnvironmentVariables, validateEnv } from './env.validation.js';
+
+const SECRET = 'a-production-secret-that-is-long-enough-0123456789';
+
+/** The message validateEnv throws for `env`. */
+function failure(env: Record<string, unknown>): string {
+  try {
+    validateEnv(env);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error(`accepted ${JSON.stringify(env)}`);
+}
+
+describe(validateEnv.name, () => {
+  it('applies every default to an empty environment', () => {
+    const env = validateEnv({});
+    expect(env).toBeInstanceOf(EnvironmentVariables);
+    expect(env).toMatchObject({
+      NODE_ENV: 'development',
+      PORT: 3000,
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      DB_HOST: 'localhost',
+      DB_PORT: 5432,
+      DB_POOL_SIZE: 10,
+      PGLITE_DATA_DIR: './data/pglite',
+      DB_MIGRATE_ON_START: true,
+      JWT_ACCESS_TTL: 900,
+      JWT_REFRESH_IDLE_TTL: 1800,
+      JWT_SESSION_TTL: 43200,
+      CORS_ORIGINS: [],
+      ALLOWED_HOSTS: ['localhost', '127.0.0.1', '[::1]'],
+    });
+    expect(env.JWT_SECRET).toBeUndefined();
+    expect(env.DATABASE_URL).toBeUndefined();
+  });
+
+  it('treats an empty variable as unset, as in a copied .env.example', () => {
+    const env = validateEnv({ PORT: '', JWT_SECRET: '', ALLOWED_HOSTS: '', DATABASE_URL: '' });
+    expect(env.PORT).toBe(3000);
+    expect(env.JWT_SECRET).toBeUndefined();
+    expect(env.ALLOWED_HOSTS).toEqual(['localhost', '127.0.0.1', '[::1]']);
+    expect(env.DATABASE_URL).toBeUndefined();
+  });
+
+  it('converts numbers, booleans and lists from their string form', () => {
+    const env = validateEnv({
+      PORT: ' 8080 ',
+      DB_PORT: '6543',
+      DB_MIGRATE_ON_START: 'false',
+      CORS_ORIGINS: 'https://a.example, https://b.example,,',
+      ALLOWED_HOSTS: 'api.example.org,.clinic.example',
+    });
+    expect(env).toMatchObject({
+      PORT: 8080,
+      DB_PORT: 6543,
+      DB_MIGRATE_ON_START: false,
+      CORS_ORIGINS: ['https://a.example', 'https://b.example'],
+      ALLOWED_HOSTS: ['api.example.org', '.clinic.example'],
+    });
+  });
+
+  it.each(['1', 'true', 'YES', 'on'])('DB_MIGRATE_ON_START=%s is true', (value) => {
+    expect(validateEnv({ DB_MIGRATE_ON_START: value }).DB_MIGRATE_ON_START).toBe(true);
+  });
+
+  it('ignores variables it does not read', () => {
+    const env = validateEnv({ PATH: '/usr/bin', HOME: '/root', npm_config_x: 'y' }) as unknown as Record<string, unknown>;
+    expect(env.PATH).toBeUndefined();
+  });
+
+  describe('production', () => {
+    it('refuses to start without JWT_SECRET, with one readable line', () => {
+      const message = failure({ NODE_ENV: 'production' });
+      expect(message).toBe('Invalid configuration: JWT_SECRET is required when NODE_ENV=production');
+      expect(message).not.toContain('\n');
+    });
+
+    it('an empty JWT_SECRET counts as missing', () => {
+      expect(failure({ NODE_ENV: 'production', JWT_SECRET: '' })).toMatch(/JWT_SECRET is required/);
+    });
+
+    it('starts with a long enough JWT_SECRET', () => {
+      expect(validateEnv({ NODE_ENV: 'production', JWT_SECRET: SECRET })).toMatchObject({ NODE_ENV: 'production', JWT_SECRET: SECRET });
+    });
+  });
+
+  it.each(['development', 'production', 'test'])('rejects a JWT_SECRET shorter than 32 characters (NODE_ENV=%s)', (nodeEnv) => {
+    expect(failure({ NODE_ENV: nodeEnv, JWT_SECRET: 'x'.repeat(31) })).toMatch(/JWT_SECRET must be at least 32 characters/);
+    expect(validateEnv({ NODE_ENV: nodeEnv, JWT_SECRET: 'x'.repeat(32) }).JWT_SECRET).toHaveLength(32);
+  });
+
+  it.each(['abc', '70000', '65536', '-1', '3000.5', '0x50', '1e3'])('rejects PORT=%s', (port) => {
+    const message = failure({ PORT: port });
+    expect(message).toMatch(/^Invalid configuration: .*PORT/);
+    expect(message).not.toContain('\n');
+  });
+
+  it.each([
+    ['NODE_ENV', 'prod'],
+    ['LOG_LEVEL', 'verbose'],
+    ['DB_PORT', '0'],
+    ['DB_POOL_SIZE', '1000'],
+    ['DB_MIGRATE_ON_START', 'maybe'],
+    ['JWT_ACCESS_TTL', '5'],
+    ['JWT_SESSION_TTL', 'forever'],
+    ['ALLOWED_HOSTS', `${'a'.repeat(254)}.example`],
+  ])('rejects %s=%s, naming it', (name, value) => {
+    expect(failure({ [name]: value })).toContain(name);
+  });
+
+  it('names every bad variable in one message', () => {
+    const message = failure({ NODE_ENV: 'production', PORT: 'abc', LOG_LEVEL: 'loud', JWT_ACCESS_TTL: '1' });
+    for (const name of ['PORT', 'LOG_LEVEL', 'JWT_ACCESS_TTL', 'JWT_SECRET']) expect(message).toContain(name);
+    expect(message.match(/Invalid configuration/g)).toHaveLength(1);
+    expect(message).not.toContain('\n');
+  });
+
+  it('does not echo a secret it rejects', () => {
+    const secret = 'short-but-secret';
+    expect(failure({ JWT_SECRET: secret })).not.toContain(secret);
+  });
+});
