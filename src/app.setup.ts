@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import helmet from '@fastify/helmet';
-import type { INestApplication } from '@nestjs/common';
+import { type INestApplication, Logger as NestLogger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
@@ -119,6 +119,24 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
       return sendEarlyProblem(request, reply, 400, 'The Host header is not allowed.');
     }
     reply.header('Cache-Control', 'no-store');
+  });
+
+  // One access-log line per request, written here rather than by pino-http's
+  // middleware, which does not see Fastify's responses finish under Nest 12.
+  // Method, route, status and time only: no query string (a search can be a
+  // patient's name), no headers, no bodies.
+  const accessLog = new NestLogger('HTTP');
+  fastify.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+    const entry = {
+      req_id: String(request.id),
+      method: request.method,
+      path: request.url.split('?')[0],
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime),
+    };
+    if (reply.statusCode >= 500) accessLog.error(entry, 'request failed');
+    else if (reply.statusCode >= 400) accessLog.warn(entry, 'request refused');
+    else accessLog.log(entry, 'request completed');
   });
 
   // Set by Nest's FastifyAdapter as the first step of app.close() (SIGTERM).
