@@ -51,7 +51,9 @@ export class InitialSchema1764160000000 implements MigrationInterface {
         updated_at timestamptz(3) NOT NULL DEFAULT now(),
         CONSTRAINT patients_age_check CHECK (age BETWEEN 0 AND 150),
         CONSTRAINT patients_gender_check CHECK (gender IN ('male', 'female', 'other', 'unknown')),
-        CONSTRAINT patients_name_check CHECK (char_length(name) >= 1)
+        CONSTRAINT patients_name_check CHECK (char_length(name) >= 1),
+        -- Lets a mapping carry its patient's owner, checked by a composite foreign key.
+        CONSTRAINT patients_id_owner_key UNIQUE (id, owner_id)
       )`);
     // An owner's pages in each allowed ordering (both directions use the same index).
     await q.query(`CREATE INDEX patients_owner_created_idx ON patients (owner_id, created_at, id)`);
@@ -89,14 +91,22 @@ export class InitialSchema1764160000000 implements MigrationInterface {
     await q.query(`
       CREATE TABLE patient_doctor_mappings (
         id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-        patient_id uuid NOT NULL REFERENCES patients (id) ON DELETE CASCADE,
+        patient_id uuid NOT NULL,
+        -- The patient's owner, copied so that a user's mappings are one index
+        -- range; the composite key below keeps it equal to the patient's.
+        owner_id uuid NOT NULL,
         doctor_id uuid NOT NULL REFERENCES doctors (id) ON DELETE CASCADE,
         created_at timestamptz(3) NOT NULL DEFAULT now(),
+        CONSTRAINT patient_doctor_mappings_patient_id_fkey FOREIGN KEY (patient_id, owner_id)
+          REFERENCES patients (id, owner_id) ON DELETE CASCADE,
         CONSTRAINT patient_doctor_mappings_pair_key UNIQUE (patient_id, doctor_id)
       )`);
     // The pair key (patient_id, doctor_id) serves a patient's doctors; these serve
-    // the cascade from doctors and the keyset pages.
+    // the cascade from doctors and the keyset pages (a user's, an admin's, a patient's).
     await q.query(`CREATE INDEX patient_doctor_mappings_doctor_idx ON patient_doctor_mappings (doctor_id)`);
+    await q.query(
+      `CREATE INDEX patient_doctor_mappings_owner_created_idx ON patient_doctor_mappings (owner_id, created_at, id)`,
+    );
     await q.query(`CREATE INDEX patient_doctor_mappings_created_idx ON patient_doctor_mappings (created_at, id)`);
     await q.query(
       `CREATE INDEX patient_doctor_mappings_patient_created_idx ON patient_doctor_mappings (patient_id, created_at, id)`,

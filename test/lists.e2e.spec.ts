@@ -137,7 +137,7 @@ describe('Lists: pagination, filters, ordering (e2e)', () => {
       expect(next.pathname).toBe('/api/patients/');
       expect(next.searchParams.get('page_size')).toBe('7');
       expect(next.searchParams.get('min_age')).toBe('0');
-      expect(next.searchParams.get('cursor')).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+      expect(next.searchParams.get('cursor')).toMatch(/^[A-Za-z0-9_-]+$/);
     });
 
     it('an empty list has no links', async () => {
@@ -285,21 +285,27 @@ describe('Lists: pagination, filters, ordering (e2e)', () => {
       },
     );
 
-    it('a cursor whose signature was changed is 400', async () => {
-      const [body, sig] = cursor.split('.');
-      expectProblem(await withCursor(`${body}.${flip(sig, 0)}`), 400, ['cursor']);
-      expectProblem(await withCursor(`${body}.${flip(sig, sig.length - 1)}`), 400, ['cursor']);
-      expectProblem(await withCursor(`${body}.${sig.slice(1)}`), 400, ['cursor']);
+    it('a cursor with any character changed is 400', async () => {
+      for (const i of [0, 5, Math.floor(cursor.length / 2), cursor.length - 1]) {
+        expectProblem(await withCursor(flip(cursor, i)), 400, ['cursor']);
+      }
+      expectProblem(await withCursor(cursor.slice(1)), 400, ['cursor']);
+      expectProblem(await withCursor(cursor.slice(0, -1)), 400, ['cursor']);
     });
 
-    it('a cursor whose payload was changed is 400', async () => {
-      const [body, sig] = cursor.split('.');
-      expectProblem(await withCursor(`${flip(body, 0)}.${sig}`), 400, ['cursor']);
-      expectProblem(await withCursor(`${flip(body, Math.floor(body.length / 2))}.${sig}`), 400, ['cursor']);
-      // A payload rewritten to point elsewhere, keeping the old signature.
-      const payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
-      const forged = Buffer.from(JSON.stringify({ ...payload, v: 'A' })).toString('base64url');
-      expectProblem(await withCursor(`${forged}.${sig}`), 400, ['cursor']);
+    it('a cursor does not reveal the patient data it points at', async () => {
+      // The cursor points at the last row of the first page: its name must not be readable from the link.
+      const first = await t.http.get<Page>('/api/patients/?page_size=5&ordering=name', { token: alice.access });
+      const decoded = Buffer.from(cursor, 'base64url').toString('latin1');
+      const names = (first.body.results as Array<{ name: string }>).map((r) => r.name);
+      expect(names).toHaveLength(5);
+      for (const name of names) expect(decoded).not.toContain(name);
+      expect(decoded).not.toMatch(/"v":|"i":/);
+    });
+
+    it('a patients cursor does not work on the doctors list', async () => {
+      const res = await t.http.get(`/api/doctors/?page_size=5&ordering=name&cursor=${cursor}`, { token: alice.access });
+      expectProblem(res, 400, ['cursor']);
     });
 
     it('a cursor used with another ordering is 400', async () => {
@@ -315,11 +321,10 @@ describe('Lists: pagination, filters, ordering (e2e)', () => {
         token: bob.access,
       });
       const c = new URL(first.body.next!).searchParams.get('cursor')!;
-      const [body, sig] = c.split('.');
       const get = (cur: string, ordering: string) =>
         t.http.get(`/api/doctors/?search=${tag}&page_size=1&ordering=${ordering}&cursor=${cur}`, { token: bob.access });
       expect((await get(c, 'name')).status).toBe(200);
-      expectProblem(await get(`${body}.${flip(sig, 3)}`, 'name'), 400, ['cursor']);
+      expectProblem(await get(flip(c, 3), 'name'), 400, ['cursor']);
       expectProblem(await get(c, 'specialization'), 400, ['cursor']);
     });
   });

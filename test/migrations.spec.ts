@@ -86,7 +86,7 @@ describe('Migrations', () => {
       }
     });
 
-    it('age is checked; a doctor email is unique regardless of case; a pair is unique', async () => {
+    it('age is checked; a doctor email is unique regardless of case; a pair is unique and has its patient’s owner', async () => {
       const badAge = ds.query(`INSERT INTO patients (owner_id, name, age, gender) VALUES ($1, 'P', 151, 'male')`, [userId]);
       await expect(badAge.catch(sqlStateOf)).resolves.toBe('23514');
 
@@ -102,9 +102,19 @@ describe('Migrations', () => {
       );
       await expect(dupDoctor.catch(sqlStateOf)).resolves.toBe('23505');
 
-      await ds.query(`INSERT INTO patient_doctor_mappings (patient_id, doctor_id) VALUES ($1, $2)`, [p.id, d.id]);
-      const dupPair = ds.query(`INSERT INTO patient_doctor_mappings (patient_id, doctor_id) VALUES ($1, $2)`, [p.id, d.id]);
-      await expect(dupPair.catch(sqlStateOf)).resolves.toBe('23505');
+      const insertMapping = (ownerId: string) =>
+        ds.query(`INSERT INTO patient_doctor_mappings (patient_id, owner_id, doctor_id) VALUES ($1, $2, $3)`, [
+          p.id,
+          ownerId,
+          d.id,
+        ]);
+      // A mapping's owner must be its patient's owner.
+      const [other] = await ds.query(
+        `INSERT INTO users (username, email, password_hash) VALUES ('Eve', 'eve@example.org', 'x') RETURNING id`,
+      );
+      await expect(insertMapping(other.id).catch(sqlStateOf)).resolves.toBe('23503');
+      await insertMapping(userId);
+      await expect(insertMapping(userId).catch(sqlStateOf)).resolves.toBe('23505');
 
       // A mapping goes when its patient goes.
       await ds.query(`DELETE FROM patients WHERE id = $1`, [p.id]);

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, MaxLength, Min } from 'class-validator';
@@ -33,7 +33,7 @@ export class PageQueryDto {
   @IsOptional()
   @IsString()
   @MaxLength(1000)
-  @Matches(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, { message: 'cursor is malformed' })
+  @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor is malformed' })
   cursor?: string;
 }
 
@@ -64,8 +64,6 @@ export interface Ordering {
 }
 
 interface CursorPayload {
-  /** Ordering key the cursor was made for. */
-  o: string;
   /** Sort value of the boundary row. */
   v: string | number;
   /** Id of the boundary row (the tie-breaker). */
@@ -77,6 +75,8 @@ interface CursorPayload {
 export interface PageRequest {
   pageSize: number;
   ordering: Ordering;
+  /** What the cursor is bound to: the list and its ordering. */
+  scope: string;
   cursor?: CursorPayload;
 }
 
@@ -101,47 +101,61 @@ export function parseOrdering(raw: string | undefined, allowed: Record<string, S
 }
 
 /**
- * Signs and checks cursors: a cursor is opaque to clients, and a tampered or
- * foreign one is a 400, never a query with attacker-chosen values.
+ * Seals and opens cursors with AES-256-GCM. A cursor carries the boundary
+ * row's sort value, which can be a patient's name or age: encrypted, it tells
+ * nothing to a proxy log or a browser history. The list it belongs to (and
+ * its ordering) is the authenticated associated data, so a tampered cursor, or
+ * one taken from another list, is a 400, never a query with chosen values.
  */
 export class CursorCodec {
-  constructor(private readonly key: Buffer) {}
-
-  encode(payload: CursorPayload): string {
-    const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
-    return `${body}.${this.sign(body)}`;
+  constructor(private readonly key: Buffer) {
+    if (key.length !== 32) throw new Error('CursorCodec needs a 32-byte key');
   }
 
-  decode(token: string | undefined, ordering: Ordering): CursorPayload | undefined {
+  encode(payload: CursorPayload, scope: string): string {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    cipher.setAAD(Buffer.from(scope, 'utf8'));
+    const sealed = Buffer.concat([cipher.update(JSON.stringify(payload), 'utf8'), cipher.final()]);
+    return Buffer.concat([iv, sealed, cipher.getAuthTag()]).toString('base64url');
+  }
+
+  decode(token: string | undefined, scope: string): CursorPayload | undefined {
     if (token === undefined) return undefined;
-    const invalid = () => new ValidationFailedException({ cursor: ['cursor is invalid or has been tampered with'] });
-    const [body, signature] = token.split('.');
-    if (!body || !signature) throw invalid();
-    const expected = Buffer.from(this.sign(body));
-    const given = Buffer.from(signature);
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw invalid();
-    let payload: CursorPayload;
+    const invalid = () =>
+      new ValidationFailedException({ cursor: ['cursor is invalid, has been tampered with, or belongs to another list'] });
+    const raw = Buffer.from(token, 'base64url');
+    // Re-encoding must give the same text: base64url would otherwise ignore a changed final character.
+    if (raw.length <= IV_BYTES + TAG_BYTES || raw.toString('base64url') !== token) throw invalid();
     try {
-      payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as CursorPayload;
+      const decipher = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, IV_BYTES));
+      decipher.setAAD(Buffer.from(scope, 'utf8'));
+      decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
+      const plain = Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]);
+      const payload = JSON.parse(plain.toString('utf8')) as CursorPayload;
+      if (typeof payload !== 'object' || payload === null || typeof payload.r !== 'boolean') throw invalid();
+      return payload;
     } catch {
       throw invalid();
     }
-    if (payload.o !== ordering.key) {
-      throw new ValidationFailedException({ cursor: ['cursor was made for another ordering'] });
-    }
-    return payload;
-  }
-
-  private sign(body: string): string {
-    return createHmac('sha256', this.key).update(body).digest().subarray(0, 16).toString('base64url');
   }
 }
 
-export function pageRequest(query: PageQueryDto, ordering: Ordering, codec: CursorCodec): PageRequest {
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/**
+ * The page a request asks for. `list` names the list (e.g. "patients", or
+ * "doctors-of:<patient id>"): a cursor only works on the list and ordering
+ * it was made for.
+ */
+export function pageRequest(query: PageQueryDto, ordering: Ordering, codec: CursorCodec, list: string): PageRequest {
+  const scope = `${list}|${ordering.key}`;
   return {
     pageSize: Math.min(query.page_size ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
     ordering,
-    cursor: codec.decode(query.cursor, ordering),
+    scope,
+    cursor: codec.decode(query.cursor, scope),
   };
 }
 
@@ -190,7 +204,7 @@ export async function keysetPage<T extends ObjectLiteral & { id: string }>(
     const url = new URL(links.url);
     url.searchParams.set(
       'cursor',
-      codec.encode({ o: ordering.key, v: sortValue(row, property, ordering.field.kind), i: row.id, r: reverse }),
+      codec.encode({ v: sortValue(row, property, ordering.field.kind), i: row.id, r: reverse }, page.scope),
     );
     return url.toString();
   };

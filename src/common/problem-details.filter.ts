@@ -1,6 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { QueryFailedError } from 'typeorm';
+import { sqlState } from './db-errors.js';
 import { PROBLEM_CONTENT_TYPE, type ProblemDetails, statusTitle, ValidationFailedException } from './problem.js';
 
 /** PostgreSQL errors that a client's value could cause, in case validation missed one. */
@@ -36,10 +36,6 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const problem = this.toProblem(exception, request);
 
     if (problem.status === 401) reply.header('WWW-Authenticate', 'Bearer');
-    if (exception instanceof HttpException) {
-      const retryAfter = (exception.getResponse() as { retryAfter?: number })?.retryAfter;
-      if (retryAfter) reply.header('Retry-After', String(retryAfter));
-    }
     // Members in RFC 9457's order, extensions last.
     const { type, title, status, detail, errors, instance, request_id } = problem;
     const body = { type, title, status, detail, ...(errors ? { errors } : {}), instance, request_id };
@@ -57,9 +53,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       if (status >= 500) this.logUnexpected(exception, request);
       return { ...base, title: statusTitle(status), status, detail: this.httpDetail(exception) };
     }
-    if (exception instanceof QueryFailedError) {
-      const code = (exception.driverError as { code?: string } | undefined)?.code ?? '';
-      const mapped = CLIENT_SQLSTATES[code];
+    const state = sqlState(exception);
+    if (state) {
+      const mapped = CLIENT_SQLSTATES[state];
       if (mapped) return { ...base, title: statusTitle(mapped.status), status: mapped.status, detail: mapped.detail };
     }
     const framework = exception as FrameworkError;

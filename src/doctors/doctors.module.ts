@@ -1,15 +1,14 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AuthModule } from '../auth/auth.module.js';
-import { cursorCodecProvider } from '../common/cursor-codec.provider.js';
+import { PaginationModule } from '../common/pagination.module.js';
 import { Doctor } from './doctor.entity.js';
 import { DoctorsController } from './doctors.controller.js';
 import { DoctorsService } from './doctors.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Doctor]), AuthModule],
+  imports: [TypeOrmModule.forFeature([Doctor]), PaginationModule],
   controllers: [DoctorsController],
-  providers: [DoctorsService, cursorCodecProvider],
+  providers: [DoctorsService],
   exports: [DoctorsService],
 })
 export class DoctorsModule {}

@@ -45,7 +45,7 @@ export class DoctorsService {
 
   async list(query: ListDoctorsDto, url: URL): Promise<PageDto<DoctorDto>> {
     const ordering = parseOrdering(query.ordering, ORDER_FIELDS, '-created_at');
-    const page = pageRequest(query, ordering, this.cursors);
+    const page = pageRequest(query, ordering, this.cursors, 'doctors');
     const qb = this.doctors.createQueryBuilder('d');
     if (query.search) {
       qb.andWhere('(d.name ILIKE :search OR d.specialization ILIKE :search)', { search: likeContains(query.search) });

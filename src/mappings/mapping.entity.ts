@@ -16,6 +16,7 @@ import { Patient } from '../patients/patient.entity.js';
 @Entity({ name: 'patient_doctor_mappings' })
 @Unique('patient_doctor_mappings_pair_key', ['patientId', 'doctorId'])
 @Index('patient_doctor_mappings_doctor_idx', ['doctorId'])
+@Index('patient_doctor_mappings_owner_created_idx', ['ownerId', 'createdAt', 'id'])
 @Index('patient_doctor_mappings_created_idx', ['createdAt', 'id'])
 @Index('patient_doctor_mappings_patient_created_idx', ['patientId', 'createdAt', 'id'])
 export class Mapping {
@@ -25,8 +26,15 @@ export class Mapping {
   @Column({ name: 'patient_id', type: 'uuid' })
   patientId: string;
 
+  /** The patient's owner: a user's mappings are one index range. The foreign key (patient_id, owner_id) keeps it true. */
+  @Column({ name: 'owner_id', type: 'uuid' })
+  ownerId: string;
+
   @ManyToOne(() => Patient, { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'patient_id', foreignKeyConstraintName: 'patient_doctor_mappings_patient_id_fkey' })
+  @JoinColumn([
+    { name: 'patient_id', referencedColumnName: 'id', foreignKeyConstraintName: 'patient_doctor_mappings_patient_id_fkey' },
+    { name: 'owner_id', referencedColumnName: 'ownerId' },
+  ])
   patient?: Patient;
 
   @Column({ name: 'doctor_id', type: 'uuid' })

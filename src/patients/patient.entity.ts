@@ -7,6 +7,7 @@ import {
   JoinColumn,
   ManyToOne,
   PrimaryGeneratedColumn,
+  Unique,
   UpdateDateColumn,
 } from 'typeorm';
 import { User } from '../users/user.entity.js';
@@ -19,6 +20,8 @@ export type Gender = (typeof GENDERS)[number];
 @Check('patients_age_check', 'age BETWEEN 0 AND 150')
 @Check('patients_gender_check', `gender IN ('male', 'female', 'other', 'unknown')`)
 @Check('patients_name_check', 'char_length(name) >= 1')
+// Referenced by a mapping's (patient_id, owner_id).
+@Unique('patients_id_owner_key', ['id', 'ownerId'])
 // Keyset pages: an owner's in each ordering, then an admin's across owners.
 @Index('patients_owner_created_idx', ['ownerId', 'createdAt', 'id'])
 @Index('patients_owner_name_idx', ['ownerId', 'name', 'id'])

@@ -1,15 +1,14 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AuthModule } from '../auth/auth.module.js';
-import { cursorCodecProvider } from '../common/cursor-codec.provider.js';
+import { PaginationModule } from '../common/pagination.module.js';
 import { Patient } from './patient.entity.js';
 import { PatientsController } from './patients.controller.js';
 import { PatientsService } from './patients.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Patient]), AuthModule],
+  imports: [TypeOrmModule.forFeature([Patient]), PaginationModule],
   controllers: [PatientsController],
-  providers: [PatientsService, cursorCodecProvider],
+  providers: [PatientsService],
   exports: [PatientsService],
 })
 export class PatientsModule {}

@@ -41,7 +41,7 @@ export class PatientsService {
 
   async list(user: AuthUser, query: ListPatientsDto, url: URL): Promise<PageDto<PatientDto>> {
     const ordering = parseOrdering(query.ordering, ORDER_FIELDS, '-created_at');
-    const page = pageRequest(query, ordering, this.cursors);
+    const page = pageRequest(query, ordering, this.cursors, 'patients');
     const qb = this.patients.createQueryBuilder('p');
     if (user.role !== 'admin') qb.andWhere('p.owner_id = :ownerId', { ownerId: user.id });
     if (query.search) qb.andWhere(`p.name ILIKE :search`, { search: likeContains(query.search) });

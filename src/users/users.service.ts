@@ -1,6 +1,7 @@
 import { ConflictException, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { QueryFailedError, type Repository } from 'typeorm';
+import type { Repository } from 'typeorm';
+import { constraintOf, sqlState, UNIQUE_VIOLATION } from '../common/db-errors.js';
 import { type Role, User } from './user.entity.js';
 
 export interface NewUser {
@@ -61,9 +62,8 @@ export class UsersService {
 }
 
 function uniqueViolationToConflict(error: unknown): unknown {
-  if (error instanceof QueryFailedError && (error.driverError as { code?: string })?.code === '23505') {
-    const constraint = String((error.driverError as { constraint?: string }).constraint ?? '');
-    const field = constraint.includes('email') ? 'email' : 'username';
+  if (sqlState(error) === UNIQUE_VIOLATION) {
+    const field = constraintOf(error).includes('email') ? 'email' : 'username';
     return new ConflictException(`A user with that ${field} already exists.`);
   }
   return error;

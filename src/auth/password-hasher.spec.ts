@@ -1,0 +1,125 @@
+import { performance } from 'node:perf_hooks';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { PasswordHasher } from './password-hasher.js';
+
+const PASSWORD = 'Quiet-Harbour-Lantern-42';
+/** OWASP's argon2id: 19 MiB, 2 iterations, 1 lane; then a 16-byte salt and a 32-byte hash, unpadded base64. */
+const OWASP_ARGON2ID = /^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/;
+
+/** The hasher's private dummy hash: read through a cast, as nothing outside the class should. */
+const dummyHashOf = (hasher: PasswordHasher) => (hasher as any).dummyHash as string | undefined;
+
+async function elapsed(work: () => Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await work();
+  return performance.now() - start;
+}
+
+// The real @node-rs/argon2: these specs are about the parameters and the failure modes of the library itself.
+describe(PasswordHasher.name, () => {
+  let moduleRef: TestingModule;
+  let hasher: PasswordHasher;
+  let stored: string;
+
+  beforeAll(async () => {
+    moduleRef = await Test.createTestingModule({ providers: [PasswordHasher] }).compile();
+    // init() runs onModuleInit, as the application does at startup.
+    await moduleRef.init();
+    hasher = moduleRef.get(PasswordHasher);
+    stored = await hasher.hash(PASSWORD);
+  });
+  afterAll(async () => {
+    await moduleRef.close();
+  });
+
+  describe('hash', () => {
+    it('is argon2id with OWASP parameters', () => {
+      expect(stored.startsWith('$argon2id$v=19$m=19456,t=2,p=1$')).toBe(true);
+      expect(stored).toMatch(OWASP_ARGON2ID);
+    });
+
+    it('salts every hash: the same password never hashes the same twice', async () => {
+      const again = await hasher.hash(PASSWORD);
+      expect(again).toMatch(OWASP_ARGON2ID);
+      expect(again).not.toBe(stored);
+    });
+  });
+
+  describe('verify', () => {
+    it('true for the right password', async () => {
+      await expect(hasher.verify(stored, PASSWORD)).resolves.toBe(true);
+    });
+
+    it('false for a wrong password, including one differing only in case', async () => {
+      await expect(hasher.verify(stored, 'wrong-password')).resolves.toBe(false);
+      await expect(hasher.verify(stored, PASSWORD.toUpperCase())).resolves.toBe(false);
+    });
+
+    it.each([
+      ['empty', ''],
+      ['not a PHC string', 'not-a-hash'],
+      ['truncated', '$argon2id$v=19$m=19456,t=2,p=1$garbage'],
+      ['another scheme', '$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW'],
+    ])('false, not a throw, for a malformed stored hash (%s)', async (_label, malformed) => {
+      await expect(hasher.verify(malformed, PASSWORD)).resolves.toBe(false);
+    });
+  });
+
+  describe('verify with no stored hash (a login naming no user)', () => {
+    it('onModuleInit prepared a real argon2id dummy hash', () => {
+      expect(dummyHashOf(hasher)).toMatch(OWASP_ARGON2ID);
+    });
+
+    it('is false, and verifies against the dummy hash rather than skipping the work', async () => {
+      const dummy = dummyHashOf(hasher)!;
+      let reads = 0;
+      // An own accessor shadows the field on this instance only: counts the reads, keeps the value.
+      Object.defineProperty(hasher, 'dummyHash', {
+        configurable: true,
+        get: () => {
+          reads += 1;
+          return dummy;
+        },
+      });
+      try {
+        await expect(hasher.verify(undefined, PASSWORD)).resolves.toBe(false);
+        expect(reads).toBeGreaterThan(0);
+      } finally {
+        Object.defineProperty(hasher, 'dummyHash', { configurable: true, writable: true, value: dummy });
+      }
+      expect(dummyHashOf(hasher)).toBe(dummy);
+    });
+
+    it('is false even for the password the dummy hash was made from', async () => {
+      const dummy = dummyHashOf(hasher);
+      (hasher as any).dummyHash = stored;
+      try {
+        await expect(hasher.verify(undefined, PASSWORD)).resolves.toBe(false);
+      } finally {
+        (hasher as any).dummyHash = dummy;
+      }
+    });
+
+    it('costs about as much as verifying a real hash, so timing does not reveal which usernames exist', async () => {
+      // Generous bounds against a noisy machine: the fastest real verification against the slowest dummy one.
+      // Skipping argon2 would take microseconds; one 19 MiB verification takes milliseconds.
+      const real = Math.min(
+        await elapsed(() => hasher.verify(stored, 'wrong-password')),
+        await elapsed(() => hasher.verify(stored, 'wrong-password')),
+      );
+      const dummy = Math.max(
+        await elapsed(() => hasher.verify(undefined, 'wrong-password')),
+        await elapsed(() => hasher.verify(undefined, 'wrong-password')),
+      );
+      expect(dummy).toBeGreaterThan(real / 4);
+    });
+
+    it('makes the dummy hash on first use when onModuleInit has not run', async () => {
+      const fresh = new PasswordHasher();
+      expect(dummyHashOf(fresh)).toBeUndefined();
+      await expect(fresh.verify(undefined, PASSWORD)).resolves.toBe(false);
+      expect(dummyHashOf(fresh)).toMatch(OWASP_ARGON2ID);
+    });
+  });
+});
