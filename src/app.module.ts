@@ -46,6 +46,9 @@ import { UsersModule } from './users/users.module.js';
           PGLITE_DATA_DIR: config.get('PGLITE_DATA_DIR', { infer: true }),
         }),
         migrateOnStart: config.get('DB_MIGRATE_ON_START', { infer: true }),
+        // Fail fast (about 3 s) when the database is unreachable at start, rather than retrying for half a minute.
+        retryAttempts: 2,
+        retryDelay: 1000,
       }),
       // Pending migrations are applied before the app serves anything.
       dataSourceFactory: async (options?: DataSourceOptions) => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import helmet from '@fastify/helmet';
 import { type INestApplication, Logger as NestLogger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
@@ -42,7 +43,40 @@ export function createFastifyAdapter(): FastifyAdapter {
       const status = error.statusCode ?? 500;
       sendEarlyProblem(request, reply, status, FRAMEWORK_ERROR_DETAILS[error.code] ?? 'An unexpected error occurred.');
     },
+    // Requests Node's HTTP parser refuses (headers too large, malformed
+    // request line, bad Content-Length) never become requests: answer them
+    // on the socket, still as problem+json.
+    clientErrorHandler: answerClientError,
   });
+}
+
+/** Node's parser errors -> status, for clientErrorHandler. */
+function clientErrorStatus(code: string | undefined): number {
+  if (code === 'HPE_HEADER_OVERFLOW') return 431;
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
+  return 400;
+}
+
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = clientErrorStatus(error.code);
+  const id = randomUUID();
+  const body = JSON.stringify({
+    type: 'about:blank',
+    title: statusTitle(status),
+    status,
+    detail: status === 431 ? 'The request headers (or the URL) are too large.' : 'The request could not be parsed as HTTP.',
+    request_id: id,
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${statusTitle(status)}\r\n` +
+      `Content-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nContent-Security-Policy: ${API_CSP}\r\n` +
+      `X-Request-Id: ${id}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 const FRAMEWORK_ERROR_DETAILS: Record<string, string> = {

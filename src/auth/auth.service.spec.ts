@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { UnauthorizedException } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
 import { Test } from '@nestjs/testing';
 import { ValidationFailedException } from '../common/problem.js';
 import { User } from '../users/user.entity.js';
@@ -55,6 +56,9 @@ describe(AuthService.name, () => {
     verifyRefresh: jest.fn<TokensService['verifyRefresh']>(),
   };
   const hasher = { hash: jest.fn<PasswordHasher['hash']>(), verify: jest.fn<PasswordHasher['verify']>() };
+  /** Runs the callback with a marker manager, so the spec sees which calls ran inside the transaction. */
+  const manager = { transactional: true } as unknown as EntityManager;
+  const dataSource = { transaction: jest.fn(async (work: (m: typeof manager) => Promise<unknown>) => work(manager)) };
 
   beforeEach(async () => {
     for (const mock of [users, sessions, tokens, hasher].flatMap((m) => Object.values(m))) mock.mockReset();
@@ -68,6 +72,7 @@ describe(AuthService.name, () => {
         { provide: SessionsService, useValue: sessions },
         { provide: TokensService, useValue: tokens },
         { provide: PasswordHasher, useValue: hasher },
+        { provide: DataSource, useValue: dataSource },
       ],
     }).compile();
     service = moduleRef.get(AuthService);
@@ -183,14 +188,15 @@ describe(AuthService.name, () => {
       expect(users.setPasswordHash).not.toHaveBeenCalled();
     });
 
-    it('stores the new hash, then ends every session of the user', async () => {
+    it('stores the new hash and ends every session of the user, in one transaction', async () => {
       const found = user();
       users.findByIdWithHash.mockResolvedValue(found);
       hasher.verify.mockResolvedValue(true);
       await service.changePassword(found.id, { old_password: PASSWORD, new_password: 'Fresh-Granite-Meadow-77' });
       expect(hasher.hash).toHaveBeenCalledWith('Fresh-Granite-Meadow-77');
-      expect(users.setPasswordHash).toHaveBeenCalledWith(found.id, '$argon2id$new');
-      expect(sessions.revokeAll).toHaveBeenCalledWith(found.id);
+      expect(dataSource.transaction).toHaveBeenCalledTimes(1);
+      expect(users.setPasswordHash).toHaveBeenCalledWith(found.id, '$argon2id$new', manager);
+      expect(sessions.revokeAll).toHaveBeenCalledWith(found.id, manager);
       expect(users.setPasswordHash.mock.invocationCallOrder[0]).toBeLessThan(sessions.revokeAll.mock.invocationCallOrder[0]);
     });
   });

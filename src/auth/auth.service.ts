@@ -1,4 +1,5 @@
 import { Injectable, NotFoundException, UnauthorizedException } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { ValidationFailedException } from '../common/problem.js';
 import { toMe, toRegisteredUser, type MeDto, type RegisteredUserDto } from '../users/dto/user-response.dto.js';
 import { UsersService } from '../users/users.service.js';
@@ -21,6 +22,7 @@ export class AuthService {
     private readonly sessions: SessionsService,
     private readonly tokens: TokensService,
     private readonly hasher: PasswordHasher,
+    private readonly dataSource: DataSource,
   ) {}
 
   async register(dto: RegisterDto): Promise<RegisteredUserDto> {
@@ -84,8 +86,12 @@ export class AuthService {
     }
     const problems = checkPassword(dto.new_password, { username: user.username, email: user.email });
     if (problems.length > 0) throw new ValidationFailedException({ new_password: problems });
-    await this.users.setPasswordHash(userId, await this.hasher.hash(dto.new_password));
-    await this.sessions.revokeAll(userId);
+    const hash = await this.hasher.hash(dto.new_password);
+    // One transaction: a new password never stands while the old sessions live on.
+    await this.dataSource.transaction(async (manager) => {
+      await this.users.setPasswordHash(userId, hash, manager);
+      await this.sessions.revokeAll(userId, manager);
+    });
   }
 
   async me(userId: string): Promise<MeDto> {

@@ -17,6 +17,8 @@ describe(SessionsService.name, () => {
   async function build(): Promise<SessionsService> {
     const repository = {
       query,
+      // revokeAll runs on the repository's manager unless given a transaction's.
+      manager: { query: (sql: string, params?: unknown[]) => query(sql, params) },
       create: (row: unknown) => Object.assign(new Session(), row),
       createQueryBuilder: () => {
         const qb = {

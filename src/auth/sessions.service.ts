@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { Repository } from 'typeorm';
+import type { EntityManager, Repository } from 'typeorm';
 import type { AuthUser } from '../common/decorators.js';
 import type { EnvironmentVariables } from '../config/env.validation.js';
 import type { Role } from '../users/user.entity.js';
@@ -93,8 +93,8 @@ export class SessionsService {
   }
 
   /** Ends every session of a user (logout-all, password change, deactivation). */
-  async revokeAll(userId: string): Promise<void> {
-    const [rows] = (await this.sessions.query(
+  async revokeAll(userId: string, manager: EntityManager = this.sessions.manager): Promise<void> {
+    const [rows] = (await manager.query(
       `UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING id`,
       [userId],
     )) as [Array<{ id: string }>, number];

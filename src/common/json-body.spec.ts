@@ -125,11 +125,18 @@ describe(registerJsonParser.name, () => {
   });
 
   it(`400 for nesting deeper than ${MAX_JSON_DEPTH}; ${MAX_JSON_DEPTH} is parsed`, async () => {
-    const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    // {"a":[[...]]}: `depth` levels in all, the outer object included.
+    const nested = (depth: number) => `{"a":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
     const deep = await post(nested(MAX_JSON_DEPTH + 1), 'application/json');
     expect(deep.statusCode).toBe(400);
     expect(deep.json().message).toMatch(/nested deeper than 32/);
     expect((await post(nested(MAX_JSON_DEPTH), 'application/json')).statusCode).toBe(200);
+  });
+
+  it.each(['null', '[]', '[{}]', '"text"', '42', 'true'])('400 for a body that is not an object: %s', async (raw) => {
+    const res = await post(raw, 'application/json');
+    expect(res.statusCode).toBe(400);
+    expect(res.json().message).toMatch(/must be a JSON object/);
   });
 
   it.each(['{"__proto__":{"x":1}}', '{"a":{"constructor":{"prototype":{"x":1}}}}'])('400 for prototype poisoning %s', async (raw) => {
@@ -144,7 +151,7 @@ describe(registerJsonParser.name, () => {
   });
 
   it(`413 above ${BODY_LIMIT} bytes; exactly ${BODY_LIMIT} is parsed`, async () => {
-    const ofSize = (bytes: number) => `"${'x'.repeat(bytes - 2)}"`;
+    const ofSize = (bytes: number) => `{"a":"${'x'.repeat(bytes - 8)}"}`;
     expect((await post(ofSize(BODY_LIMIT), 'application/json')).statusCode).toBe(200);
     expect((await post(ofSize(BODY_LIMIT + 1), 'application/json')).statusCode).toBe(413);
   });

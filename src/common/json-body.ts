@@ -81,6 +81,11 @@ export function registerJsonParser(fastify: FastifyInstance): void {
         done(err, undefined);
         return;
       }
+      // Every route takes an object; null, an array or a bare value is refused here, once, for all.
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+        done(new BadRequestException('The request body must be a JSON object.'), undefined);
+        return;
+      }
       const unsafe = findUnsafeString(parsed);
       done(unsafe ? unsafeStringError(unsafe) : null, parsed);
     });

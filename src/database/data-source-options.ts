@@ -5,6 +5,7 @@ import type { DataSourceOptions } from 'typeorm';
 import { migrations } from '../../migrations/index.js';
 import type { EnvironmentVariables } from '../config/env.validation.js';
 import { entities } from './entities.js';
+import { lockPGliteDataDir } from './pglite-lock.js';
 import { serializedPGliteDriver } from './pglite-pool.js';
 
 type DbEnv = Pick<
@@ -71,7 +72,10 @@ export function buildDataSourceOptions(env: DbEnv): DataSourceOptions {
   }
 
   const dataDir = env.PGLITE_DATA_DIR;
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+  if (!dataDir.startsWith('memory://')) {
+    mkdirSync(dataDir, { recursive: true });
+    lockPGliteDataDir(dataDir);
+  }
   return {
     ...common,
     // int8 as a string, as pg returns it.
