@@ -29,7 +29,7 @@ export class AuthController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Log in: opens a session and returns a refresh and an access token' })
   @ApiOkResponse({ type: TokenPairDto })
-  @ApiProblems(400, 401, 415)
+  @ApiProblems(400, 401, 413, 415)
   login(@Body() dto: LoginDto): Promise<TokenPairDto> {
     return this.auth.login(dto);
   }
@@ -42,7 +42,7 @@ export class AuthController {
     description: 'The refresh token rotates: the old one stops working. Presenting it again ends the whole session.',
   })
   @ApiOkResponse({ type: TokenPairDto })
-  @ApiProblems(400, 401, 415)
+  @ApiProblems(400, 401, 413, 415)
   refresh(@Body() dto: RefreshDto): Promise<TokenPairDto> {
     return this.auth.refresh(dto.refresh);
   }
@@ -51,7 +51,7 @@ export class AuthController {
   @Post('logout')
   @NoContent()
   @ApiOperation({ summary: "End the refresh token's session", description: 'No access token needed: the refresh token is the proof.' })
-  @ApiProblems(400, 401, 415)
+  @ApiProblems(400, 401, 413, 415)
   logout(@Body() dto: RefreshDto): Promise<void> {
     return this.auth.logout(dto.refresh);
   }
@@ -69,7 +69,7 @@ export class AuthController {
   @NoContent()
   @ApiBearerAuth()
   @ApiOperation({ summary: 'Change the password', description: 'Ends every session of the user.' })
-  @ApiProblems(400, 401, 415)
+  @ApiProblems(400, 401, 413, 415)
   changePassword(@CurrentUser() user: AuthUser, @Body() dto: ChangePasswordDto): Promise<void> {
     return this.auth.changePassword(user.id, dto);
   }

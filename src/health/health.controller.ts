@@ -1,22 +1,9 @@
-import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { ApiProblems } from '../common/api-docs.js';
 import { Public } from '../common/decorators.js';
-
-class HealthDto {
-  @ApiProperty({ enum: ['ok', 'error', 'shutting_down'], example: 'ok' })
-  status: string;
-
-  @ApiProperty({ type: 'object', additionalProperties: true, example: { database: { status: 'up' } } })
-  info: Record<string, unknown>;
-
-  @ApiProperty({ type: 'object', additionalProperties: true, example: {} })
-  error: Record<string, unknown>;
-
-  @ApiProperty({ type: 'object', additionalProperties: true, example: { database: { status: 'up' } } })
-  details: Record<string, unknown>;
-}
+import { HealthDto } from './health.dto.js';
 
 @ApiTags('health')
 @Public()
@@ -41,7 +28,12 @@ export class HealthController {
   @ApiOperation({ summary: 'Readiness: the database answers (503 otherwise)' })
   @ApiOkResponse({ type: HealthDto })
   @ApiProblems(503)
-  ready() {
-    return this.health.check([() => this.db.pingCheck('database', { timeout: 1500 })]);
+  async ready() {
+    try {
+      return await this.health.check([() => this.db.pingCheck('database', { timeout: 1500 })]);
+    } catch {
+      // Terminus's own error body names the driver's failure; the client learns only what matters.
+      throw new ServiceUnavailableException('The database is not reachable.');
+    }
   }
 }

@@ -1,6 +1,5 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, OmitType } from '@nestjs/swagger';
 import { IsString, MaxLength } from 'class-validator';
-import { OmitType } from '@nestjs/swagger';
 import { CreatePatientDto } from './create-patient.dto.js';
 
 /** PUT: the whole resource, every writable field required. */
