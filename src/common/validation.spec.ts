@@ -56,7 +56,8 @@ describe(flattenValidationErrors.name, () => {
     ];
     expect(flattenValidationErrors(errors)).toEqual({
       name: ['name must be a string'],
-      'home.city': ['city must be a string', 'city is empty'],
+      // Reversed: class-validator lists a property's rules bottom-up.
+      'home.city': ['city is empty', 'city must be a string'],
     });
   });
 

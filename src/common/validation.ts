@@ -7,9 +7,11 @@ export function flattenValidationErrors(errors: ValidationError[], prefix = ''):
   for (const error of errors) {
     const path = prefix ? `${prefix}.${error.property}` : error.property;
     if (error.constraints) {
-      const messages = Object.entries(error.constraints).map(([name, message]) =>
-        name === 'whitelistValidation' ? `${error.property} is not an allowed field` : message,
-      );
+      // class-validator reports a property's rules bottom-up; reversed, they read in
+      // declaration order, so the type rule ("must be an integer") comes first.
+      const messages = Object.entries(error.constraints)
+        .reverse()
+        .map(([name, message]) => (name === 'whitelistValidation' ? `${error.property} is not an allowed field` : message));
       // Two rules can share one message (e.g. "page_size must be a positive integer").
       out[path] = [...new Set(messages)];
     }
