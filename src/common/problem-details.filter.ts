@@ -36,6 +36,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const problem = this.toProblem(exception, request);
 
     if (problem.status === 401) reply.header('WWW-Authenticate', 'Bearer');
+    // An HttpException whose response carries retryAfter (seconds), e.g. a 429 or a 503, says when to come back.
+    if (exception instanceof HttpException) {
+      const retryAfter = (exception.getResponse() as { retryAfter?: unknown })?.retryAfter;
+      if (typeof retryAfter === 'number' && retryAfter > 0) reply.header('Retry-After', String(Math.ceil(retryAfter)));
+    }
     // Members in RFC 9457's order, extensions last.
     const { type, title, status, detail, errors, instance, request_id } = problem;
     const body = { type, title, status, detail, ...(errors ? { errors } : {}), instance, request_id };

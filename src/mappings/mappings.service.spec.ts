@@ -1,0 +1,372 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { ConflictException, NotFoundException } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { getRepositoryToken } from '@nestjs/typeorm';
+import { QueryFailedError } from 'typeorm';
+import type { AuthUser } from '../common/decorators.js';
+import { CursorCodec } from '../common/pagination.js';
+import { ValidationFailedException } from '../common/problem.js';
+import { Doctor } from '../doctors/doctor.entity.js';
+import { Patient } from '../patients/patient.entity.js';
+import { PatientsService } from '../patients/patients.service.js';
+import { Mapping } from './mapping.entity.js';
+import { MappingsService } from './mappings.service.js';
+
+const USER: AuthUser = { id: randomUUID(), username: 'ada', role: 'user', sessionId: randomUUID() };
+const ADMIN: AuthUser = { id: randomUUID(), username: 'root', role: 'admin', sessionId: randomUUID() };
+const URL_ = new URL('http://localhost/api/mappings/');
+const CREATED = new Date('2026-11-26T12:00:00.000Z');
+const UPDATED = new Date('2026-11-26T12:00:01.000Z');
+
+function patient(overrides: Partial<Patient> = {}): Patient {
+  return Object.assign(new Patient(), {
+    id: randomUUID(),
+    ownerId: USER.id,
+    name: 'Grace Hopper',
+    age: 42,
+    gender: 'female',
+    address: '12 Harbour Road',
+    createdAt: CREATED,
+    updatedAt: UPDATED,
+    ...overrides,
+  });
+}
+
+function doctor(overrides: Partial<Doctor> = {}): Doctor {
+  return Object.assign(new Doctor(), {
+    id: randomUUID(),
+    name: 'Dr. Ada',
+    specialization: 'Cardiology',
+    email: 'ada@clinic.example',
+    phone: '5551234567',
+    createdById: null,
+    createdAt: CREATED,
+    updatedAt: UPDATED,
+    ...overrides,
+  });
+}
+
+function mapping(overrides: Partial<Mapping> = {}): Mapping {
+  const d = overrides.doctor ?? doctor();
+  return Object.assign(new Mapping(), {
+    id: randomUUID(),
+    patientId: randomUUID(),
+    ownerId: USER.id,
+    doctorId: d.id,
+    doctor: d,
+    createdAt: new Date('2026-11-27T08:30:00.000Z'),
+    ...overrides,
+  });
+}
+
+const dbError = (fields: { code: string; constraint?: string }) =>
+  new QueryFailedError('INSERT', [], Object.assign(new Error('x'), fields));
+
+const notFound = () => new NotFoundException('Patient not found.');
+
+/** A query builder that records what the service asks of it and answers `execute`/`getMany` as told. */
+class FakeQueryBuilder {
+  calls: [string, ...unknown[]][] = [];
+  constructor(
+    readonly alias: string | undefined,
+    private readonly answer: () => Promise<unknown>,
+    private readonly rows: () => Promise<Mapping[]>,
+  ) {}
+  private record(name: string, args: unknown[]) {
+    this.calls.push([name, ...args]);
+    return this;
+  }
+  insert() {
+    return this.record('insert', []);
+  }
+  delete() {
+    return this.record('delete', []);
+  }
+  values(...args: unknown[]) {
+    return this.record('values', args);
+  }
+  where(...args: unknown[]) {
+    return this.record('where', args);
+  }
+  andWhere(...args: unknown[]) {
+    return this.record('andWhere', args);
+  }
+  innerJoinAndSelect(...args: unknown[]) {
+    return this.record('innerJoinAndSelect', args);
+  }
+  returning(...args: unknown[]) {
+    return this.record('returning', args);
+  }
+  orderBy(...args: unknown[]) {
+    return this.record('orderBy', args);
+  }
+  addOrderBy(...args: unknown[]) {
+    return this.record('addOrderBy', args);
+  }
+  limit(...args: unknown[]) {
+    return this.record('limit', args);
+  }
+  execute() {
+    return this.answer();
+  }
+  getMany() {
+    return this.rows();
+  }
+  called(name: string) {
+    return this.calls.filter(([n]) => n === name).map(([, ...args]) => args);
+  }
+}
+
+describe(MappingsService.name, () => {
+  let service: MappingsService;
+  let qb: FakeQueryBuilder;
+  let builders: FakeQueryBuilder[];
+  let answer: () => Promise<unknown>;
+  let rows: Mapping[];
+  const patients = { findVisible: jest.fn<PatientsService['findVisible']>() };
+
+  beforeEach(async () => {
+    answer = async () => ({});
+    rows = [];
+    builders = [];
+    patients.findVisible.mockReset();
+    const repository = {
+      createQueryBuilder: (alias?: string) => {
+        qb = new FakeQueryBuilder(
+          alias,
+          () => answer(),
+          async () => [...rows],
+        );
+        builders.push(qb);
+        return qb;
+      },
+      create: (row: Partial<Mapping>) => Object.assign(new Mapping(), row),
+    };
+    const moduleRef = await Test.createTestingModule({
+      providers: [
+        MappingsService,
+        { provide: getRepositoryToken(Mapping), useValue: repository },
+        { provide: PatientsService, useValue: patients },
+        { provide: CursorCodec, useValue: new CursorCodec(randomBytes(32)) },
+      ],
+    }).compile();
+    service = moduleRef.get(MappingsService);
+  });
+
+  describe('create', () => {
+    const insertedRow = () => ({ id: randomUUID(), ...qb.called('values')[0][0]!, createdAt: CREATED });
+
+    it('looks the patient up as the caller and inserts patient, owner and doctor', async () => {
+      const own = patient();
+      const doctorId = randomUUID();
+      patients.findVisible.mockResolvedValue(own);
+      answer = async () => ({ generatedMaps: [insertedRow()] });
+      await service.create(USER, { patient: own.id, doctor: doctorId });
+      expect(patients.findVisible).toHaveBeenCalledWith(USER, own.id);
+      expect(qb.called('insert')).toHaveLength(1);
+      expect(qb.called('values')[0][0]).toEqual({ patientId: own.id, ownerId: USER.id, doctorId });
+    });
+
+    it('the owner is the patient’s, not the admin’s, when an admin assigns another user’s patient', async () => {
+      const someoneElses = patient({ ownerId: randomUUID() });
+      patients.findVisible.mockResolvedValue(someoneElses);
+      answer = async () => ({ generatedMaps: [insertedRow()] });
+      await service.create(ADMIN, { patient: someoneElses.id, doctor: randomUUID() });
+      expect(patients.findVisible).toHaveBeenCalledWith(ADMIN, someoneElses.id);
+      const values = qb.called('values')[0][0] as Record<string, unknown>;
+      expect(values.ownerId).toBe(someoneElses.ownerId);
+      expect(values.ownerId).not.toBe(ADMIN.id);
+    });
+
+    it('answers {id, patient, doctor, created_at}', async () => {
+      const own = patient();
+      const doctorId = randomUUID();
+      patients.findVisible.mockResolvedValue(own);
+      answer = async () => ({ generatedMaps: [insertedRow()] });
+      const dto = await service.create(USER, { patient: own.id, doctor: doctorId });
+      expect(dto).toEqual({
+        id: expect.any(String),
+        patient: own.id,
+        doctor: doctorId,
+        created_at: CREATED.toISOString(),
+      });
+      expect(dto).not.toHaveProperty('ownerId');
+      expect(dto).not.toHaveProperty('owner_id');
+    });
+
+    it('a patient the caller may not see is 404 and nothing is inserted', async () => {
+      const error = notFound();
+      patients.findVisible.mockRejectedValue(error);
+      await expect(service.create(USER, { patient: randomUUID(), doctor: randomUUID() })).rejects.toBe(error);
+      expect(builders).toHaveLength(0);
+    });
+
+    it('a unique violation (the pair is already assigned) is a 409', async () => {
+      patients.findVisible.mockResolvedValue(patient());
+      answer = async () => {
+        throw dbError({ code: '23505', constraint: 'patient_doctor_mappings_pair_key' });
+      };
+      await expect(service.create(USER, { patient: randomUUID(), doctor: randomUUID() })).rejects.toBeInstanceOf(
+        ConflictException,
+      );
+    });
+
+    it('a foreign-key violation on the doctor is 404 "Doctor not found."', async () => {
+      patients.findVisible.mockResolvedValue(patient());
+      answer = async () => {
+        throw dbError({ code: '23503', constraint: 'patient_doctor_mappings_doctor_id_fkey' });
+      };
+      const promise = service.create(USER, { patient: randomUUID(), doctor: randomUUID() });
+      await expect(promise).rejects.toBeInstanceOf(NotFoundException);
+      await expect(promise).rejects.toThrow('Doctor not found.');
+    });
+
+    it('a foreign-key violation on the patient (deleted meanwhile) is 404 "Patient not found."', async () => {
+      patients.findVisible.mockResolvedValue(patient());
+      answer = async () => {
+        throw dbError({ code: '23503', constraint: 'patient_doctor_mappings_patient_id_fkey' });
+      };
+      const promise = service.create(USER, { patient: randomUUID(), doctor: randomUUID() });
+      await expect(promise).rejects.toBeInstanceOf(NotFoundException);
+      await expect(promise).rejects.toThrow('Patient not found.');
+    });
+
+    it('other database errors pass through', async () => {
+      patients.findVisible.mockResolvedValue(patient());
+      const checkViolation = dbError({ code: '23514' });
+      answer = async () => {
+        throw checkViolation;
+      };
+      await expect(service.create(USER, { patient: randomUUID(), doctor: randomUUID() })).rejects.toBe(
+        checkViolation,
+      );
+      const boom = new Error('connection lost');
+      answer = async () => {
+        throw boom;
+      };
+      await expect(service.create(USER, { patient: randomUUID(), doctor: randomUUID() })).rejects.toBe(boom);
+    });
+  });
+
+  describe('list', () => {
+    it('a user sees only the mappings of their own patients', async () => {
+      await service.list(USER, {}, URL_);
+      expect(qb.alias).toBe('m');
+      expect(qb.called('andWhere')).toEqual([['m.owner_id = :ownerId', { ownerId: USER.id }]]);
+    });
+
+    it('an admin sees every mapping: no owner condition', async () => {
+      await service.list(ADMIN, {}, URL_);
+      expect(qb.called('andWhere')).toEqual([]);
+    });
+
+    it('orders newest first, id as tie-breaker, and fetches one row beyond the page', async () => {
+      await service.list(USER, { page_size: 5 }, URL_);
+      expect(qb.called('orderBy')).toEqual([['m.created_at', 'DESC']]);
+      expect(qb.called('addOrderBy')).toEqual([['m.id', 'DESC']]);
+      expect(qb.called('limit')).toEqual([[6]]);
+    });
+
+    it('maps rows to {id, patient, doctor, created_at}', async () => {
+      const row = mapping();
+      rows = [row];
+      const page = await service.list(USER, {}, URL_);
+      expect(page).toEqual({
+        next: null,
+        previous: null,
+        results: [{ id: row.id, patient: row.patientId, doctor: row.doctorId, created_at: row.createdAt.toISOString() }],
+      });
+    });
+  });
+
+  describe('doctorsOf', () => {
+    const URL_DOCTORS = (id: string) => new URL(`http://localhost/api/mappings/${id}/`);
+
+    it('checks the patient through findVisible first: its 404 propagates and no page is queried', async () => {
+      const error = notFound();
+      patients.findVisible.mockRejectedValue(error);
+      const id = randomUUID();
+      await expect(service.doctorsOf(USER, id, {}, URL_DOCTORS(id))).rejects.toBe(error);
+      expect(patients.findVisible).toHaveBeenCalledWith(USER, id);
+      expect(builders).toHaveLength(0);
+    });
+
+    it('joins the doctor and filters by the patient, newest assignment first', async () => {
+      const own = patient();
+      patients.findVisible.mockResolvedValue(own);
+      await service.doctorsOf(USER, own.id, { page_size: 3 }, URL_DOCTORS(own.id));
+      expect(qb.alias).toBe('m');
+      expect(qb.called('innerJoinAndSelect')).toEqual([['m.doctor', 'd']]);
+      expect(qb.called('andWhere')).toEqual([['m.patient_id = :patientId', { patientId: own.id }]]);
+      expect(qb.called('orderBy')).toEqual([['m.created_at', 'DESC']]);
+      expect(qb.called('addOrderBy')).toEqual([['m.id', 'DESC']]);
+      expect(qb.called('limit')).toEqual([[4]]);
+    });
+
+    it('maps each row to the doctor’s fields plus mapping_id and assigned_at', async () => {
+      const own = patient();
+      patients.findVisible.mockResolvedValue(own);
+      const d = doctor();
+      const row = mapping({ patientId: own.id, doctor: d, doctorId: d.id });
+      rows = [row];
+      const page = await service.doctorsOf(USER, own.id, {}, URL_DOCTORS(own.id));
+      expect(page.results).toEqual([
+        {
+          id: d.id,
+          name: d.name,
+          specialization: d.specialization,
+          email: d.email,
+          phone: d.phone,
+          created_at: CREATED.toISOString(),
+          updated_at: UPDATED.toISOString(),
+          mapping_id: row.id,
+          assigned_at: row.createdAt.toISOString(),
+        },
+      ]);
+      expect(page.next).toBeNull();
+      expect(page.previous).toBeNull();
+    });
+
+    it('a cursor made for another patient’s list is refused', async () => {
+      const a = patient();
+      const b = patient();
+      patients.findVisible.mockImplementation(async (_user, id) => (id === a.id ? a : b));
+      rows = [mapping({ patientId: a.id }), mapping({ patientId: a.id })];
+      const first = await service.doctorsOf(USER, a.id, { page_size: 1 }, URL_DOCTORS(a.id));
+      expect(first.next).not.toBeNull();
+      const cursor = new URL(first.next!).searchParams.get('cursor')!;
+
+      // The cursor is good for patient A's list...
+      await expect(service.doctorsOf(USER, a.id, { page_size: 1, cursor }, URL_DOCTORS(a.id))).resolves.toBeDefined();
+      // ...but not for patient B's.
+      const queried = builders.length;
+      await expect(
+        service.doctorsOf(USER, b.id, { page_size: 1, cursor }, URL_DOCTORS(b.id)),
+      ).rejects.toBeInstanceOf(ValidationFailedException);
+      expect(builders).toHaveLength(queried);
+    });
+  });
+
+  describe('remove', () => {
+    it('deletes a mapping of the caller’s own patient', async () => {
+      const id = randomUUID();
+      answer = async () => ({ affected: 1 });
+      await expect(service.remove(USER, id)).resolves.toBeUndefined();
+      expect(qb.called('delete')).toHaveLength(1);
+      expect(qb.called('where')).toEqual([['id = :id', { id }]]);
+      expect(qb.called('andWhere')).toEqual([['owner_id = :ownerId', { ownerId: USER.id }]]);
+    });
+
+    it('an admin deletes without the owner condition', async () => {
+      answer = async () => ({ affected: 1 });
+      await service.remove(ADMIN, randomUUID());
+      expect(qb.called('andWhere')).toEqual([]);
+    });
+
+    it('nothing deleted (someone else’s or missing) is 404', async () => {
+      answer = async () => ({ affected: 0 });
+      await expect(service.remove(USER, randomUUID())).rejects.toBeInstanceOf(NotFoundException);
+    });
+  });
+});
