@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import { ConsoleLogger, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ConfigService } from '@nestjs/config';
@@ -14,6 +14,8 @@ async function bootstrap(): Promise<void> {
   const { AppModule } = await import('./app.module.js');
   const app = await NestFactory.create<NestFastifyApplication>(AppModule, createFastifyAdapter(), {
     ...NEST_APP_OPTIONS,
+    // Until pino takes over (configureApp), and for a failed start: JSON lines too.
+    logger: new ConsoleLogger({ json: true }),
     abortOnError: false,
   });
   await configureApp(app);

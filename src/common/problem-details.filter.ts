@@ -14,6 +14,14 @@ const CLIENT_SQLSTATES: Record<string, { status: number; detail: string }> = {
   '23514': { status: 400, detail: 'A value breaks a rule of the record.' },
 };
 
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+/** The methods some route answers for this request's path. */
+function allowedMethods(request: FastifyRequest): string[] {
+  const url = request.url.split('?')[0];
+  return METHODS.filter((method) => request.server.findRoute({ method, url }) !== null);
+}
+
 interface FrameworkError {
   statusCode?: number;
   code?: string;
@@ -33,7 +41,21 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const reply = ctx.getResponse<FastifyReply>();
     const request = ctx.getRequest<FastifyRequest>();
-    const problem = this.toProblem(exception, request);
+    let problem = this.toProblem(exception, request);
+
+    // A path that exists, asked with a method it does not have: 405 and Allow, as DRF answers.
+    if (problem.status === 404 && request?.server) {
+      const allowed = allowedMethods(request);
+      if (allowed.length > 0 && !allowed.includes(request.method)) {
+        reply.header('Allow', allowed.join(', '));
+        problem = {
+          ...problem,
+          title: statusTitle(405),
+          status: 405,
+          detail: `Method ${request.method} is not allowed here; allowed: ${allowed.join(', ')}.`,
+        };
+      }
+    }
 
     if (problem.status === 401) reply.header('WWW-Authenticate', 'Bearer');
     // An HttpException whose response carries retryAfter (seconds), e.g. a 429 or a 503, says when to come back.
