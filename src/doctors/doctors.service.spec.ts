@@ -71,6 +71,10 @@ describe(DoctorsService.name, () => {
         return qb;
       },
       create: (row: Partial<Doctor>) => Object.assign(new Doctor(), row),
+      // What entityFromRow reads to map RETURNING rows: column name -> property (and type).
+      metadata: {
+        columns: ([['id','id'],['name','name'],['specialization','specialization'],['email','email'],['phone','phone'],['created_by','createdById'],['created_at','createdAt','timestamptz'],['updated_at','updatedAt','timestamptz']] as string[][]).map(([databaseName, propertyName, type]) => ({ databaseName, propertyName, type })),
+      },
       exists: async () => exists,
       findOne: async () => null,
     };

@@ -4,7 +4,7 @@ import type { Repository } from 'typeorm';
 import { sqlState, UNIQUE_VIOLATION } from '../common/db-errors.js';
 import type { AuthUser } from '../common/decorators.js';
 import { CursorCodec, keysetPage, type PageDto, pageRequest, parseOrdering, type SortField } from '../common/pagination.js';
-import { likeContains } from '../common/sql.js';
+import { entityFromRow, likeContains } from '../common/sql.js';
 import { Doctor } from './doctor.entity.js';
 import { type DoctorDto, toDoctorDto } from './dto/doctor-response.dto.js';
 import type { CreateDoctorDto } from './dto/create-doctor.dto.js';
@@ -84,15 +84,7 @@ export class DoctorsService {
     }
     const row = rows[0];
     if (!row) throw await this.denial(id);
-    return {
-      id: row.id as string,
-      name: row.name as string,
-      specialization: row.specialization as string,
-      email: row.email as string,
-      phone: row.phone as string,
-      created_at: new Date(row.created_at as string).toISOString(),
-      updated_at: new Date(row.updated_at as string).toISOString(),
-    };
+    return toDoctorDto(entityFromRow(this.doctors, row));
   }
 
   async remove(user: AuthUser, id: string): Promise<void> {

@@ -104,6 +104,10 @@ describe(PatientsService.name, () => {
         return qb;
       },
       create: (row: Partial<Patient>) => Object.assign(new Patient(), row),
+      // What entityFromRow reads to map RETURNING rows: column name -> property (and type).
+      metadata: {
+        columns: ([['id','id'],['owner_id','ownerId'],['name','name'],['age','age'],['gender','gender'],['address','address'],['created_at','createdAt','timestamptz'],['updated_at','updatedAt','timestamptz']] as string[][]).map(([databaseName, propertyName, type]) => ({ databaseName, propertyName, type })),
+      },
       findOne: async (options: unknown) => {
         findOneArgs.push(options);
         return found;

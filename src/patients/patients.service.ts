@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
 import type { AuthUser } from '../common/decorators.js';
 import { CursorCodec, keysetPage, type PageDto, pageRequest, parseOrdering, type SortField } from '../common/pagination.js';
-import { likeContains } from '../common/sql.js';
+import { entityFromRow, likeContains } from '../common/sql.js';
 import type { CreatePatientDto } from './dto/create-patient.dto.js';
 import type { ListPatientsDto } from './dto/list-patients.dto.js';
 import { type PatientDto, toPatientDto } from './dto/patient-response.dto.js';
@@ -82,18 +82,7 @@ export class PatientsService {
     const result = await qb.returning(RETURNING).execute();
     const row = (result.raw as Record<string, unknown>[])[0];
     if (!row) throw new NotFoundException('Patient not found.');
-    return toPatientDto(
-      this.patients.create({
-        id: row.id as string,
-        ownerId: row.owner_id as string,
-        name: row.name as string,
-        age: row.age as number,
-        gender: row.gender as Patient['gender'],
-        address: row.address as string,
-        createdAt: new Date(row.created_at as string | Date),
-        updatedAt: new Date(row.updated_at as string | Date),
-      }),
-    );
+    return toPatientDto(entityFromRow(this.patients, row));
   }
 
   async remove(user: AuthUser, id: string): Promise<void> {
