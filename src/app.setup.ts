@@ -26,15 +26,15 @@ export function createFastifyAdapter(): FastifyAdapter {
     bodyLimit: BODY_LIMIT,
     routerOptions: { ignoreTrailingSlash: true },
     // One request id for the whole request: taken from X-Request-Id when it
-    // looks sane, else new; written back so the pino logger picks the same one.
+    // looks sane, else new; written back so every reader of the header agrees.
     genReqId: (req: IncomingMessage) => {
       const given = req.headers['x-request-id'];
       const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
       req.headers['x-request-id'] = id;
       return id;
     },
-    // Slow clients are cut off instead of holding a socket open.
-    connectionTimeout: 0,
+    // A client that takes longer than this to send its whole request is cut
+    // off instead of holding a socket open.
     requestTimeout: 30_000,
     // The router rejects a badly encoded URL (400) or an over-long path
     // parameter (414) before any hook or Nest filter runs; answer those as
