@@ -4,6 +4,7 @@ import { ConflictException, ForbiddenException, NotFoundException } from '@nestj
 import { Test } from '@nestjs/testing';
 import { getRepositoryToken } from '@nestjs/typeorm';
 import { QueryFailedError } from 'typeorm';
+import { FakeQueryBuilder } from '../../test/utils/fake-query-builder.js';
 import type { AuthUser } from '../common/decorators.js';
 import { CursorCodec } from '../common/pagination.js';
 import { ValidationFailedException } from '../common/problem.js';
@@ -15,46 +16,6 @@ const ADMIN: AuthUser = { id: randomUUID(), username: 'root', role: 'admin', ses
 const INPUT = { name: 'Dr. Ada', specialization: 'Cardiology', email: 'Ada.Byron@Clinic.EXAMPLE', phone: '5551234567' };
 
 const uniqueViolation = () => new QueryFailedError('INSERT', [], Object.assign(new Error('duplicate'), { code: '23505' }));
-
-/** A query builder that records what the service asks of it and answers `execute` as told. */
-class FakeQueryBuilder {
-  calls: [string, ...unknown[]][] = [];
-  constructor(private readonly answer: () => Promise<unknown>) {}
-  private record(name: string, args: unknown[]) {
-    this.calls.push([name, ...args]);
-    return this;
-  }
-  insert() {
-    return this.record('insert', []);
-  }
-  update() {
-    return this.record('update', []);
-  }
-  delete() {
-    return this.record('delete', []);
-  }
-  values(...args: unknown[]) {
-    return this.record('values', args);
-  }
-  set(...args: unknown[]) {
-    return this.record('set', args);
-  }
-  where(...args: unknown[]) {
-    return this.record('where', args);
-  }
-  andWhere(...args: unknown[]) {
-    return this.record('andWhere', args);
-  }
-  returning(...args: unknown[]) {
-    return this.record('returning', args);
-  }
-  execute() {
-    return this.answer();
-  }
-  called(name: string) {
-    return this.calls.filter(([n]) => n === name).map(([, ...args]) => args);
-  }
-}
 
 describe(DoctorsService.name, () => {
   let service: DoctorsService;

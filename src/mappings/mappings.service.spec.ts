@@ -4,6 +4,7 @@ import { ConflictException, NotFoundException } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { getRepositoryToken } from '@nestjs/typeorm';
 import { QueryFailedError } from 'typeorm';
+import { FakeQueryBuilder } from '../../test/utils/fake-query-builder.js';
 import type { AuthUser } from '../common/decorators.js';
 import { CursorCodec } from '../common/pagination.js';
 import { ValidationFailedException } from '../common/problem.js';
@@ -65,63 +66,13 @@ const dbError = (fields: { code: string; constraint?: string }) =>
 
 const notFound = () => new NotFoundException('Patient not found.');
 
-/** A query builder that records what the service asks of it and answers `execute`/`getMany` as told. */
-class FakeQueryBuilder {
-  calls: [string, ...unknown[]][] = [];
-  constructor(
-    readonly alias: string | undefined,
-    private readonly answer: () => Promise<unknown>,
-    private readonly rows: () => Promise<Mapping[]>,
-  ) {}
-  private record(name: string, args: unknown[]) {
-    this.calls.push([name, ...args]);
-    return this;
-  }
-  insert() {
-    return this.record('insert', []);
-  }
-  delete() {
-    return this.record('delete', []);
-  }
-  values(...args: unknown[]) {
-    return this.record('values', args);
-  }
-  where(...args: unknown[]) {
-    return this.record('where', args);
-  }
-  andWhere(...args: unknown[]) {
-    return this.record('andWhere', args);
-  }
-  innerJoinAndSelect(...args: unknown[]) {
-    return this.record('innerJoinAndSelect', args);
-  }
-  returning(...args: unknown[]) {
-    return this.record('returning', args);
-  }
-  orderBy(...args: unknown[]) {
-    return this.record('orderBy', args);
-  }
-  addOrderBy(...args: unknown[]) {
-    return this.record('addOrderBy', args);
-  }
-  limit(...args: unknown[]) {
-    return this.record('limit', args);
-  }
-  execute() {
-    return this.answer();
-  }
-  getMany() {
-    return this.rows();
-  }
-  called(name: string) {
-    return this.calls.filter(([n]) => n === name).map(([, ...args]) => args);
-  }
-}
+/** The shared fake builder, plus the alias the service passed to `createQueryBuilder`. */
+type MappingQueryBuilder = FakeQueryBuilder<Mapping> & { alias: string | undefined };
 
 describe(MappingsService.name, () => {
   let service: MappingsService;
-  let qb: FakeQueryBuilder;
-  let builders: FakeQueryBuilder[];
+  let qb: MappingQueryBuilder;
+  let builders: MappingQueryBuilder[];
   let answer: () => Promise<unknown>;
   let rows: Mapping[];
   const patients = { findVisible: jest.fn<PatientsService['findVisible']>() };
@@ -133,10 +84,12 @@ describe(MappingsService.name, () => {
     patients.findVisible.mockReset();
     const repository = {
       createQueryBuilder: (alias?: string) => {
-        qb = new FakeQueryBuilder(
-          alias,
-          () => answer(),
-          async () => [...rows],
+        qb = Object.assign(
+          new FakeQueryBuilder<Mapping>(
+            () => answer(),
+            async () => [...rows],
+          ),
+          { alias },
         );
         builders.push(qb);
         return qb;

@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, it } from '@jest/globals';
 import { NotFoundException } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { getRepositoryToken } from '@nestjs/typeorm';
+import { FakeQueryBuilder } from '../../test/utils/fake-query-builder.js';
 import type { AuthUser } from '../common/decorators.js';
 import { CursorCodec } from '../common/pagination.js';
 import { ValidationFailedException } from '../common/problem.js';
@@ -27,64 +28,9 @@ function patient(overrides: Partial<Patient> = {}): Patient {
   });
 }
 
-/** A query builder that records what the service asks of it and answers `execute`/`getMany` as told. */
-class FakeQueryBuilder {
-  calls: [string, ...unknown[]][] = [];
-  constructor(
-    private readonly answer: () => Promise<unknown>,
-    private readonly rows: () => Promise<Patient[]>,
-  ) {}
-  private record(name: string, args: unknown[]) {
-    this.calls.push([name, ...args]);
-    return this;
-  }
-  insert() {
-    return this.record('insert', []);
-  }
-  update() {
-    return this.record('update', []);
-  }
-  delete() {
-    return this.record('delete', []);
-  }
-  values(...args: unknown[]) {
-    return this.record('values', args);
-  }
-  set(...args: unknown[]) {
-    return this.record('set', args);
-  }
-  where(...args: unknown[]) {
-    return this.record('where', args);
-  }
-  andWhere(...args: unknown[]) {
-    return this.record('andWhere', args);
-  }
-  returning(...args: unknown[]) {
-    return this.record('returning', args);
-  }
-  orderBy(...args: unknown[]) {
-    return this.record('orderBy', args);
-  }
-  addOrderBy(...args: unknown[]) {
-    return this.record('addOrderBy', args);
-  }
-  limit(...args: unknown[]) {
-    return this.record('limit', args);
-  }
-  execute() {
-    return this.answer();
-  }
-  getMany() {
-    return this.rows();
-  }
-  called(name: string) {
-    return this.calls.filter(([n]) => n === name).map(([, ...args]) => args);
-  }
-}
-
 describe(PatientsService.name, () => {
   let service: PatientsService;
-  let qb: FakeQueryBuilder;
+  let qb: FakeQueryBuilder<Patient>;
   let answer: () => Promise<unknown>;
   let rows: Patient[];
   let found: Patient | null;
@@ -97,7 +43,7 @@ describe(PatientsService.name, () => {
     findOneArgs = [];
     const repository = {
       createQueryBuilder: () => {
-        qb = new FakeQueryBuilder(
+        qb = new FakeQueryBuilder<Patient>(
           () => answer(),
           async () => [...rows],
         );
