@@ -1,8 +1,8 @@
-import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiProblems, NoContent } from '../common/api-docs.js';
 import { type AuthUser, CurrentUser, Public } from '../common/decorators.js';
-import { MeDto, RegisteredUserDto } from '../users/dto/user-response.dto.js';
+import { RegisteredUserDto } from '../users/dto/user-response.dto.js';
 import { AuthService } from './auth.service.js';
 import { ChangePasswordDto } from './dto/change-password.dto.js';
 import { LoginDto } from './dto/login.dto.js';
@@ -72,14 +72,5 @@ export class AuthController {
   @ApiProblems(400, 401, 413, 415)
   changePassword(@CurrentUser() user: AuthUser, @Body() dto: ChangePasswordDto): Promise<void> {
     return this.auth.changePassword(user.id, dto);
-  }
-
-  @Get('me')
-  @ApiBearerAuth()
-  @ApiOperation({ summary: 'The caller' })
-  @ApiOkResponse({ type: MeDto })
-  @ApiProblems(401)
-  me(@CurrentUser() user: AuthUser): Promise<MeDto> {
-    return this.auth.me(user.id);
   }
 }

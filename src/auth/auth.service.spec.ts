@@ -200,16 +200,4 @@ describe(AuthService.name, () => {
       expect(users.setPasswordHash.mock.invocationCallOrder[0]).toBeLessThan(sessions.revokeAll.mock.invocationCallOrder[0]);
     });
   });
-
-  it('me: {id, username, email, role, date_joined}', async () => {
-    const found = user({ role: 'admin' });
-    users.findById.mockResolvedValue(found);
-    await expect(service.me(found.id)).resolves.toEqual({
-      id: found.id,
-      username: 'ada',
-      email: 'ada@example.org',
-      role: 'admin',
-      date_joined: '2026-11-26T12:00:00.000Z',
-    });
-  });
 });

@@ -1,7 +1,7 @@
 import { Injectable, NotFoundException, UnauthorizedException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ValidationFailedException } from '../common/problem.js';
-import { toMe, toRegisteredUser, type MeDto, type RegisteredUserDto } from '../users/dto/user-response.dto.js';
+import { toRegisteredUser, type RegisteredUserDto } from '../users/dto/user-response.dto.js';
 import { UsersService } from '../users/users.service.js';
 import type { ChangePasswordDto } from './dto/change-password.dto.js';
 import type { LoginDto } from './dto/login.dto.js';
@@ -92,11 +92,5 @@ export class AuthService {
       await this.users.setPasswordHash(userId, hash, manager);
       await this.sessions.revokeAll(userId, manager);
     });
-  }
-
-  async me(userId: string): Promise<MeDto> {
-    const user = await this.users.findById(userId);
-    if (!user) throw new UnauthorizedException('The session has ended; log in again.');
-    return toMe(user);
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from '@jest/globals';
-import { ConflictException } from '@nestjs/common';
+import { ConflictException, UnauthorizedException } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { getRepositoryToken } from '@nestjs/typeorm';
 import { QueryFailedError } from 'typeorm';
@@ -60,6 +60,8 @@ class FakeQueryBuilder {
 }
 
 describe(UsersService.name, () => {
+  /** Users findOne can see. */
+  let found: User[] = [];
   let service: UsersService;
   let qb: FakeQueryBuilder;
   let answer: () => Promise<unknown>;
@@ -72,6 +74,7 @@ describe(UsersService.name, () => {
         return qb;
       },
       create: (row: Partial<User>) => Object.assign(new User(), row),
+      findOne: async ({ where }: { where: { id: string } }) => found.find((u) => u.id === where.id) ?? null,
     };
     const moduleRef = await Test.createTestingModule({
       providers: [UsersService, { provide: getRepositoryToken(User), useValue: repository }],
@@ -151,6 +154,31 @@ describe(UsersService.name, () => {
     it('answers null for an unknown username', async () => {
       answer = async () => null;
       await expect(service.findForLogin('nobody')).resolves.toBeNull();
+    });
+  });
+  describe('me', () => {
+    it('is {id, username, email, role, date_joined} of the caller', async () => {
+      const user = Object.assign(new User(), {
+        id: 'b5a1c3f0-0000-4000-8000-000000000001',
+        username: 'ada',
+        email: 'ada@example.org',
+        role: 'admin',
+        isActive: true,
+        dateJoined: new Date('2026-11-26T12:00:00.000Z'),
+      });
+      found = [user];
+      await expect(service.me(user.id)).resolves.toEqual({
+        id: user.id,
+        username: 'ada',
+        email: 'ada@example.org',
+        role: 'admin',
+        date_joined: '2026-11-26T12:00:00.000Z',
+      });
+    });
+
+    it('is 401 when the user no longer exists', async () => {
+      found = [];
+      await expect(service.me('b5a1c3f0-0000-4000-8000-000000000002')).rejects.toBeInstanceOf(UnauthorizedException);
     });
   });
 });

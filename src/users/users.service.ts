@@ -1,7 +1,8 @@
-import { ConflictException, Injectable } from '@nestjs/common';
+import { ConflictException, Injectable, UnauthorizedException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { EntityManager, Repository } from 'typeorm';
 import { constraintOf, sqlState, UNIQUE_VIOLATION } from '../common/db-errors.js';
+import { type MeDto, toMe } from './dto/user-response.dto.js';
 import { type Role, User } from './user.entity.js';
 
 export interface NewUser {
@@ -50,6 +51,13 @@ export class UsersService {
 
   findById(id: string): Promise<User | null> {
     return this.users.findOne({ where: { id } });
+  }
+
+  /** The caller, as GET /api/auth/me/ shows them. */
+  async me(userId: string): Promise<MeDto> {
+    const user = await this.findById(userId);
+    if (!user) throw new UnauthorizedException('The session has ended; log in again.');
+    return toMe(user);
   }
 
   findByIdWithHash(id: string): Promise<User | null> {
