@@ -30,7 +30,7 @@ import { UsersModule } from './users/users.module.js';
     LoggerModule.forRootAsync({
       inject: [ConfigService],
       useFactory: (config: ConfigService<EnvironmentVariables, true>) =>
-        loggerOptions(config.get('LOG_LEVEL', { infer: true }), config.get('NODE_ENV', { infer: true })),
+        loggerOptions(config.getOrThrow('LOG_LEVEL', { infer: true }), config.getOrThrow('NODE_ENV', { infer: true })),
     }),
     TypeOrmModule.forRootAsync({
       inject: [ConfigService],
@@ -40,12 +40,12 @@ import { UsersModule } from './users/users.module.js';
           DB_NAME: config.get('DB_NAME', { infer: true }),
           DB_USER: config.get('DB_USER', { infer: true }),
           DB_PASSWORD: config.get('DB_PASSWORD', { infer: true }),
-          DB_HOST: config.get('DB_HOST', { infer: true }),
-          DB_PORT: config.get('DB_PORT', { infer: true }),
-          DB_POOL_SIZE: config.get('DB_POOL_SIZE', { infer: true }),
-          PGLITE_DATA_DIR: config.get('PGLITE_DATA_DIR', { infer: true }),
+          DB_HOST: config.getOrThrow('DB_HOST', { infer: true }),
+          DB_PORT: config.getOrThrow('DB_PORT', { infer: true }),
+          DB_POOL_SIZE: config.getOrThrow('DB_POOL_SIZE', { infer: true }),
+          PGLITE_DATA_DIR: config.getOrThrow('PGLITE_DATA_DIR', { infer: true }),
         }),
-        migrateOnStart: config.get('DB_MIGRATE_ON_START', { infer: true }),
+        migrateOnStart: config.getOrThrow('DB_MIGRATE_ON_START', { infer: true }),
         // Fail fast (about 3 s) when the database is unreachable at start, rather than retrying for half a minute.
         retryAttempts: 2,
         retryDelay: 1000,

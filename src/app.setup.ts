@@ -144,7 +144,7 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
     crossOriginEmbedderPolicy: false,
   });
 
-  const allowedHosts = config.get('ALLOWED_HOSTS', { infer: true }).map((h) => h.toLowerCase());
+  const allowedHosts = config.getOrThrow('ALLOWED_HOSTS', { infer: true }).map((h) => h.toLowerCase());
   fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     // The id chosen by genReqId (the caller's when sane, else a new one) goes back on every answer.
     reply.header('X-Request-Id', String(request.id));
@@ -190,7 +190,7 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
     if (unsafe) throw unsafeStringError(unsafe);
   });
 
-  const origins = config.get('CORS_ORIGINS', { infer: true });
+  const origins = config.getOrThrow('CORS_ORIGINS', { infer: true });
   if (origins.length > 0) {
     app.enableCors({
       origin: origins,

@@ -20,8 +20,8 @@ async function bootstrap(): Promise<void> {
   });
   await configureApp(app);
   const config = app.get<ConfigService<EnvironmentVariables, true>>(ConfigService);
-  const port = config.get('PORT', { infer: true });
-  const host = config.get('HOST', { infer: true });
+  const port = config.getOrThrow('PORT', { infer: true });
+  const host = config.getOrThrow('HOST', { infer: true });
   await app.listen(port, host);
   new Logger('Bootstrap').log(`Healthcare API on http://${host === '0.0.0.0' ? 'localhost' : host}:${port} (docs at /docs)`);
 }

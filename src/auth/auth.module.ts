@@ -25,7 +25,7 @@ import { TokensService } from './tokens.service.js';
       useFactory: (config: ConfigService<EnvironmentVariables, true>) =>
         resolveJwtKey({
           JWT_SECRET: config.get('JWT_SECRET', { infer: true }),
-          PGLITE_DATA_DIR: config.get('PGLITE_DATA_DIR', { infer: true }),
+          PGLITE_DATA_DIR: config.getOrThrow('PGLITE_DATA_DIR', { infer: true }),
         }),
     },
     AuthService,

@@ -37,7 +37,7 @@ describe(SessionsService.name, () => {
       providers: [
         SessionsService,
         { provide: getRepositoryToken(Session), useValue: repository },
-        { provide: ConfigService, useValue: { get: (key: keyof typeof env) => env[key] } },
+        { provide: ConfigService, useValue: { getOrThrow: (key: keyof typeof env) => env[key] } },
       ],
     }).compile();
     return moduleRef.get(SessionsService);

@@ -30,8 +30,8 @@ export class SessionsService {
     @InjectRepository(Session) private readonly sessions: Repository<Session>,
     config: ConfigService<EnvironmentVariables, true>,
   ) {
-    this.sessionTtl = config.get('JWT_SESSION_TTL', { infer: true });
-    this.refreshIdleTtl = config.get('JWT_REFRESH_IDLE_TTL', { infer: true });
+    this.sessionTtl = config.getOrThrow('JWT_SESSION_TTL', { infer: true });
+    this.refreshIdleTtl = config.getOrThrow('JWT_REFRESH_IDLE_TTL', { infer: true });
   }
 
   /** Opens a session (one per login) and returns it with its first refresh jti. */

@@ -24,7 +24,7 @@ describe(TokensService.name, () => {
         TokensService,
         JwtService,
         { provide: JWT_KEY, useValue: createSecretKey(Buffer.from(SECRET)) },
-        { provide: ConfigService, useValue: { get: (key: string) => env[key] } },
+        { provide: ConfigService, useValue: { getOrThrow: (key: string) => env[key] } },
       ],
     }).compile();
     tokens = moduleRef.get(TokensService);

@@ -17,8 +17,8 @@ export class TokensService {
     @Inject(JWT_KEY) private readonly key: KeyObject,
     config: ConfigService<EnvironmentVariables, true>,
   ) {
-    this.accessTtl = config.get('JWT_ACCESS_TTL', { infer: true });
-    this.refreshIdleTtl = config.get('JWT_REFRESH_IDLE_TTL', { infer: true });
+    this.accessTtl = config.getOrThrow('JWT_ACCESS_TTL', { infer: true });
+    this.refreshIdleTtl = config.getOrThrow('JWT_REFRESH_IDLE_TTL', { infer: true });
   }
 
   signAccess(userId: string, sessionId: string): string {
