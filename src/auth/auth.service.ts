@@ -26,8 +26,7 @@ export class AuthService {
   ) {}
 
   async register(dto: RegisterDto): Promise<RegisteredUserDto> {
-    const problems = checkPassword(dto.password, { username: dto.username, email: dto.email });
-    if (problems.length > 0) throw new ValidationFailedException({ password: problems });
+    // The password rules were applied by the DTO (AcceptablePassword), with the other fields.
     const user = await this.users.create({
       username: dto.username,
       email: dto.email,

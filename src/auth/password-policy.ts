@@ -1,4 +1,5 @@
 import { dictionary } from '@zxcvbn-ts/language-common';
+import { registerDecorator, type ValidationArguments } from 'class-validator';
 
 export const PASSWORD_MIN_LENGTH = 8;
 /** Long enough for passphrases; argon2 never truncates, so neither do we. */
@@ -65,4 +66,32 @@ export function checkPassword(password: string, context: PasswordContext = {}): 
     }
   }
   return problems;
+}
+
+/**
+ * The password rules as a class-validator rule, so a weak password is
+ * reported with every other field of the request in one 400. `similarTo`
+ * names the sibling fields it must not resemble (e.g. username, email).
+ */
+export function AcceptablePassword(similarTo: readonly string[] = []) {
+  const problemsOf = (args: ValidationArguments): string[] => {
+    if (typeof args.value !== 'string') return []; // @IsString reports that.
+    const siblings = args.object as Record<string, unknown>;
+    const context: PasswordContext = {};
+    for (const field of similarTo) {
+      const value = siblings[field];
+      if (typeof value === 'string') context[field as keyof PasswordContext] = value;
+    }
+    return checkPassword(args.value, context);
+  };
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: 'acceptablePassword',
+      target: target.constructor,
+      propertyName,
+      validator: {
+        validate: (_value: unknown, args: ValidationArguments) => problemsOf(args).length === 0,
+        defaultMessage: (args: ValidationArguments) => problemsOf(args).join('; '),
+      },
+    });
 }

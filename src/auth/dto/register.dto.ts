@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsEmail, IsString, Length, Matches, MaxLength } from 'class-validator';
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../password-policy.js';
+import { AcceptablePassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../password-policy.js';
 
 /** Django's username rule: letters, digits and @.+-_ ; NFKC-normalised as Django does. */
 export const USERNAME_PATTERN = /^[\p{L}\p{N}@.+_-]+$/u;
@@ -33,6 +33,7 @@ export class RegisterDto {
     example: 'correct horse battery staple',
     description: 'Not entirely numeric, not a common password, not too similar to the username or email.',
   })
+  @AcceptablePassword(['username', 'email'])
   @IsString()
   password: string;
 }
