@@ -12,6 +12,7 @@ import { type EnvironmentVariables, validateEnv } from './config/env.validation.
 import { loggerOptions } from './config/logger.js';
 import { buildDataSourceOptions } from './database/data-source-options.js';
 import { runMigrations } from './database/migrate.js';
+import { releasePGliteDataDir } from './database/pglite-lock.js';
 import { DoctorsModule } from './doctors/doctors.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MappingsModule } from './mappings/mappings.module.js';
@@ -46,6 +47,7 @@ import { UsersModule } from './users/users.module.js';
           PGLITE_DATA_DIR: config.getOrThrow('PGLITE_DATA_DIR', { infer: true }),
         }),
         migrateOnStart: config.getOrThrow('DB_MIGRATE_ON_START', { infer: true }),
+        pgliteDataDir: config.getOrThrow('PGLITE_DATA_DIR', { infer: true }),
         // Fail fast (about 3 s) when the database is unreachable at start, rather than retrying for half a minute.
         retryAttempts: 2,
         retryDelay: 1000,
@@ -54,9 +56,21 @@ import { UsersModule } from './users/users.module.js';
       dataSourceFactory: async (options?: DataSourceOptions) => {
         if (!options) throw new Error('TypeORM options missing');
         const dataSource = await new DataSource(options).initialize();
-        const { migrateOnStart, driver } = options as { migrateOnStart?: boolean; driver?: unknown };
+        const { migrateOnStart, driver, pgliteDataDir } = options as {
+          migrateOnStart?: boolean;
+          driver?: unknown;
+          pgliteDataDir?: string;
+        };
         // A custom driver means PGlite: single-process, no lock needed.
         if (migrateOnStart) await runMigrations(dataSource, driver === undefined);
+        if (driver !== undefined && pgliteDataDir && !pgliteDataDir.startsWith('memory://')) {
+          // Closing the app (SIGTERM included) frees the embedded database for the next process.
+          const destroy = dataSource.destroy.bind(dataSource);
+          dataSource.destroy = async () => {
+            await destroy();
+            releasePGliteDataDir(pgliteDataDir);
+          };
+        }
         return dataSource;
       },
     }),

@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { lockPGliteDataDir } from './pglite-lock.js';
+import { lockPGliteDataDir, releasePGliteDataDir } from './pglite-lock.js';
 
 describe(lockPGliteDataDir.name, () => {
   let root: string;
@@ -36,5 +36,15 @@ describe(lockPGliteDataDir.name, () => {
   it('takes over an unreadable lock', () => {
     writeFileSync(`${dataDir}.lock`, 'not a pid');
     expect(() => lockPGliteDataDir(dataDir)).not.toThrow();
+  });
+
+  it('release removes only a lock this process holds', () => {
+    lockPGliteDataDir(dataDir);
+    releasePGliteDataDir(dataDir);
+    expect(existsSync(`${dataDir}.lock`)).toBe(false);
+
+    writeFileSync(`${dataDir}.lock`, String(process.ppid));
+    releasePGliteDataDir(dataDir);
+    expect(readFileSync(`${dataDir}.lock`, 'utf8')).toBe(String(process.ppid));
   });
 });

@@ -8,7 +8,7 @@ import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
  * that into a clear error. A lock left by a process that is gone is taken over.
  */
 export function lockPGliteDataDir(dataDir: string): void {
-  const lockFile = `${dataDir.replace(/\/+$/, '')}.lock`;
+  const lockFile = lockFileOf(dataDir);
   const owner = readOwner(lockFile);
   if (owner === process.pid) return;
   if (owner !== undefined && isRunning(owner)) {
@@ -18,13 +18,22 @@ export function lockPGliteDataDir(dataDir: string): void {
     );
   }
   writeFileSync(lockFile, String(process.pid));
-  process.once('exit', () => {
-    try {
-      if (readOwner(lockFile) === process.pid) unlinkSync(lockFile);
-    } catch {
-      // Nothing to clean up.
-    }
-  });
+  // A normal exit releases it; so does closing the app (a signal ends the process without 'exit').
+  process.once('exit', () => releasePGliteDataDir(dataDir));
+}
+
+/** Removes the lock if this process holds it. */
+export function releasePGliteDataDir(dataDir: string): void {
+  const lockFile = lockFileOf(dataDir);
+  try {
+    if (readOwner(lockFile) === process.pid) unlinkSync(lockFile);
+  } catch {
+    // Nothing to release.
+  }
+}
+
+function lockFileOf(dataDir: string): string {
+  return `${dataDir.replace(/\/+$/, '')}.lock`;
 }
 
 function readOwner(lockFile: string): number | undefined {
