@@ -6,6 +6,7 @@ import { getRepositoryToken } from '@nestjs/typeorm';
 import { QueryFailedError } from 'typeorm';
 import { User } from './user.entity.js';
 import { UsersService } from './users.service.js';
+import { FakeQueryBuilder } from '../../test/utils/fake-query-builder.js';
 
 const INPUT = { username: 'Ada', email: 'Ada.Byron@Example.ORG', passwordHash: '$argon2id$stored' };
 
@@ -22,55 +23,18 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
-/** A query builder that records what the service asks of it and answers as told. */
-class FakeQueryBuilder {
-  calls: [string, ...unknown[]][] = [];
-  constructor(
-    readonly alias: string | undefined,
-    private readonly answer: () => Promise<unknown>,
-  ) {}
-  private record(name: string, args: unknown[]) {
-    this.calls.push([name, ...args]);
-    return this;
-  }
-  insert() {
-    return this.record('insert', []);
-  }
-  values(...args: unknown[]) {
-    return this.record('values', args);
-  }
-  returning(...args: unknown[]) {
-    return this.record('returning', args);
-  }
-  addSelect(...args: unknown[]) {
-    return this.record('addSelect', args);
-  }
-  where(...args: unknown[]) {
-    return this.record('where', args);
-  }
-  execute() {
-    return this.answer();
-  }
-  getOne() {
-    return this.answer();
-  }
-  called(name: string) {
-    return this.calls.filter(([n]) => n === name).map(([, ...args]) => args);
-  }
-}
-
 describe(UsersService.name, () => {
   /** Users findOne can see. */
   let found: User[] = [];
   let service: UsersService;
-  let qb: FakeQueryBuilder;
+  let qb: FakeQueryBuilder & { alias: string | undefined };
   let answer: () => Promise<unknown>;
 
   beforeEach(async () => {
     answer = async () => ({});
     const repository = {
       createQueryBuilder: (alias?: string) => {
-        qb = new FakeQueryBuilder(alias, () => answer());
+        qb = Object.assign(new FakeQueryBuilder(() => answer()), { alias });
         return qb;
       },
       create: (row: Partial<User>) => Object.assign(new User(), row),

@@ -27,6 +27,9 @@ export class FakeQueryBuilder<Row = unknown> {
   where(...args: unknown[]) {
     return this.record('where', args);
   }
+  addSelect(...args: unknown[]) {
+    return this.record('addSelect', args);
+  }
   andWhere(...args: unknown[]) {
     return this.record('andWhere', args);
   }
@@ -47,6 +50,10 @@ export class FakeQueryBuilder<Row = unknown> {
   }
   limit(...args: unknown[]) {
     return this.record('limit', args);
+  }
+  /** Answers like execute(): one row or null, as told. */
+  getOne() {
+    return this.answer();
   }
   execute() {
     return this.answer();
