@@ -10,6 +10,7 @@ import { AuthService } from './auth.service.js';
 import { PasswordHasher } from './password-hasher.js';
 import { SessionsService } from './sessions.service.js';
 import { TokensService } from './tokens.service.js';
+import { rejection } from '../../test/utils/rejection.js';
 
 const PASSWORD = 'Quiet-Harbour-Lantern-42';
 
@@ -26,14 +27,6 @@ function user(overrides: Partial<User> = {}): User {
   });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe(AuthService.name, () => {
   let service: AuthService;

@@ -7,6 +7,7 @@ import { QueryFailedError } from 'typeorm';
 import { User } from './user.entity.js';
 import { UsersService } from './users.service.js';
 import { FakeQueryBuilder } from '../../test/utils/fake-query-builder.js';
+import { rejection } from '../../test/utils/rejection.js';
 
 const INPUT = { username: 'Ada', email: 'Ada.Byron@Example.ORG', passwordHash: '$argon2id$stored' };
 
@@ -14,14 +15,6 @@ function dbError(code: string, constraint?: string): QueryFailedError {
   return new QueryFailedError('INSERT', [], Object.assign(new Error('database error'), { code, constraint }));
 }
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe(UsersService.name, () => {
   /** Users findOne can see. */
