@@ -85,6 +85,11 @@ describe('OpenAPI document', () => {
         'GET /api/mappings',
         'GET /api/mappings/{id}',
         'DELETE /api/mappings/{id}',
+        'GET /api/admin/patients',
+        'GET /api/admin/users',
+        'GET /api/admin/users/{id}',
+        'PATCH /api/admin/users/{id}',
+        'GET /api/admin/mappings',
       ].sort(),
     );
     const get = generated.paths['/api/patients/{id}'].get!;

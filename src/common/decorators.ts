@@ -25,3 +25,7 @@ export const RequestUrl = createParamDecorator((_data: unknown, ctx: ExecutionCo
   const req = ctx.switchToHttp().getRequest<{ protocol: string; host: string; url: string }>();
   return new URL(req.url, `${req.protocol}://${req.host}`);
 });
+
+export const ROLES_KEY = 'roles';
+/** Limits a route (or every route of a controller) to these roles; others get 403. */
+export const Roles = (...roles: Role[]) => SetMetadata(ROLES_KEY, roles);

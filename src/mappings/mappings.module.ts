@@ -10,5 +10,6 @@ import { MappingsService } from './mappings.service.js';
   imports: [TypeOrmModule.forFeature([Mapping]), PatientsModule, PaginationModule],
   controllers: [MappingsController],
   providers: [MappingsService],
+  exports: [MappingsService],
 })
 export class MappingsModule {}

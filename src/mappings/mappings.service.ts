@@ -6,10 +6,13 @@ import type { AuthUser } from '../common/decorators.js';
 import { CursorCodec, keysetPage, type PageDto, pageRequest, parseOrdering, type SortField } from '../common/pagination.js';
 import { PatientsService } from '../patients/patients.service.js';
 import type { CreateMappingDto } from './dto/create-mapping.dto.js';
+import type { ListAdminMappingsDto } from './dto/list-admin-mappings.dto.js';
 import type { ListMappingsDto } from './dto/list-mappings.dto.js';
 import {
+  type AdminMappingDto,
   type AssignedDoctorDto,
   type MappingDto,
+  toAdminMappingDto,
   toAssignedDoctorDto,
   toMappingDto,
 } from './dto/mapping-response.dto.js';
@@ -61,6 +64,22 @@ export class MappingsService {
     if (user.role !== 'admin') qb.andWhere('m.owner_id = :ownerId', { ownerId: user.id });
     const result = await keysetPage(qb, 'm', page, propertyOf, this.cursors, { url });
     return { ...result, results: result.results.map(toMappingDto) };
+  }
+
+  /** The staff console's list: every mapping, newest first, with the patient's and doctor's names. */
+  async listAll(query: ListAdminMappingsDto, url: URL): Promise<PageDto<AdminMappingDto>> {
+    const page = pageRequest(query, parseOrdering(undefined, ORDER_FIELDS, '-created_at'), this.cursors, 'admin-mappings');
+    const qb = this.mappings
+      .createQueryBuilder('m')
+      .innerJoin('m.patient', 'p')
+      .addSelect(['p.id', 'p.name'])
+      .innerJoin('m.doctor', 'd')
+      .addSelect(['d.id', 'd.name']);
+    if (query.patient) qb.andWhere('m.patient_id = :patientId', { patientId: query.patient });
+    if (query.doctor) qb.andWhere('m.doctor_id = :doctorId', { doctorId: query.doctor });
+    if (query.owner) qb.andWhere('m.owner_id = :ownerId', { ownerId: query.owner });
+    const result = await keysetPage(qb, 'm', page, propertyOf, this.cursors, { url });
+    return { ...result, results: result.results.map(toAdminMappingDto) };
   }
 
   /** The doctors assigned to one of the caller's patients, most recently assigned first. */

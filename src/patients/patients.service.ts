@@ -1,12 +1,13 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { Repository } from 'typeorm';
+import type { Repository, SelectQueryBuilder } from 'typeorm';
 import type { AuthUser } from '../common/decorators.js';
 import { CursorCodec, keysetPage, type PageDto, pageRequest, parseOrdering, type SortField } from '../common/pagination.js';
 import { entityFromRow, likeContains } from '../common/sql.js';
 import type { CreatePatientDto } from './dto/create-patient.dto.js';
+import type { ListAdminPatientsDto } from './dto/list-admin-patients.dto.js';
 import type { ListPatientsDto } from './dto/list-patients.dto.js';
-import { type PatientDto, toPatientDto } from './dto/patient-response.dto.js';
+import { type AdminPatientDto, type PatientDto, toAdminPatientDto, toPatientDto } from './dto/patient-response.dto.js';
 import type { UpdatePatientDto } from './dto/update-patient.dto.js';
 import { Patient } from './patient.entity.js';
 
@@ -40,16 +41,36 @@ export class PatientsService {
   }
 
   async list(user: AuthUser, query: ListPatientsDto, url: URL): Promise<PageDto<PatientDto>> {
+    const page = await this.filteredPage(query, url, 'patients', (qb) => {
+      if (user.role !== 'admin') qb.andWhere('p.owner_id = :ownerId', { ownerId: user.id });
+    });
+    return { ...page, results: page.results.map(toPatientDto) };
+  }
+
+  /** The staff console's list: every owner's patients (or one owner's), each with its owner's username. */
+  async listAll(query: ListAdminPatientsDto, url: URL): Promise<PageDto<AdminPatientDto>> {
+    const page = await this.filteredPage(query, url, 'admin-patients', (qb) => {
+      qb.innerJoin('p.owner', 'o').addSelect(['o.id', 'o.username']);
+      if (query.owner) qb.andWhere('p.owner_id = :ownerId', { ownerId: query.owner });
+    });
+    return { ...page, results: page.results.map(toAdminPatientDto) };
+  }
+
+  private async filteredPage(
+    query: ListPatientsDto,
+    url: URL,
+    listName: string,
+    narrow: (qb: SelectQueryBuilder<Patient>) => void,
+  ): Promise<PageDto<Patient>> {
     const ordering = parseOrdering(query.ordering, ORDER_FIELDS, '-created_at');
-    const page = pageRequest(query, ordering, this.cursors, 'patients');
+    const page = pageRequest(query, ordering, this.cursors, listName);
     const qb = this.patients.createQueryBuilder('p');
-    if (user.role !== 'admin') qb.andWhere('p.owner_id = :ownerId', { ownerId: user.id });
+    narrow(qb);
     if (query.search) qb.andWhere(`p.name ILIKE :search`, { search: likeContains(query.search) });
     if (query.gender) qb.andWhere('p.gender = :gender', { gender: query.gender });
     if (query.min_age !== undefined) qb.andWhere('p.age >= :minAge', { minAge: query.min_age });
     if (query.max_age !== undefined) qb.andWhere('p.age <= :maxAge', { maxAge: query.max_age });
-    const result = await keysetPage(qb, 'p', page, (c) => PROPERTY_OF[c], this.cursors, { url });
-    return { ...result, results: result.results.map(toPatientDto) };
+    return keysetPage(qb, 'p', page, (c) => PROPERTY_OF[c], this.cursors, { url });
   }
 
   async get(user: AuthUser, id: string): Promise<PatientDto> {

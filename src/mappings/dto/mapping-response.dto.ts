@@ -25,6 +25,18 @@ export class AssignedDoctorDto extends DoctorDto {
   assigned_at: string;
 }
 
+/** A mapping as the staff console lists it: with the names it joins. */
+export class AdminMappingDto extends MappingDto {
+  @ApiProperty({ example: 'Grace Hopper' })
+  patient_name: string;
+
+  @ApiProperty({ example: 'Dr. Alan Turing' })
+  doctor_name: string;
+
+  @ApiProperty({ format: 'uuid', description: "Id of the patient's owner." })
+  owner: string;
+}
+
 export function toMappingDto(m: Mapping): MappingDto {
   return { id: m.id, patient: m.patientId, doctor: m.doctorId, created_at: m.createdAt.toISOString() };
 }
@@ -32,4 +44,9 @@ export function toMappingDto(m: Mapping): MappingDto {
 export function toAssignedDoctorDto(m: Mapping): AssignedDoctorDto {
   if (!m.doctor) throw new Error('mapping loaded without its doctor');
   return { ...toDoctorDto(m.doctor), mapping_id: m.id, assigned_at: m.createdAt.toISOString() };
+}
+
+export function toAdminMappingDto(m: Mapping): AdminMappingDto {
+  if (!m.patient || !m.doctor) throw new Error('mapping loaded without its patient and doctor');
+  return { ...toMappingDto(m), patient_name: m.patient.name, doctor_name: m.doctor.name, owner: m.ownerId };
 }

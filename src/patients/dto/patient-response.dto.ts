@@ -24,6 +24,15 @@ export class PatientDto {
   updated_at: string;
 }
 
+/** A patient as the staff console lists it: with whose it is. */
+export class AdminPatientDto extends PatientDto {
+  @ApiProperty({ format: 'uuid', description: 'Id of the user who owns the patient.' })
+  owner: string;
+
+  @ApiProperty({ example: 'ada' })
+  owner_username: string;
+}
+
 export function toPatientDto(p: Patient): PatientDto {
   return {
     id: p.id,
@@ -34,4 +43,9 @@ export function toPatientDto(p: Patient): PatientDto {
     created_at: p.createdAt.toISOString(),
     updated_at: p.updatedAt.toISOString(),
   };
+}
+
+export function toAdminPatientDto(p: Patient): AdminPatientDto {
+  if (!p.owner) throw new Error('patient loaded without its owner');
+  return { ...toPatientDto(p), owner: p.ownerId, owner_username: p.owner.username };
 }

@@ -22,10 +22,20 @@ export class MeDto extends RegisteredUserDto {
   role: Role;
 }
 
+/** An account as an admin sees it (never the password hash). */
+export class AdminUserDto extends MeDto {
+  @ApiProperty({ description: 'false: the user cannot log in.' })
+  is_active: boolean;
+}
+
 export function toRegisteredUser(user: User): RegisteredUserDto {
   return { id: user.id, username: user.username, email: user.email, date_joined: user.dateJoined.toISOString() };
 }
 
 export function toMe(user: User): MeDto {
   return { ...toRegisteredUser(user), role: user.role };
+}
+
+export function toAdminUserDto(user: User): AdminUserDto {
+  return { ...toMe(user), is_active: user.isActive };
 }

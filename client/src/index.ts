@@ -1,0 +1,145 @@
+import createClient, { type Client, type Middleware } from 'openapi-fetch';
+import type { components, paths } from './schema.js';
+
+export type { components, operations, paths } from './schema.js';
+
+/** Every schema of the API by name, e.g. `Schemas['PatientDto']`. */
+export type Schemas = components['schemas'];
+/** The RFC 9457 problem+json body of every error response. */
+export type Problem = components['schemas']['ProblemDto'];
+/** The typed openapi-fetch client: `client.GET('/api/patients/{id}', { params: { path: { id } } })`. */
+export type HealthcareClient = Client<paths>;
+
+export interface TokenPair {
+  access: string;
+  refresh: string;
+}
+
+export interface ClientOptions {
+  /** Where the API is, e.g. `http://localhost:3000` (no trailing `/api`). Empty: same origin. */
+  baseUrl: string;
+  /** Another fetch (tests, polyfills). Defaults to the global one. */
+  fetch?: typeof globalThis.fetch;
+  /** Sends `Authorization: Bearer <token>` when this returns a token. */
+  getAccessToken?: () => string | null | undefined;
+}
+
+const CREDENTIAL_ROUTES = new Set(['/api/auth/register', '/api/auth/login', '/api/auth/refresh', '/api/auth/logout']);
+
+/** A plain typed client. Pair it with {@link TokenSession} for login and automatic refresh. */
+export function createHealthcareClient(options: ClientOptions): HealthcareClient {
+  const client = createClient<paths>({ baseUrl: options.baseUrl, fetch: options.fetch });
+  const { getAccessToken } = options;
+  if (getAccessToken) {
+    client.use({
+      onRequest({ request }) {
+        const token = getAccessToken();
+        if (token && !request.headers.has('Authorization')) request.headers.set('Authorization', `Bearer ${token}`);
+        return request;
+      },
+    });
+  }
+  return client;
+}
+
+/** True when a value is a problem+json body (what every error response carries). */
+export function isProblem(value: unknown): value is Problem {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Problem).status === 'number' &&
+    typeof (value as Problem).title === 'string'
+  );
+}
+
+/**
+ * Holds a login's tokens in memory (never in storage a script could read),
+ * adds the access token to every call, and when a call answers 401 refreshes
+ * once (rotating the refresh token) and retries it. Concurrent 401s share one
+ * refresh. When the refresh fails the session is over: `onSessionEnd` runs.
+ */
+export class TokenSession {
+  readonly client: HealthcareClient;
+  private tokens: TokenPair | null = null;
+  private refreshing: Promise<boolean> | null = null;
+  private readonly fetchImpl: typeof globalThis.fetch;
+
+  constructor(
+    private readonly options: Omit<ClientOptions, 'getAccessToken'> & { onSessionEnd?: () => void },
+  ) {
+    this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.client = createClient<paths>({ baseUrl: options.baseUrl, fetch: this.fetchImpl });
+    this.client.use(this.middleware());
+  }
+
+  get loggedIn(): boolean {
+    return this.tokens !== null;
+  }
+
+  get accessToken(): string | null {
+    return this.tokens?.access ?? null;
+  }
+
+  /** Logs in; on a bad password returns the problem instead of throwing. */
+  async login(username: string, password: string): Promise<{ ok: true } | { ok: false; problem: Problem }> {
+    const { data, error } = await this.client.POST('/api/auth/login', { body: { username, password } });
+    if (data) {
+      this.tokens = { access: data.access, refresh: data.refresh };
+      return { ok: true };
+    }
+    return { ok: false, problem: error as Problem };
+  }
+
+  /** Trades the refresh token for a new pair; false (and the session ends) when the API refuses. */
+  refresh(): Promise<boolean> {
+    this.refreshing ??= this.doRefresh().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  /** Ends the session on the server (best effort) and forgets the tokens. */
+  async logout(): Promise<void> {
+    const tokens = this.tokens;
+    this.tokens = null;
+    if (tokens) await this.client.POST('/api/auth/logout', { body: { refresh: tokens.refresh } }).catch(() => undefined);
+  }
+
+  private async doRefresh(): Promise<boolean> {
+    const refresh = this.tokens?.refresh;
+    if (!refresh) return false;
+    const { data } = await this.client.POST('/api/auth/refresh', { body: { refresh } });
+    if (data) {
+      this.tokens = { access: data.access, refresh: data.refresh };
+      return true;
+    }
+    this.tokens = null;
+    this.options.onSessionEnd?.();
+    return false;
+  }
+
+  private middleware(): Middleware {
+    // A copy of each API request as sent, to retry it once after a refresh (a sent body cannot be re-read).
+    const copies = new WeakMap<Request, Request>();
+    return {
+      onRequest: ({ request, schemaPath }) => {
+        // These carry their own credentials (a password or a refresh token) in the body.
+        if (CREDENTIAL_ROUTES.has(schemaPath)) return request;
+        const token = this.tokens?.access;
+        if (token && !request.headers.has('Authorization')) request.headers.set('Authorization', `Bearer ${token}`);
+        copies.set(request, request.clone());
+        return request;
+      },
+      onResponse: async ({ request, response }) => {
+        const copy = copies.get(request);
+        if (response.status !== 401 || !copy || !this.tokens) return response;
+        const sent = request.headers.get('Authorization');
+        if (!(await this.refresh()) || !this.tokens) return response;
+        const token = (this.tokens as TokenPair).access;
+        if (sent === `Bearer ${token}`) return response;
+        copy.headers.set('Authorization', `Bearer ${token}`);
+        return this.fetchImpl(copy);
+      },
+    };
+  }
+}

@@ -1,0 +1,24 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiOperation } from '@nestjs/swagger';
+import { ApiPageResponse, ApiProblems } from '../common/api-docs.js';
+import { RequestUrl } from '../common/decorators.js';
+import type { PageDto } from '../common/pagination.js';
+import { ListAdminMappingsDto } from '../mappings/dto/list-admin-mappings.dto.js';
+import { AdminMappingDto } from '../mappings/dto/mapping-response.dto.js';
+import { MappingsService } from '../mappings/mappings.service.js';
+import { AdminOnly } from './admin-only.decorator.js';
+
+/** Reads for the staff console; assign and unassign through /api/mappings/. */
+@AdminOnly()
+@Controller('api/admin/mappings')
+export class AdminMappingsController {
+  constructor(private readonly mappings: MappingsService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Every mapping, newest first, with patient and doctor names' })
+  @ApiPageResponse(AdminMappingDto)
+  @ApiProblems(400)
+  list(@Query() query: ListAdminMappingsDto, @RequestUrl() url: URL): Promise<PageDto<AdminMappingDto>> {
+    return this.mappings.listAll(query, url);
+  }
+}

@@ -1,0 +1,47 @@
+import { Body, Controller, Get, Param, Patch, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
+import { ApiPageResponse, ApiProblems } from '../common/api-docs.js';
+import { RequestUrl } from '../common/decorators.js';
+import type { PageDto } from '../common/pagination.js';
+import { UuidParam } from '../common/params.js';
+import { ListUsersDto } from '../users/dto/list-users.dto.js';
+import { UpdateUserDto } from '../users/dto/update-user.dto.js';
+import { AdminUserDto } from '../users/dto/user-response.dto.js';
+import { AdminOnly } from './admin-only.decorator.js';
+import { AdminUsersService } from './admin-users.service.js';
+
+/** Accounts: created by registering (or `npm run cli -- create-superuser`), managed here. */
+@AdminOnly()
+@Controller('api/admin/users')
+export class AdminUsersController {
+  constructor(private readonly users: AdminUsersService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Every account, by username' })
+  @ApiPageResponse(AdminUserDto)
+  @ApiProblems(400)
+  list(@Query() query: ListUsersDto, @RequestUrl() url: URL): Promise<PageDto<AdminUserDto>> {
+    return this.users.list(query, url);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One account' })
+  @ApiOkResponse({ type: AdminUserDto })
+  @ApiProblems(404)
+  get(@Param('id', UuidParam) id: string): Promise<AdminUserDto> {
+    return this.users.get(id);
+  }
+
+  @Patch(':id')
+  @ApiOperation({
+    summary: 'Activate or deactivate an account, or change its role',
+    description:
+      'Deactivating ends every session of the user: their access tokens stop working within 2 seconds. ' +
+      'The last active admin cannot be demoted or deactivated (409).',
+  })
+  @ApiOkResponse({ type: AdminUserDto })
+  @ApiProblems(400, 404, 409, 413, 415)
+  update(@Param('id', UuidParam) id: string, @Body() dto: UpdateUserDto): Promise<AdminUserDto> {
+    return this.users.update(id, dto);
+  }
+}
