@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import { join, resolve, sep } from 'node:path';
 import type { Duplex } from 'node:stream';
+import fastifyStatic from '@fastify/static';
 import helmet from '@fastify/helmet';
 import { type INestApplication, Logger as NestLogger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
@@ -19,6 +22,21 @@ const API_CSP = "default-src 'none'; frame-ancestors 'none'";
 const DOCS_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
   "connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/**
+ * The staff console (a react-admin app): its own scripts only, no eval; MUI
+ * injects <style> elements at runtime, hence 'unsafe-inline' for styles.
+ */
+const CONSOLE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+  "connect-src 'self'; font-src 'self' data:; manifest-src 'self'; frame-ancestors 'none'; base-uri 'none'; " +
+  "form-action 'none'";
+
+function contentSecurityPolicy(path: string): string {
+  if (path === '/docs' || path.startsWith('/docs/')) return DOCS_CSP;
+  if (path === '/admin' || path.startsWith('/admin/')) return CONSOLE_CSP;
+  return API_CSP;
+}
 
 /** Fastify options shared by main.ts and the tests. */
 export function createFastifyAdapter(): FastifyAdapter {
@@ -177,7 +195,7 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   const adapter = app.getHttpAdapter() as unknown as { isShuttingDown?: boolean };
   fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0];
-    reply.header('Content-Security-Policy', path === '/docs' || path.startsWith('/docs/') ? DOCS_CSP : API_CSP);
+    reply.header('Content-Security-Policy', contentSecurityPolicy(path));
     reply.removeHeader('X-Powered-By');
     // Draining: answer what is in flight, then let the connection go, so the
     // server closes as soon as the last response is out (not at keep-alive timeout).
@@ -207,7 +225,41 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
     swaggerOptions: { persistAuthorization: false },
   });
 
+  await serveConsole(app, config.getOrThrow('ADMIN_CONSOLE_DIR', { infer: true }));
+
   app.enableShutdownHooks();
+}
+
+/**
+ * The staff console at /admin: index.html (never cached, so a new build is
+ * picked up at once) and its content-hashed assets (cached for a year). When
+ * it has not been built, /admin says how to build it.
+ */
+async function serveConsole(app: NestFastifyApplication, dir: string): Promise<void> {
+  const fastify = app.getHttpAdapter().getInstance();
+  const root = resolve(dir);
+  if (!existsSync(join(root, 'index.html'))) {
+    const notBuilt = async (request: FastifyRequest, reply: FastifyReply) =>
+      sendEarlyProblem(request, reply, 404, 'The staff console is not built: run `npm run build`.');
+    fastify.get('/admin', notBuilt);
+    fastify.get('/admin/*', notBuilt);
+    return;
+  }
+  // The page itself: read once, served for /admin and /admin/ (the app routes after the #).
+  const page = readFileSync(join(root, 'index.html'));
+  const sendPage = async (_request: FastifyRequest, reply: FastifyReply) =>
+    reply.header('Content-Type', 'text/html; charset=utf-8').header('Cache-Control', 'no-cache').send(page);
+  fastify.get('/admin', sendPage);
+  await app.register(fastifyStatic as never, {
+    root,
+    prefix: '/admin/',
+    decorateReply: false,
+    index: false,
+    // Content-hashed file names: a changed file is a new URL, so assets may be cached for good.
+    setHeaders: (reply: FastifyReply, path: string) => {
+      reply.header('Cache-Control', path.includes(`${sep}assets${sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache');
+    },
+  });
 }
 
 /** Django's host_validation_re: a name or a bracketed IPv6 address, then an optional numeric port. */

@@ -130,6 +130,10 @@ export class EnvironmentVariables {
   @MaxLength(253, { each: true })
   ALLOWED_HOSTS: string[] = ['localhost', '127.0.0.1', '[::1]'];
 
+  /** The built staff console (`npm run build` writes it), served at /admin; relative paths start at the working directory. */
+  @IsString()
+  ADMIN_CONSOLE_DIR = 'dist/admin';
+
   /** Used only by `npm run cli -- create-superuser`; the prompt asks when it is unset. */
   @IsOptional()
   @IsString()
