@@ -1,4 +1,4 @@
-import createClient, { type Client, type Middleware } from 'openapi-fetch';
+import createClient, { type Client } from 'openapi-fetch';
 import type { components, paths } from './schema.js';
 
 export type { components, operations, paths } from './schema.js';
@@ -68,8 +68,18 @@ export class TokenSession {
     private readonly options: Omit<ClientOptions, 'getAccessToken'> & { onSessionEnd?: () => void },
   ) {
     this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
-    this.client = createClient<paths>({ baseUrl: options.baseUrl, fetch: this.fetchImpl });
-    this.client.use(this.middleware());
+    // The retry lives in the fetch, not in a middleware: it then sees each request as finally sent,
+    // after any middleware a caller adds with client.use().
+    this.client = createClient<paths>({ baseUrl: options.baseUrl, fetch: (request) => this.send(request) });
+    this.client.use({
+      onRequest: ({ request, schemaPath }) => {
+        // These carry their own credentials (a password or a refresh token) in the body.
+        if (CREDENTIAL_ROUTES.has(schemaPath)) return request;
+        const token = this.tokens?.access;
+        if (token && !request.headers.has('Authorization')) request.headers.set('Authorization', `Bearer ${token}`);
+        return request;
+      },
+    });
   }
 
   get loggedIn(): boolean {
@@ -106,40 +116,37 @@ export class TokenSession {
   }
 
   private async doRefresh(): Promise<boolean> {
-    const refresh = this.tokens?.refresh;
-    if (!refresh) return false;
-    const { data } = await this.client.POST('/api/auth/refresh', { body: { refresh } });
+    const current = this.tokens;
+    if (!current) return false;
+    const { data, response } = await this.client.POST('/api/auth/refresh', { body: { refresh: current.refresh } });
+    // A logout or another login while this was in flight wins over its answer.
+    if (this.tokens !== current) return this.tokens !== null;
     if (data) {
       this.tokens = { access: data.access, refresh: data.refresh };
       return true;
     }
-    this.tokens = null;
-    this.options.onSessionEnd?.();
+    // Only a refused token ends the session; a 5xx or a 429 leaves it for the next try.
+    if (response.status === 400 || response.status === 401) {
+      this.tokens = null;
+      this.options.onSessionEnd?.();
+    }
     return false;
   }
 
-  private middleware(): Middleware {
-    // A copy of each API request as sent, to retry it once after a refresh (a sent body cannot be re-read).
-    const copies = new WeakMap<Request, Request>();
-    return {
-      onRequest: ({ request, schemaPath }) => {
-        // These carry their own credentials (a password or a refresh token) in the body.
-        if (CREDENTIAL_ROUTES.has(schemaPath)) return request;
-        const token = this.tokens?.access;
-        if (token && !request.headers.has('Authorization')) request.headers.set('Authorization', `Bearer ${token}`);
-        copies.set(request, request.clone());
-        return request;
-      },
-      onResponse: async ({ request, response }) => {
-        const copy = copies.get(request);
-        if (response.status !== 401 || !copy || !this.tokens) return response;
-        const sent = request.headers.get('Authorization');
-        if (!(await this.refresh()) || !this.tokens) return response;
-        const token = (this.tokens as TokenPair).access;
-        if (sent === `Bearer ${token}`) return response;
-        copy.headers.set('Authorization', `Bearer ${token}`);
-        return this.fetchImpl(copy);
-      },
-    };
+  /** Sends a request; when it carried this session's access token and got a 401, refreshes once and retries. */
+  private async send(request: Request): Promise<Response> {
+    const sent = request.headers.get('Authorization');
+    const ours = this.tokens !== null && sent === `Bearer ${this.tokens.access}`;
+    // A copy as sent, to retry it (a sent body cannot be re-read). Not for a caller's own token.
+    const copy = ours ? request.clone() : null;
+    const response = await this.fetchImpl(request);
+    if (response.status !== 401 || !copy) return response;
+    // Another call may have refreshed meanwhile: then retry with its token, without a second rotation.
+    if (sent === `Bearer ${this.tokens?.access}` && !(await this.refresh())) return response;
+    const token = this.tokens?.access;
+    if (!token || sent === `Bearer ${token}`) return response;
+    await response.body?.cancel();
+    copy.headers.set('Authorization', `Bearer ${token}`);
+    return this.fetchImpl(copy);
   }
 }

@@ -513,7 +513,7 @@ export interface components {
              * @default
              * @example 12 Harbour Road, Arlington
              */
-            address: string;
+            address?: string;
         };
         PatientDto: {
             /** Format: uuid */
