@@ -22,8 +22,11 @@ export default {
         tsconfig: { allowJs: true, module: 'commonjs', moduleResolution: 'node10', isolatedModules: true },
       },
     ],
+    // CommonJS packages that require() ESM-only Nest: see test/jest/cjs-nest-transform.cjs.
+    '^.+/node_modules/(@nestjs/throttler|@nest-lab/throttler-storage-redis)/.+\\.js$': '<rootDir>/test/jest/cjs-nest-transform.cjs',
   },
-  transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(content-disposition|@nestjs/throttler|@nest-lab/throttler-storage-redis)/)'],
+  setupFiles: ['<rootDir>/test/jest/preload-nest.ts'],
   maxWorkers: 2,
   testTimeout: 60_000,
 };

@@ -19,6 +19,8 @@ import { DoctorsModule } from './doctors/doctors.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MappingsModule } from './mappings/mappings.module.js';
 import { PatientsModule } from './patients/patients.module.js';
+import { ApiThrottlerGuard } from './throttling/api-throttler.guard.js';
+import { ThrottlingModule } from './throttling/throttling.module.js';
 import { UsersModule } from './users/users.module.js';
 
 @Module({
@@ -76,6 +78,7 @@ import { UsersModule } from './users/users.module.js';
         return dataSource;
       },
     }),
+    ThrottlingModule,
     HealthModule,
     UsersModule,
     AuthModule,
@@ -85,8 +88,9 @@ import { UsersModule } from './users/users.module.js';
     AdminModule,
   ],
   providers: [
-    // In this order: who is calling, then whether their role may use the route.
+    // In this order: who is calling, whether they are within their rate limits, whether their role may use the route.
     { provide: APP_GUARD, useClass: JwtAuthGuard },
+    { provide: APP_GUARD, useClass: ApiThrottlerGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
     { provide: APP_PIPE, useFactory: createValidationPipe },
     { provide: APP_FILTER, useClass: ProblemDetailsFilter },

@@ -13,7 +13,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { BODY_LIMIT, findUnsafeString, registerJsonParser, unsafeStringError } from './common/json-body.js';
 import { PROBLEM_CONTENT_TYPE, statusTitle } from './common/problem.js';
-import type { EnvironmentVariables } from './config/env.validation.js';
+import { type EnvironmentVariables, validateEnv } from './config/env.validation.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -41,6 +41,8 @@ function contentSecurityPolicy(path: string): string {
 /** Fastify options shared by main.ts and the tests. */
 export function createFastifyAdapter(): FastifyAdapter {
   return new FastifyAdapter({
+    // request.ip / protocol / host believe X-Forwarded-* only from these proxies.
+    trustProxy: trustProxySetting(validateEnv(process.env).TRUST_PROXY),
     bodyLimit: BODY_LIMIT,
     routerOptions: { ignoreTrailingSlash: true },
     // One request id for the whole request: taken from X-Request-Id when it
@@ -66,6 +68,16 @@ export function createFastifyAdapter(): FastifyAdapter {
     // on the socket, still as problem+json.
     clientErrorHandler: answerClientError,
   });
+}
+
+/** TRUST_PROXY -> Fastify's trustProxy: nothing, a hop count, or proxy addresses/ranges. */
+export function trustProxySetting(entries: string[]): false | string[] | ((address: string, hop: number) => boolean) {
+  if (entries.length === 0) return false;
+  if (entries.length === 1 && /^\d+$/.test(entries[0])) {
+    const hops = Number(entries[0]);
+    return (_address, hop) => hop < hops;
+  }
+  return entries;
 }
 
 /** Node's parser errors -> status, for clientErrorHandler. */

@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags
 import { ApiProblems, NoContent } from '../common/api-docs.js';
 import { type AuthUser, CurrentUser, Public } from '../common/decorators.js';
 import { RegisteredUserDto } from '../users/dto/user-response.dto.js';
+import { AuthRateLimited } from '../throttling/rate-limits.js';
 import { AuthService } from './auth.service.js';
 import { ChangePasswordDto } from './dto/change-password.dto.js';
 import { LoginDto } from './dto/login.dto.js';
@@ -16,6 +17,7 @@ export class AuthController {
   constructor(private readonly auth: AuthService) {}
 
   @Public()
+  @AuthRateLimited()
   @Post('register')
   @ApiOperation({ summary: 'Register a user' })
   @ApiCreatedResponse({ type: RegisteredUserDto })
@@ -25,6 +27,7 @@ export class AuthController {
   }
 
   @Public()
+  @AuthRateLimited()
   @Post('login')
   @HttpCode(200)
   @ApiOperation({ summary: 'Log in: opens a session and returns a refresh and an access token' })
@@ -35,6 +38,7 @@ export class AuthController {
   }
 
   @Public()
+  @AuthRateLimited()
   @Post('refresh')
   @HttpCode(200)
   @ApiOperation({

@@ -6,6 +6,7 @@ import { Test } from '@nestjs/testing';
 import { ValidationFailedException } from '../common/problem.js';
 import { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
+import { LoginLockoutService } from '../throttling/login-lockout.service.js';
 import { AuthService } from './auth.service.js';
 import { PasswordHasher } from './password-hasher.js';
 import { SessionsService } from './sessions.service.js';
@@ -49,12 +50,16 @@ describe(AuthService.name, () => {
     verifyRefresh: jest.fn<TokensService['verifyRefresh']>(),
   };
   const hasher = { hash: jest.fn<PasswordHasher['hash']>(), verify: jest.fn<PasswordHasher['verify']>() };
+  const lockout = {
+    assertNotLocked: jest.fn<LoginLockoutService['assertNotLocked']>(),
+    recordFailure: jest.fn<LoginLockoutService['recordFailure']>(),
+  };
   /** Runs the callback with a marker manager, so the spec sees which calls ran inside the transaction. */
   const manager = { transactional: true } as unknown as EntityManager;
   const dataSource = { transaction: jest.fn(async (work: (m: typeof manager) => Promise<unknown>) => work(manager)) };
 
   beforeEach(async () => {
-    for (const mock of [users, sessions, tokens, hasher].flatMap((m) => Object.values(m))) mock.mockReset();
+    for (const mock of [users, sessions, tokens, hasher, lockout].flatMap((m) => Object.values(m))) mock.mockReset();
     tokens.signAccess.mockReturnValue('access.jwt');
     tokens.signRefresh.mockReturnValue('refresh.jwt');
     hasher.hash.mockResolvedValue('$argon2id$new');
@@ -66,6 +71,7 @@ describe(AuthService.name, () => {
         { provide: TokensService, useValue: tokens },
         { provide: PasswordHasher, useValue: hasher },
         { provide: DataSource, useValue: dataSource },
+        { provide: LoginLockoutService, useValue: lockout },
       ],
     }).compile();
     service = moduleRef.get(AuthService);
@@ -116,6 +122,21 @@ describe(AuthService.name, () => {
       // The unknown user is checked against the dummy hash (undefined), so it costs the same.
       expect(hasher.verify.mock.calls.map(([hash]) => hash)).toEqual([undefined, '$argon2id$stored', '$argon2id$stored']);
       expect(sessions.open).not.toHaveBeenCalled();
+      // Each failure counts against the username as sent.
+      expect(lockout.recordFailure.mock.calls).toEqual([['ada'], ['ada'], ['ada']]);
+    });
+
+    it('a locked username is refused before any lookup or hashing, and a success counts no failure', async () => {
+      lockout.assertNotLocked.mockRejectedValueOnce(new Error('locked'));
+      await expect(service.login({ username: 'ada', password: PASSWORD })).rejects.toThrow('locked');
+      expect(users.findForLogin).not.toHaveBeenCalled();
+      expect(hasher.verify).not.toHaveBeenCalled();
+
+      users.findForLogin.mockResolvedValue(user());
+      hasher.verify.mockResolvedValue(true);
+      sessions.open.mockResolvedValue({ id: randomUUID(), refreshJti: randomUUID(), expiresAt: new Date() } as never);
+      await service.login({ username: 'ada', password: PASSWORD });
+      expect(lockout.recordFailure).not.toHaveBeenCalled();
     });
   });
 

@@ -2,6 +2,7 @@ import { Injectable, NotFoundException, UnauthorizedException } from '@nestjs/co
 import { DataSource } from 'typeorm';
 import { ValidationFailedException } from '../common/problem.js';
 import { toRegisteredUser, type RegisteredUserDto } from '../users/dto/user-response.dto.js';
+import { LoginLockoutService } from '../throttling/login-lockout.service.js';
 import { UsersService } from '../users/users.service.js';
 import type { ChangePasswordDto } from './dto/change-password.dto.js';
 import type { LoginDto } from './dto/login.dto.js';
@@ -23,6 +24,7 @@ export class AuthService {
     private readonly tokens: TokensService,
     private readonly hasher: PasswordHasher,
     private readonly dataSource: DataSource,
+    private readonly lockout: LoginLockoutService,
   ) {}
 
   async register(dto: RegisterDto): Promise<RegisteredUserDto> {
@@ -40,9 +42,14 @@ export class AuthService {
    * work (a dummy hash is verified when the user does not exist).
    */
   async login(dto: LoginDto): Promise<TokenPairDto> {
+    // Before any hashing: a locked username costs nothing.
+    await this.lockout.assertNotLocked(dto.username);
     const user = await this.users.findForLogin(dto.username);
     const valid = await this.hasher.verify(user?.passwordHash, dto.password);
-    if (!user || !valid || !user.isActive) throw new UnauthorizedException(BAD_CREDENTIALS);
+    if (!user || !valid || !user.isActive) {
+      await this.lockout.recordFailure(dto.username);
+      throw new UnauthorizedException(BAD_CREDENTIALS);
+    }
     const session = await this.sessions.open(user.id);
     return {
       refresh: this.tokens.signRefresh(user.id, session.id, session.refreshJti, session.expiresAt),

@@ -6,6 +6,7 @@ import {
   IsOptional,
   IsString,
   Max,
+  Matches,
   MaxLength,
   Min,
   MinLength,
@@ -130,6 +131,60 @@ export class EnvironmentVariables {
   @MaxLength(253, { each: true })
   ALLOWED_HOSTS: string[] = ['localhost', '127.0.0.1', '[::1]'];
 
+  /**
+   * Which proxies to believe about the client's address (X-Forwarded-For)
+   * and protocol: empty trusts none; a number trusts that many hops; else
+   * comma-separated addresses or CIDR ranges of the proxies.
+   */
+  @Transform(toList)
+  @IsString({ each: true })
+  @Matches(/^(\d{1,2}|[0-9a-fA-F.:]+(\/\d{1,3})?)$/, {
+    each: true,
+    message: 'TRUST_PROXY must be a hop count or comma-separated proxy addresses/CIDR ranges',
+  })
+  TRUST_PROXY: string[] = [];
+
+  /** Rate limits on (false only behind a gateway that enforces its own). */
+  @Transform(toBool)
+  @IsBoolean()
+  THROTTLE_ENABLED = true;
+
+  /** Requests a minute per client IP on register, login and refresh together. */
+  @Transform(toInt)
+  @Min(1)
+  @IsInt()
+  AUTH_RATE_LIMIT = 30;
+
+  /** Requests a minute per authenticated user on the rest of the API. */
+  @Transform(toInt)
+  @Min(1)
+  @IsInt()
+  USER_RATE_LIMIT = 600;
+
+  /** Failed logins per username within LOGIN_FAILURE_WINDOW before it is locked until the window ends. */
+  @Transform(toInt)
+  @Min(1)
+  @IsInt()
+  LOGIN_FAILURE_LIMIT = 10;
+
+  /** Seconds. */
+  @Transform(toInt)
+  @Min(1)
+  @Max(86400)
+  @IsInt()
+  LOGIN_FAILURE_WINDOW = 900;
+
+  /** Failed logins per username within an hour, however they are spread. */
+  @Transform(toInt)
+  @Min(1)
+  @IsInt()
+  LOGIN_FAILURE_HOURLY_LIMIT = 100;
+
+  /** redis://host:6379/0: rate-limit counters shared by every instance. Empty: kept in this process's memory. */
+  @IsOptional()
+  @IsString()
+  REDIS_URL?: string;
+
   /** The built staff console (`npm run build` writes it), served at /admin; relative paths start at the working directory. */
   @IsString()
   ADMIN_CONSOLE_DIR = 'dist/admin';
@@ -143,6 +198,9 @@ export class EnvironmentVariables {
 // Note: class-validator runs a property's decorators bottom-up, so the type
 // check sits last: "PORT must be an integer" comes before any range message.
 
+/** The variables without a default (so not keys of a fresh EnvironmentVariables). */
+const OPTIONAL_VARIABLES = ['DATABASE_URL', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'JWT_SECRET', 'SUPERUSER_PASSWORD', 'REDIS_URL'];
+
 /**
  * Turns process.env into a typed, validated object, or throws one readable
  * message naming every bad variable.
@@ -150,7 +208,7 @@ export class EnvironmentVariables {
 export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables {
   const declared = Object.keys(new EnvironmentVariables());
   const picked: Record<string, unknown> = {};
-  for (const key of [...declared, 'DATABASE_URL', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'JWT_SECRET', 'SUPERUSER_PASSWORD']) {
+  for (const key of [...declared, ...OPTIONAL_VARIABLES]) {
     const value = raw[key];
     // An empty variable counts as unset, as in a copied .env.example.
     if (value !== undefined && value !== '') picked[key] = value;
@@ -168,12 +226,6 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
 }
 
 /** Names of every variable the app reads, for docs and the .env.example check. */
-export const ENV_VARIABLE_NAMES = [
-  ...Object.keys(new EnvironmentVariables()),
-  'DATABASE_URL',
-  'DB_NAME',
-  'DB_USER',
-  'DB_PASSWORD',
-  'JWT_SECRET',
-  'SUPERUSER_PASSWORD',
-].filter((v, i, all) => all.indexOf(v) === i);
+export const ENV_VARIABLE_NAMES = [...Object.keys(new EnvironmentVariables()), ...OPTIONAL_VARIABLES].filter(
+  (v, i, all) => all.indexOf(v) === i,
+);

@@ -7,6 +7,8 @@ import { HttpClient } from './http.js';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
 
+let appCount = 0;
+
 export interface TestApp {
   app: NestFastifyApplication;
   http: HttpClient;
@@ -28,6 +30,15 @@ export async function createTestApp(env: Record<string, string | undefined> = {}
     JWT_SECRET: TEST_JWT_SECRET,
     LOG_LEVEL: 'silent',
     DB_MIGRATE_ON_START: 'true',
+    // Suites register and log in far more often than a person: the limits are
+    // lifted (the guard still runs); test/throttling.e2e.spec.ts sets its own.
+    AUTH_RATE_LIMIT: '1000000',
+    USER_RATE_LIMIT: '1000000',
+    LOGIN_FAILURE_LIMIT: '1000000',
+    LOGIN_FAILURE_HOURLY_LIMIT: '1000000',
+    THROTTLE_ENABLED: undefined,
+    TRUST_PROXY: undefined,
+    REDIS_URL: undefined,
     ...db.env,
     ...env,
   };
@@ -35,8 +46,10 @@ export async function createTestApp(env: Record<string, string | undefined> = {}
     if (value === undefined) delete process.env[key];
     else process.env[key] = value;
   }
-  // Imported only now: ConfigModule reads process.env when the module is evaluated.
-  const { AppModule } = await import('../../src/app.module.js');
+  // Imported only now, and anew for every app (the query makes a new module
+  // instance): ConfigModule.forRoot validates process.env when the module is
+  // evaluated, so a second app in one file gets its own settings.
+  const { AppModule } = (await import(`../../src/app.module.js?app=${++appCount}`)) as typeof import('../../src/app.module.js');
   const { configureApp, createFastifyAdapter, NEST_APP_OPTIONS } = await import('../../src/app.setup.js');
 
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();

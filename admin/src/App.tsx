@@ -1,0 +1,76 @@
+import { Admin, Resource, defaultTheme, memoryStore, type RaThemeOptions } from 'react-admin';
+import DoctorIcon from '@mui/icons-material/LocalHospital';
+import MappingIcon from '@mui/icons-material/Link';
+import PatientIcon from '@mui/icons-material/People';
+import UserIcon from '@mui/icons-material/ManageAccounts';
+import { TokenSession } from '../../client/src/index.js';
+import { createAuthProvider } from './authProvider.js';
+import { createDataProvider } from './dataProvider.js';
+import { LoginPage } from './LoginPage.js';
+import { DoctorCreate, DoctorEdit, DoctorList, DoctorShow } from './resources/doctors.js';
+import { MappingCreate, MappingList } from './resources/mappings.js';
+import { PatientCreate, PatientEdit, PatientList, PatientShow } from './resources/patients.js';
+import { UserEdit, UserList, UserShow } from './resources/users.js';
+
+// The console is served by the API itself, at /admin.
+const session = new TokenSession({ baseUrl: window.location.origin });
+const authProvider = createAuthProvider(session);
+const dataProvider = createDataProvider(session.client);
+
+// The system's own fonts: the API's Content-Security-Policy loads nothing from other origins.
+const theme: RaThemeOptions = {
+  ...defaultTheme,
+  typography: {
+    ...defaultTheme.typography,
+    fontFamily: 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif',
+  },
+};
+
+export function App() {
+  return (
+    <Admin
+      title="Healthcare staff console"
+      authProvider={authProvider}
+      dataProvider={dataProvider}
+      loginPage={LoginPage}
+      theme={theme}
+      // List filters may hold patient names: keep them in memory, not in localStorage.
+      store={memoryStore()}
+      disableTelemetry
+      requireAuth
+    >
+      <Resource
+        name="patients"
+        icon={PatientIcon}
+        recordRepresentation="name"
+        list={PatientList}
+        show={PatientShow}
+        create={PatientCreate}
+        edit={PatientEdit}
+      />
+      <Resource
+        name="doctors"
+        icon={DoctorIcon}
+        recordRepresentation="name"
+        list={DoctorList}
+        show={DoctorShow}
+        create={DoctorCreate}
+        edit={DoctorEdit}
+      />
+      <Resource
+        name="mappings"
+        icon={MappingIcon}
+        list={MappingList}
+        create={MappingCreate}
+      />
+      <Resource
+        name="users"
+        icon={UserIcon}
+        recordRepresentation="username"
+        list={UserList}
+        show={UserShow}
+        edit={UserEdit}
+      />
+    </Admin>
+  );
+}

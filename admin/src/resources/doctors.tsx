@@ -1,0 +1,113 @@
+import { useMediaQuery, type Theme } from '@mui/material';
+import {
+  Create,
+  DataTable,
+  DateField,
+  DeleteWithConfirmButton,
+  Edit,
+  EditButton,
+  EmailField,
+  List,
+  ReferenceManyField,
+  SearchInput,
+  Show,
+  SimpleForm,
+  SimpleList,
+  SimpleShowLayout,
+  TextField,
+  TextInput,
+  TopToolbar,
+  email,
+  required,
+} from 'react-admin';
+import type { Schemas } from '../../../client/src/index.js';
+
+type Doctor = Schemas['DoctorDto'];
+
+const filters = [
+  <SearchInput key="search" source="search" placeholder="Search names, specializations" alwaysOn />,
+  <TextInput key="specialization" source="specialization" />,
+];
+
+export function DoctorList() {
+  const small = useMediaQuery<Theme>((theme) => theme.breakpoints.down('sm'));
+  return (
+    <List filters={filters} exporter={false} sort={{ field: 'name', order: 'ASC' }}>
+      {small ? (
+        <SimpleList<Doctor>
+          primaryText={(d) => d.name}
+          secondaryText={(d) => d.specialization}
+          tertiaryText={(d) => d.phone}
+          linkType="show"
+        />
+      ) : (
+        <DataTable bulkActionButtons={false} rowClick="show">
+          <DataTable.Col source="name" />
+          <DataTable.Col source="specialization" />
+          <DataTable.Col source="email" field={EmailField} disableSort />
+          <DataTable.Col source="phone" disableSort />
+          <DataTable.Col source="created_at" label="Created" field={DateField} />
+        </DataTable>
+      )}
+    </List>
+  );
+}
+
+function DoctorForm() {
+  return (
+    <>
+      <TextInput source="name" validate={required()} />
+      <TextInput source="specialization" validate={required()} />
+      <TextInput source="email" type="email" validate={[required(), email()]} />
+      <TextInput source="phone" helperText="10 digits" validate={required()} />
+    </>
+  );
+}
+
+export function DoctorCreate() {
+  return (
+    <Create redirect="show">
+      <SimpleForm>
+        <DoctorForm />
+      </SimpleForm>
+    </Create>
+  );
+}
+
+export function DoctorEdit() {
+  return (
+    <Edit mutationMode="pessimistic" redirect="show">
+      <SimpleForm>
+        <DoctorForm />
+      </SimpleForm>
+    </Edit>
+  );
+}
+
+export function DoctorShow() {
+  return (
+    <Show
+      actions={
+        <TopToolbar>
+          <EditButton />
+          <DeleteWithConfirmButton confirmContent="The doctor and their patient assignments will be deleted." />
+        </TopToolbar>
+      }
+    >
+      <SimpleShowLayout>
+        <TextField source="name" />
+        <TextField source="specialization" />
+        <EmailField source="email" />
+        <TextField source="phone" />
+        <DateField source="created_at" label="Created" showTime />
+        <DateField source="updated_at" label="Updated" showTime />
+        <ReferenceManyField label="Patients" reference="mappings" target="doctor">
+          <DataTable bulkActionButtons={false} rowClick={false}>
+            <DataTable.Col source="patient_name" label="Patient" disableSort />
+            <DataTable.Col source="created_at" label="Assigned" field={DateField} disableSort />
+          </DataTable>
+        </ReferenceManyField>
+      </SimpleShowLayout>
+    </Show>
+  );
+}
