@@ -38,6 +38,8 @@ function contentSecurityPolicy(path: string): string {
   return API_CSP;
 }
 
+export const HEADERS_TIMEOUT_MS = 10_000;
+
 /** Fastify options shared by main.ts and the tests. */
 export function createFastifyAdapter(): FastifyAdapter {
   return new FastifyAdapter({
@@ -238,6 +240,11 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   });
 
   await serveConsole(app, config.getOrThrow('ADMIN_CONSOLE_DIR', { infer: true }));
+
+  // A client that trickles its headers (slowloris) is cut off after this; the
+  // whole request has requestTimeout (30 s, set on the adapter).
+  const server = app.getHttpServer() as { headersTimeout: number };
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
 
   app.enableShutdownHooks();
 }

@@ -47,7 +47,9 @@ describe('Queries per page (e2e)', () => {
     await t.http.get('/api/auth/me/', { token: alice.access });
     queries = [];
     const res = await t.http.get(path, { token: alice.access });
-    return { status: res.status, count: queries.length, next: res.body?.next ?? null };
+    // The guard's session check is not the page's: on a loaded machine the 2 s cache can expire between the two requests.
+    const pageQueries = queries.filter((sql) => !/FROM sessions s JOIN users u/.test(sql));
+    return { status: res.status, count: pageQueries.length, next: res.body?.next ?? null };
   }
 
   it.each([

@@ -14,3 +14,29 @@ export function constraintOf(error: unknown): string {
 
 export const UNIQUE_VIOLATION = '23505';
 export const FOREIGN_KEY_VIOLATION = '23503';
+
+/**
+ * SQLSTATEs that mean "the database cannot serve right now", not "this
+ * request is wrong": connection exceptions (08), insufficient resources (53),
+ * operator intervention (57: shutdown, crash, statement timeout), and the
+ * retryable serialization failure and deadlock (40001, 40P01).
+ */
+const UNAVAILABLE_STATE = /^(08|53|57|40001$|40P01$)/;
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN']);
+/** node-postgres reports pool and socket failures by message only. */
+const UNAVAILABLE_MESSAGE =
+  /timeout exceeded when trying to connect|Connection terminated|connection timeout|Client has encountered a connection error|Connection is closed|terminating connection/i;
+
+/** True when an error (or what it wraps) says the database is down, overloaded or unreachable: a 503, not a 500. */
+export function databaseUnavailable(error: unknown, depth = 0): boolean {
+  if (!error || typeof error !== 'object' || depth > 3) return false;
+  const { code, message, driverError, cause } = error as { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown };
+  if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || (/^[0-9A-Z]{5}$/.test(code) && UNAVAILABLE_STATE.test(code)))) {
+    return true;
+  }
+  if (typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message)) return true;
+  return databaseUnavailable(driverError, depth + 1) || databaseUnavailable(cause, depth + 1);
+}
+
+/** Seconds a client should wait before retrying when the database is unavailable. */
+export const DATABASE_RETRY_AFTER = 2;

@@ -163,10 +163,25 @@ describe(ProblemDetailsFilter.name, () => {
   });
 
   it('does not trust a statusCode on an error that is not Fastify’s', () => {
-    const foreign = Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:5432'), { statusCode: 400, code: 'ECONNREFUSED' });
+    const foreign = Object.assign(new Error('upstream said no: 10.0.0.5'), { statusCode: 400, code: 'ERR_UPSTREAM' });
     const res = run(foreign);
     expect(res.status).toBe(500);
-    expect(res.text).not.toMatch(/ECONNREFUSED|10\.0\.0\.5/);
+    expect(res.text).not.toMatch(/upstream|10\.0\.0\.5/);
+  });
+
+  it.each([
+    ['a refused connection', Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:5432'), { code: 'ECONNREFUSED' })],
+    ['a pool that gave no connection in time', new Error('timeout exceeded when trying to connect')],
+    ['a server shutting down (57P01)', queryFailed('57P01', 'terminating connection due to administrator command')],
+    ['a statement timeout (57014)', queryFailed('57014', 'canceling statement due to statement timeout')],
+    ['too many connections (53300)', queryFailed('53300', 'sorry, too many clients already')],
+    ['a dropped connection wrapped by TypeORM', Object.assign(new Error('Query failed'), { cause: new Error('Connection terminated unexpectedly') })],
+  ])('the database unavailable (%s) is a 503 with Retry-After, no internals', (_name, error) => {
+    const res = run(error);
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('2');
+    expect(res.body.detail).toBe('The database is unavailable or overloaded; try again shortly.');
+    expect(res.text).not.toMatch(/ECONNREFUSED|10\.0\.0\.5|statement|clients|terminat/);
   });
 
   it('logs a 5xx HttpException, and keeps its status', () => {

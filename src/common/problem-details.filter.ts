@@ -1,6 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { sqlState } from './db-errors.js';
+import { DATABASE_RETRY_AFTER, databaseUnavailable, sqlState } from './db-errors.js';
 import { PROBLEM_CONTENT_TYPE, type ProblemDetails, statusTitle, ValidationFailedException } from './problem.js';
 
 /** PostgreSQL errors that a client's value could cause, in case validation missed one. */
@@ -58,6 +58,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     }
 
     if (problem.status === 401) reply.header('WWW-Authenticate', 'Bearer');
+    if (problem.status === 503 && !(exception instanceof HttpException)) reply.header('Retry-After', String(DATABASE_RETRY_AFTER));
     // An HttpException whose response carries retryAfter (seconds), e.g. a 429 or a 503, says when to come back.
     if (exception instanceof HttpException) {
       const retryAfter = (exception.getResponse() as { retryAfter?: unknown })?.retryAfter;
@@ -84,6 +85,16 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (state) {
       const mapped = CLIENT_SQLSTATES[state];
       if (mapped) return { ...base, title: statusTitle(mapped.status), status: mapped.status, detail: mapped.detail };
+    }
+    if (databaseUnavailable(exception)) {
+      // Expected during an outage or overload: a warning without the stack, and the client told when to retry.
+      this.logger.warn({ err: { message: (exception as Error).message }, req_id: request?.id }, 'database unavailable');
+      return {
+        ...base,
+        title: statusTitle(503),
+        status: 503,
+        detail: 'The database is unavailable or overloaded; try again shortly.',
+      };
     }
     const framework = exception as FrameworkError;
     if (

@@ -7,6 +7,9 @@ import { PGliteDriver } from 'typeorm-pglite';
  * one query runner at a time, like pg's Pool with max: 1, so transactions are
  * isolated as on a real server.
  */
+/** How long a query runner may wait for the session, as connectionTimeoutMillis on PostgreSQL. */
+const ACQUIRE_TIMEOUT_MS = 2000;
+
 export function serializedPGliteDriver(options: ConstructorParameters<typeof PGliteDriver>[0]) {
   const Base = new PGliteDriver(options).driver.Pool as unknown as new () => PoolLike;
 
@@ -57,8 +60,20 @@ export function serializedPGliteDriver(options: ConstructorParameters<typeof PGl
           callback(null, client, release);
         });
       };
-      if (this.busy) this.queue.push(grant);
-      else grant();
+      if (!this.busy) {
+        grant();
+        return;
+      }
+      // As pg's connectionTimeoutMillis: a request never waits for the session forever (the API answers 503).
+      const waiting = () => {
+        clearTimeout(timer);
+        grant();
+      };
+      const timer = setTimeout(() => {
+        this.queue = this.queue.filter((entry) => entry !== waiting);
+        callback(new Error('timeout exceeded when trying to connect'), null, () => undefined);
+      }, ACQUIRE_TIMEOUT_MS);
+      this.queue.push(waiting);
     }
   }
 
