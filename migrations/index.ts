@@ -1,4 +1,5 @@
+import { AuditTrail1764250000000 } from './1764250000000-AuditTrail.js';
 import { InitialSchema1764160000000 } from './1764160000000-InitialSchema.js';
 
 /** Every migration, oldest first. An explicit list: no globbing, no __dirname (ESM). */
-export const migrations = [InitialSchema1764160000000];
+export const migrations = [InitialSchema1764160000000, AuditTrail1764250000000];

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
+import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { loadDotEnv } from './config/dotenv.js';
 
@@ -9,6 +10,10 @@ const USAGE = `Usage: npm run cli -- <command> [options]
 Commands:
   create-superuser --username U --email E
       Creates an admin. The password comes from SUPERUSER_PASSWORD or a hidden prompt.
+  audit-verify
+      Recomputes the audit trail's hash chain; exits 1 and names the first broken link if it does not hold.
+  audit-prune
+      Removes audit events older than AUDIT_RETENTION_DAYS (default 2190: six years), keeping the chain verifiable.
 `;
 
 /** Reads a line from the terminal without echoing it. */
@@ -32,8 +37,49 @@ function promptHidden(question: string): Promise<string> {
   });
 }
 
+/** Boots the app's modules without HTTP, runs `work`, closes. */
+async function withApp<T>(work: (app: INestApplicationContext) => Promise<T>): Promise<T> {
+  loadDotEnv();
+  const { AppModule } = await import('./app.module.js');
+  const app = await NestFactory.createApplicationContext(AppModule, { logger: false, abortOnError: false });
+  try {
+    return await work(app);
+  } finally {
+    await app.close();
+  }
+}
+
+async function auditCommand(command: 'audit-verify' | 'audit-prune'): Promise<number> {
+  const { AuditService } = await import('./audit/audit.service.js');
+  return withApp(async (app) => {
+    const audit = app.get(AuditService);
+    if (command === 'audit-verify') {
+      const result = await audit.verify();
+      if (result.ok) {
+        const range = result.firstSeq ? ` (events ${result.firstSeq}..${result.lastSeq})` : '';
+        process.stdout.write(`Audit trail intact: ${result.checked} events checked${range}.\n`);
+        return 0;
+      }
+      process.stdout.write(
+        `Audit trail BROKEN at event ${result.broken?.seq}: ${result.broken?.problem} (${result.checked} events before it hold).\n`,
+      );
+      return 1;
+    }
+    const { ConfigService } = await import('@nestjs/config');
+    const days = app.get(ConfigService).getOrThrow<number>('AUDIT_RETENTION_DAYS');
+    const { removed, throughSeq } = await audit.prune(days);
+    process.stdout.write(
+      removed > 0
+        ? `Removed ${removed} audit events older than ${days} days (through event ${throughSeq}); the prune itself is recorded.\n`
+        : `No audit event is older than ${days} days; the check itself is recorded.\n`,
+    );
+    return 0;
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if ((command === 'audit-verify' || command === 'audit-prune') && rest.length === 0) return auditCommand(command);
   if (command !== 'create-superuser') {
     process.stderr.write(USAGE);
     return command === undefined || command === '--help' ? 0 : 2;

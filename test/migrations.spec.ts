@@ -54,16 +54,22 @@ describe('Migrations', () => {
   });
 
   it('apply, revert with down(), and apply again', async () => {
-    expect(await runMigrations(ds, !!admin)).toEqual(['InitialSchema1764160000000']);
+    const all = ['InitialSchema1764160000000', 'AuditTrail1764250000000'];
+    expect(await runMigrations(ds, !!admin)).toEqual(all);
     expect(await tables(ds)).toEqual(
-      expect.arrayContaining(['users', 'sessions', 'patients', 'doctors', 'patient_doctor_mappings']),
+      expect.arrayContaining(['users', 'sessions', 'patients', 'doctors', 'patient_doctor_mappings', 'audit_events']),
     );
     expect(await runMigrations(ds, !!admin)).toEqual([]);
 
+    // Every down() works, newest first.
+    await ds.undoLastMigration({ transaction: 'each' });
+    expect(await tables(ds)).not.toContain('audit_events');
     await ds.undoLastMigration({ transaction: 'each' });
     expect(await tables(ds)).toEqual(['typeorm_migrations']);
+    const [functions] = await ds.query(`SELECT count(*)::int AS n FROM pg_proc WHERE proname LIKE 'audit%'`);
+    expect(functions.n).toBe(0);
 
-    expect(await runMigrations(ds, !!admin)).toEqual(['InitialSchema1764160000000']);
+    expect(await runMigrations(ds, !!admin)).toEqual(all);
   });
 
   describe('the database enforces the rules itself', () => {
@@ -131,9 +137,9 @@ if (admin) {
       const sources = await Promise.all([0, 1, 2].map(() => new DataSource(db.options()).initialize()));
       try {
         const applied = await Promise.all(sources.map((s) => runMigrations(s, true)));
-        expect(applied.flat()).toEqual(['InitialSchema1764160000000']);
+        expect(applied.flat()).toEqual(['InitialSchema1764160000000', 'AuditTrail1764250000000']);
         const rows = await sources[0].query('SELECT name FROM typeorm_migrations');
-        expect(rows).toHaveLength(1);
+        expect(rows).toHaveLength(2);
       } finally {
         await Promise.all(sources.map((s) => s.destroy()));
         await db.drop();

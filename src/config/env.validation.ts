@@ -185,6 +185,12 @@ export class EnvironmentVariables {
   @IsString()
   REDIS_URL?: string;
 
+  /** Audit events older than this many days are removed by `npm run cli -- audit-prune` (six years, as HIPAA keeps documentation). */
+  @Transform(toInt)
+  @Min(1)
+  @IsInt()
+  AUDIT_RETENTION_DAYS = 2190;
+
   /** The built staff console (`npm run build` writes it), served at /admin; relative paths start at the working directory. */
   @IsString()
   ADMIN_CONSOLE_DIR = 'dist/admin';

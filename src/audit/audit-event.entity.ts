@@ -1,0 +1,101 @@
+import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
+
+export const AUDIT_ACTIONS = [
+  'create',
+  'read',
+  'list',
+  'update',
+  'delete',
+  'login_succeeded',
+  'login_failed',
+  'token_refreshed',
+  'refresh_reuse_detected',
+  'logout',
+  'password_changed',
+  'access_denied',
+  'user_changed',
+  'audit_pruned',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export const AUDIT_RESOURCE_TYPES = ['patient', 'mapping', 'doctor', 'user', 'audit_event'] as const;
+export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
+
+// Mirrors migrations/1764250000000-AuditTrail. seq, at, prev_hash and hash are set by the
+// audit_events_chain trigger; the app only ever INSERTs the other columns.
+/** Who did what to which record, when, from where, and how it ended. Ids only: never a patient's data. */
+@Entity({ name: 'audit_events' })
+@Check('audit_events_action_check', `action IN (${AUDIT_ACTIONS.map((a) => `'${a}'`).join(', ')})`)
+@Check('audit_events_resource_type_check', `resource_type IN (${AUDIT_RESOURCE_TYPES.map((a) => `'${a}'`).join(', ')})`)
+@Index('audit_events_at_idx', ['at', 'seq'])
+@Index('audit_events_actor_idx', ['actorId', 'seq'])
+@Index('audit_events_patient_idx', ['patientId', 'seq'])
+@Index('audit_events_resource_idx', ['resourceType', 'resourceId', 'seq'])
+export class AuditEvent {
+  /** Position in the chain: 1, 2, 3... in commit order. bigint, as a string. */
+  @PrimaryColumn({ type: 'bigint' })
+  seq: string;
+
+  @Column({ type: 'timestamptz', precision: 3 })
+  at: Date;
+
+  @Column({ name: 'actor_id', type: 'uuid', nullable: true })
+  actorId: string | null;
+
+  @Column({ name: 'session_id', type: 'uuid', nullable: true })
+  sessionId: string | null;
+
+  @Column({ type: 'varchar', length: 32 })
+  action: AuditAction;
+
+  @Column({ name: 'resource_type', type: 'varchar', length: 16, nullable: true })
+  resourceType: AuditResourceType | null;
+
+  @Column({ name: 'resource_id', type: 'uuid', nullable: true })
+  resourceId: string | null;
+
+  /** The patient concerned (a patient's own events and its mappings'), for "who looked at this patient". */
+  @Column({ name: 'patient_id', type: 'uuid', nullable: true })
+  patientId: string | null;
+
+  /** For a list: the ids it returned. */
+  @Column({ name: 'result_ids', type: 'uuid', array: true, nullable: true })
+  resultIds: string[] | null;
+
+  /** The HTTP status the request ended with. */
+  @Column({ type: 'smallint' })
+  status: number;
+
+  /** Why it was refused (not_found, not_admin, invalid_token...), or a prune's anchor. */
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  reason: string | null;
+
+  @Column({ name: 'request_id', type: 'varchar', length: 128, nullable: true })
+  requestId: string | null;
+
+  @Column({ name: 'client_ip', type: 'varchar', length: 64, nullable: true })
+  clientIp: string | null;
+
+  @Column({ name: 'user_agent', type: 'varchar', length: 512, nullable: true })
+  userAgent: string | null;
+
+  @Column({ name: 'prev_hash', type: 'bytea' })
+  prevHash: Buffer;
+
+  @Column({ type: 'bytea' })
+  hash: Buffer;
+}
+
+/** The chain's last link, moved by the audit trigger only. */
+@Entity({ name: 'audit_chain_head' })
+@Check('audit_chain_head_single', 'id = 1')
+export class AuditChainHead {
+  @PrimaryColumn({ type: 'smallint' })
+  id: number;
+
+  @Column({ type: 'bigint' })
+  seq: string;
+
+  @Column({ type: 'bytea' })
+  hash: Buffer;
+}
