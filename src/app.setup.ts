@@ -207,13 +207,34 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
 
   // Set by Nest's FastifyAdapter as the first step of app.close() (SIGTERM).
   const adapter = app.getHttpAdapter() as unknown as { isShuttingDown?: boolean };
-  fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
+  fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     const path = request.url.split('?')[0];
     reply.header('Content-Security-Policy', contentSecurityPolicy(path));
     reply.removeHeader('X-Powered-By');
+    // Answers made before the onRequest hooks above (a CORS preflight) get the same headers as the rest.
+    reply.header('X-Request-Id', String(request.id));
+    reply.header('X-Content-Type-Options', 'nosniff');
+    if (!reply.hasHeader('Cache-Control')) reply.header('Cache-Control', 'no-store');
     // Draining: answer what is in flight, then let the connection go, so the
     // server closes as soon as the last response is out (not at keep-alive timeout).
     if (adapter.isShuttingDown) reply.header('Connection', 'close');
+    // A plugin's own plain-text refusal (e.g. @fastify/cors: "Invalid Preflight Request") becomes problem+json too.
+    if (reply.statusCode >= 400 && !/json/.test(String(reply.getHeader('content-type') ?? ''))) {
+      const status = reply.statusCode;
+      reply.header('Content-Type', PROBLEM_CONTENT_TYPE);
+      return JSON.stringify({
+        type: 'about:blank',
+        title: statusTitle(status),
+        status,
+        detail:
+          request.method === 'OPTIONS'
+            ? 'Not a valid CORS preflight request: Origin and Access-Control-Request-Method are required.'
+            : 'The request was refused.',
+        instance: path,
+        request_id: String(request.id),
+      });
+    }
+    return payload;
   });
 
   // Query strings are checked as bodies are: PostgreSQL cannot store NUL or lone surrogates.

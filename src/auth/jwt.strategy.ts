@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
+import { isUUID } from 'class-validator';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import type { AuthUser } from '../common/decorators.js';
 import { JWT_KEY, type TokenClaims } from './auth.constants.js';
@@ -26,7 +27,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   }
 
   async validate(claims: TokenClaims): Promise<AuthUser> {
-    if (claims.typ !== 'access' || typeof claims.sid !== 'string' || typeof claims.sub !== 'string') {
+    // Ids the database can look up: a token signed with our key but odd ids is still just invalid (401).
+    if (claims.typ !== 'access' || !isUUID(claims.sid) || !isUUID(claims.sub)) {
       throw new UnauthorizedException('The access token is invalid.');
     }
     const user = await this.sessions.authenticate(claims.sid, claims.sub);

@@ -2,6 +2,7 @@ import { randomUUID, type KeyObject } from 'node:crypto';
 import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
+import { isUUID } from 'class-validator';
 import type { EnvironmentVariables } from '../config/env.validation.js';
 import { JWT_KEY, type TokenClaims } from './auth.constants.js';
 
@@ -39,7 +40,7 @@ export class TokensService {
     } catch {
       throw new UnauthorizedException('The refresh token is invalid or has expired.');
     }
-    if (claims.typ !== 'refresh' || !claims.sid || !claims.jti || !claims.sub) {
+    if (claims.typ !== 'refresh' || !isUUID(claims.sid) || !isUUID(claims.jti) || !isUUID(claims.sub)) {
       throw new UnauthorizedException('The refresh token is invalid or has expired.');
     }
     return claims;

@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsString, Length, Matches, MaxLength } from 'class-validator';
+import { IsString, Length, Matches, MaxLength } from 'class-validator';
+import { IsPlainEmail } from '../../common/email.js';
 import { AcceptablePassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../password-policy.js';
 
 /** Django's username rule: letters, digits and @.+-_ ; NFKC-normalised as Django does. */
@@ -24,7 +25,7 @@ export class RegisterDto {
   @ApiProperty({ format: 'email', maxLength: 254, example: 'ada@example.org' })
   @IsString()
   @MaxLength(254)
-  @IsEmail({}, { message: 'email must be a valid email address' })
+  @IsPlainEmail()
   email: string;
 
   @ApiProperty({

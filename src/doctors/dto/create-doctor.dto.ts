@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsEmail, IsString, Length, Matches, MaxLength } from 'class-validator';
+import { IsString, Length, Matches, MaxLength } from 'class-validator';
+import { IsPlainEmail } from '../../common/email.js';
 
 export class CreateDoctorDto {
   @ApiProperty({ minLength: 1, maxLength: 200, example: 'Dr. Ada Byron' })
@@ -17,7 +18,7 @@ export class CreateDoctorDto {
   @ApiProperty({ format: 'email', maxLength: 254, example: 'ada.byron@clinic.example', description: 'Unique regardless of case.' })
   @IsString()
   @MaxLength(254)
-  @IsEmail({}, { message: 'email must be a valid email address' })
+  @IsPlainEmail()
   email: string;
 
   @ApiProperty({ pattern: '^[0-9]{10}$', example: '5551234567', description: 'Exactly 10 digits.' })
