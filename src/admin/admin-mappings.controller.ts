@@ -1,5 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOperation } from '@nestjs/swagger';
+import { Audited } from '../audit/audited.decorator.js';
 import { ApiPageResponse, ApiProblems } from '../common/api-docs.js';
 import { RequestUrl } from '../common/decorators.js';
 import type { PageDto } from '../common/pagination.js';
@@ -14,6 +15,7 @@ import { AdminOnly } from './admin-only.decorator.js';
 export class AdminMappingsController {
   constructor(private readonly mappings: MappingsService) {}
 
+  @Audited('mapping', 'list')
   @Get()
   @ApiOperation({ summary: 'Every mapping, newest first, with patient and doctor names' })
   @ApiPageResponse(AdminMappingDto)

@@ -1,5 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOperation } from '@nestjs/swagger';
+import { Audited } from '../audit/audited.decorator.js';
 import { ApiPageResponse, ApiProblems } from '../common/api-docs.js';
 import { RequestUrl } from '../common/decorators.js';
 import type { PageDto } from '../common/pagination.js';
@@ -14,6 +15,7 @@ import { AdminOnly } from './admin-only.decorator.js';
 export class AdminPatientsController {
   constructor(private readonly patients: PatientsService) {}
 
+  @Audited('patient', 'list')
   @Get()
   @ApiOperation({ summary: "Every owner's patients (or one owner's), each with its owner's username" })
   @ApiPageResponse(AdminPatientDto)

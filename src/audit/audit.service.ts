@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { type AuditRequestContext, auditContext } from './audit-context.js';
 import { type ChainRow, GENESIS_HASH, parsePruneAnchor, pruneAnchor, rowHash } from './audit-chain.js';
@@ -46,6 +46,19 @@ export class AuditService {
    */
   async record(input: AuditEventInput, manager?: EntityManager, context?: AuditRequestContext): Promise<void> {
     const ctx = context ?? auditContext.getStore();
+    try {
+      await this.insert(input, manager, ctx);
+    } catch (error) {
+      this.logger.error({ err: { message: (error as Error).message }, action: input.action }, 'audit event not written');
+      // Fail closed: the request fails (and a write's transaction rolls back) rather than go unrecorded.
+      throw new ServiceUnavailableException({
+        message: 'The audit trail cannot be written right now, so the request was not carried out; try again shortly.',
+        retryAfter: 2,
+      });
+    }
+  }
+
+  private async insert(input: AuditEventInput, manager: EntityManager | undefined, ctx: AuditRequestContext | undefined) {
     await (manager ?? this.dataSource.manager).query(
       `INSERT INTO audit_events
          (actor_id, session_id, action, resource_type, resource_id, patient_id, result_ids, status, reason,
@@ -71,7 +84,7 @@ export class AuditService {
   /** Records an event without failing the caller: for refusals, which return no data to protect. */
   async recordQuietly(input: AuditEventInput, context?: AuditRequestContext): Promise<void> {
     try {
-      await this.record(input, undefined, context);
+      await this.insert(input, undefined, context ?? auditContext.getStore());
     } catch (error) {
       this.logger.error({ err: { message: (error as Error).message }, action: input.action }, 'audit event not written');
     }

@@ -3,6 +3,7 @@ import { beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals
 import { type ExecutionContext, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
+import { AuditService } from '../audit/audit.service.js';
 import { type AuthUser, Public } from '../common/decorators.js';
 import { JWT_KEY } from './auth.constants.js';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
@@ -70,6 +71,7 @@ describe(JwtAuthGuard.name, () => {
         JwtStrategy,
         { provide: JWT_KEY, useValue: createSecretKey(Buffer.from(SECRET)) },
         { provide: SessionsService, useValue: { authenticate } },
+        { provide: AuditService, useValue: { recordQuietly: jest.fn(async () => undefined) } },
       ],
     }).compile();
     guard = moduleRef.get(JwtAuthGuard);

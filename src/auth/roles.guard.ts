@@ -1,5 +1,7 @@
 import { type CanActivate, type ExecutionContext, ForbiddenException, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { contextOf } from '../audit/audit-context.js';
+import { AuditService } from '../audit/audit.service.js';
 import { type AuthUser, ROLES_KEY } from '../common/decorators.js';
 import type { Role } from '../users/user.entity.js';
 
@@ -10,7 +12,10 @@ import type { Role } from '../users/user.entity.js';
  */
 @Injectable()
 export class RolesGuard implements CanActivate {
-  constructor(private readonly reflector: Reflector) {}
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly audit: AuditService,
+  ) {}
 
   canActivate(context: ExecutionContext): boolean {
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, [
@@ -18,8 +23,9 @@ export class RolesGuard implements CanActivate {
       context.getClass(),
     ]);
     if (!roles || roles.length === 0) return true;
-    const user = context.switchToHttp().getRequest<{ user?: AuthUser }>().user;
-    if (user && roles.includes(user.role)) return true;
+    const request = context.switchToHttp().getRequest<{ user?: AuthUser }>();
+    if (request.user && roles.includes(request.user.role)) return true;
+    void this.audit.recordQuietly({ action: 'access_denied', status: 403, reason: 'not_admin' }, contextOf(request));
     throw new ForbiddenException('This route is for administrators only.');
   }
 }

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { Audited } from '../audit/audited.decorator.js';
 import { ApiPageResponse, ApiProblems, NoContent } from '../common/api-docs.js';
 import { type AuthUser, CurrentUser, RequestUrl } from '../common/decorators.js';
 import type { PageDto } from '../common/pagination.js';
@@ -15,6 +16,7 @@ import { MappingsService } from './mappings.service.js';
 export class MappingsController {
   constructor(private readonly mappings: MappingsService) {}
 
+  @Audited('mapping', 'create')
   @Post()
   @ApiOperation({ summary: "Assign a doctor to one of the caller's patients" })
   @ApiCreatedResponse({ type: MappingDto })
@@ -23,6 +25,7 @@ export class MappingsController {
     return this.mappings.create(user, dto);
   }
 
+  @Audited('mapping', 'list')
   @Get()
   @ApiOperation({ summary: "The mappings of the caller's patients, newest first" })
   @ApiPageResponse(MappingDto)
@@ -35,6 +38,7 @@ export class MappingsController {
     return this.mappings.list(user, query, url);
   }
 
+  @Audited('mapping', 'list')
   // OpenAPI forbids two templates differing only in the parameter name, so
   // both this route and DELETE name theirs {id}; here it is the patient's.
   @Get(':id')
@@ -51,6 +55,7 @@ export class MappingsController {
     return this.mappings.doctorsOf(user, patientId, query, url);
   }
 
+  @Audited('mapping', 'delete')
   @Delete(':id')
   @NoContent()
   @ApiOperation({ summary: 'Unassign: delete a mapping' })

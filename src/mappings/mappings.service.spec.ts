@@ -6,6 +6,9 @@ import { getRepositoryToken } from '@nestjs/typeorm';
 import { QueryFailedError } from 'typeorm';
 import { FakeQueryBuilder } from '../../test/utils/fake-query-builder.js';
 import type { AuthUser } from '../common/decorators.js';
+import { DataSource } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
+import { fakeTransactions } from '../../test/utils/fake-transactions.js';
 import { CursorCodec } from '../common/pagination.js';
 import { ValidationFailedException } from '../common/problem.js';
 import { Doctor } from '../doctors/doctor.entity.js';
@@ -70,6 +73,7 @@ const notFound = () => new NotFoundException('Patient not found.');
 type MappingQueryBuilder = FakeQueryBuilder<Mapping> & { alias: string | undefined };
 
 describe(MappingsService.name, () => {
+  let tx: ReturnType<typeof fakeTransactions>;
   let service: MappingsService;
   let qb: MappingQueryBuilder;
   let builders: MappingQueryBuilder[];
@@ -96,12 +100,15 @@ describe(MappingsService.name, () => {
       },
       create: (row: Partial<Mapping>) => Object.assign(new Mapping(), row),
     };
+    tx = fakeTransactions(repository);
     const moduleRef = await Test.createTestingModule({
       providers: [
         MappingsService,
         { provide: getRepositoryToken(Mapping), useValue: repository },
         { provide: PatientsService, useValue: patients },
         { provide: CursorCodec, useValue: new CursorCodec(randomBytes(32)) },
+        { provide: DataSource, useValue: tx.dataSource },
+        { provide: AuditService, useValue: tx.audit },
       ],
     }).compile();
     service = moduleRef.get(MappingsService);
@@ -302,24 +309,30 @@ describe(MappingsService.name, () => {
   });
 
   describe('remove', () => {
-    it('deletes a mapping of the caller’s own patient', async () => {
+    it('deletes a mapping of the caller’s own patient, and records it in the same transaction', async () => {
       const id = randomUUID();
-      answer = async () => ({ affected: 1 });
+      const patientId = randomUUID();
+      answer = async () => ({ affected: 1, raw: [{ patient_id: patientId }] });
       await expect(service.remove(USER, id)).resolves.toBeUndefined();
       expect(qb.called('delete')).toHaveLength(1);
       expect(qb.called('where')).toEqual([['id = :id', { id }]]);
       expect(qb.called('andWhere')).toEqual([['owner_id = :ownerId', { ownerId: USER.id }]]);
+      expect(tx.audit.record).toHaveBeenCalledWith(
+        { action: 'delete', resourceType: 'mapping', resourceId: id, patientId, status: 204 },
+        tx.manager,
+      );
     });
 
     it('an admin deletes without the owner condition', async () => {
-      answer = async () => ({ affected: 1 });
+      answer = async () => ({ affected: 1, raw: [{ patient_id: randomUUID() }] });
       await service.remove(ADMIN, randomUUID());
       expect(qb.called('andWhere')).toEqual([]);
     });
 
-    it('nothing deleted (someone else’s or missing) is 404', async () => {
-      answer = async () => ({ affected: 0 });
+    it('nothing deleted (someone else’s or missing) is 404, and no event is recorded here', async () => {
+      answer = async () => ({ affected: 0, raw: [] });
       await expect(service.remove(USER, randomUUID())).rejects.toBeInstanceOf(NotFoundException);
+      expect(tx.audit.record).not.toHaveBeenCalled();
     });
   });
 });

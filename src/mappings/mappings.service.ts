@@ -1,6 +1,7 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { Repository } from 'typeorm';
+import { DataSource, type Repository } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
 import { constraintOf, FOREIGN_KEY_VIOLATION, sqlState, UNIQUE_VIOLATION } from '../common/db-errors.js';
 import type { AuthUser } from '../common/decorators.js';
 import { CursorCodec, keysetPage, type PageDto, pageRequest, parseOrdering, type SortField } from '../common/pagination.js';
@@ -27,6 +28,8 @@ export class MappingsService {
     @InjectRepository(Mapping) private readonly mappings: Repository<Mapping>,
     private readonly patients: PatientsService,
     private readonly cursors: CursorCodec,
+    private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
   ) {}
 
   /**
@@ -36,13 +39,21 @@ export class MappingsService {
   async create(user: AuthUser, dto: CreateMappingDto): Promise<MappingDto> {
     const patient = await this.patients.findVisible(user, dto.patient);
     try {
-      const result = await this.mappings
-        .createQueryBuilder()
-        .insert()
-        .values({ patientId: patient.id, ownerId: patient.ownerId, doctorId: dto.doctor })
-        .returning(['id', 'patientId', 'ownerId', 'doctorId', 'createdAt'])
-        .execute();
-      return toMappingDto(this.mappings.create(result.generatedMaps[0] as Mapping));
+      return await this.dataSource.transaction(async (m) => {
+        const result = await m
+          .getRepository(Mapping)
+          .createQueryBuilder()
+          .insert()
+          .values({ patientId: patient.id, ownerId: patient.ownerId, doctorId: dto.doctor })
+          .returning(['id', 'patientId', 'ownerId', 'doctorId', 'createdAt'])
+          .execute();
+        const mapping = this.mappings.create(result.generatedMaps[0] as Mapping);
+        await this.audit.record(
+          { action: 'create', resourceType: 'mapping', resourceId: mapping.id, patientId: patient.id, status: 201 },
+          m,
+        );
+        return toMappingDto(mapping);
+      });
     } catch (error) {
       const state = sqlState(error);
       if (state === UNIQUE_VIOLATION) throw new ConflictException('This doctor is already assigned to this patient.');
@@ -106,9 +117,16 @@ export class MappingsService {
 
   /** Unassigns; a mapping of someone else's patient is 404, as a missing one. */
   async remove(user: AuthUser, id: string): Promise<void> {
-    const qb = this.mappings.createQueryBuilder().delete().where('id = :id', { id });
-    if (user.role !== 'admin') qb.andWhere('owner_id = :ownerId', { ownerId: user.id });
-    const result = await qb.execute();
-    if (!result.affected) throw new NotFoundException('Mapping not found.');
+    await this.dataSource.transaction(async (m) => {
+      const qb = m.getRepository(Mapping).createQueryBuilder().delete().where('id = :id', { id });
+      if (user.role !== 'admin') qb.andWhere('owner_id = :ownerId', { ownerId: user.id });
+      const result = await qb.returning(['patientId']).execute();
+      const row = (result.raw as Array<{ patient_id: string }>)[0];
+      if (!row) throw new NotFoundException('Mapping not found.');
+      await this.audit.record(
+        { action: 'delete', resourceType: 'mapping', resourceId: id, patientId: row.patient_id, status: 204 },
+        m,
+      );
+    });
   }
 }

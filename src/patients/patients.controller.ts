@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, Param, Patch, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Audited } from '../audit/audited.decorator.js';
 import { ApiPageResponse, ApiProblems, NoContent } from '../common/api-docs.js';
 import { type AuthUser, CurrentUser, RequestUrl } from '../common/decorators.js';
 import type { PageDto } from '../common/pagination.js';
@@ -17,6 +18,7 @@ import { PatientsService } from './patients.service.js';
 export class PatientsController {
   constructor(private readonly patients: PatientsService) {}
 
+  @Audited('patient', 'create')
   @Post()
   @ApiOperation({ summary: 'Add a patient (owned by the caller)' })
   @ApiCreatedResponse({ type: PatientDto })
@@ -25,6 +27,7 @@ export class PatientsController {
     return this.patients.create(user, dto);
   }
 
+  @Audited('patient', 'list')
   @Get()
   @ApiOperation({ summary: "The caller's patients (an admin's: everyone's), newest first" })
   @ApiPageResponse(PatientDto)
@@ -37,6 +40,7 @@ export class PatientsController {
     return this.patients.list(user, query, url);
   }
 
+  @Audited('patient', 'read')
   @Get(':id')
   @ApiOperation({ summary: 'One patient' })
   @ApiOkResponse({ type: PatientDto })
@@ -45,6 +49,7 @@ export class PatientsController {
     return this.patients.get(user, id);
   }
 
+  @Audited('patient', 'update')
   @Put(':id')
   @ApiOperation({ summary: 'Replace a patient (every field required)' })
   @ApiOkResponse({ type: PatientDto })
@@ -57,6 +62,7 @@ export class PatientsController {
     return this.patients.update(user, id, dto);
   }
 
+  @Audited('patient', 'update')
   @Patch(':id')
   @ApiOperation({ summary: 'Change some fields of a patient' })
   @ApiOkResponse({ type: PatientDto })
@@ -69,6 +75,7 @@ export class PatientsController {
     return this.patients.update(user, id, dto);
   }
 
+  @Audited('patient', 'delete')
   @Delete(':id')
   @NoContent()
   @ApiOperation({ summary: 'Delete a patient (and its doctor assignments)' })

@@ -5,6 +5,9 @@ import { Test } from '@nestjs/testing';
 import { getRepositoryToken } from '@nestjs/typeorm';
 import { FakeQueryBuilder } from '../../test/utils/fake-query-builder.js';
 import type { AuthUser } from '../common/decorators.js';
+import { DataSource } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
+import { fakeTransactions } from '../../test/utils/fake-transactions.js';
 import { CursorCodec } from '../common/pagination.js';
 import { ValidationFailedException } from '../common/problem.js';
 import { Patient } from './patient.entity.js';
@@ -29,6 +32,7 @@ function patient(overrides: Partial<Patient> = {}): Patient {
 }
 
 describe(PatientsService.name, () => {
+  let tx: ReturnType<typeof fakeTransactions>;
   let service: PatientsService;
   let qb: FakeQueryBuilder<Patient>;
   let answer: () => Promise<unknown>;
@@ -59,11 +63,14 @@ describe(PatientsService.name, () => {
         return found;
       },
     };
+    tx = fakeTransactions(repository);
     const moduleRef = await Test.createTestingModule({
       providers: [
         PatientsService,
         { provide: getRepositoryToken(Patient), useValue: repository },
         { provide: CursorCodec, useValue: new CursorCodec(randomBytes(32)) },
+        { provide: DataSource, useValue: tx.dataSource },
+        { provide: AuditService, useValue: tx.audit },
       ],
     }).compile();
     service = moduleRef.get(PatientsService);

@@ -1,6 +1,7 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { Repository, SelectQueryBuilder } from 'typeorm';
+import { DataSource, type Repository, type SelectQueryBuilder } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
 import type { AuthUser } from '../common/decorators.js';
 import { CursorCodec, keysetPage, type PageDto, pageRequest, parseOrdering, type SortField } from '../common/pagination.js';
 import { entityFromRow, likeContains } from '../common/sql.js';
@@ -28,16 +29,24 @@ export class PatientsService {
   constructor(
     @InjectRepository(Patient) private readonly patients: Repository<Patient>,
     private readonly cursors: CursorCodec,
+    private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
   ) {}
 
+  /** Each write and its audit event commit together. */
   async create(user: AuthUser, dto: CreatePatientDto): Promise<PatientDto> {
-    const result = await this.patients
-      .createQueryBuilder()
-      .insert()
-      .values({ ownerId: user.id, name: dto.name, age: dto.age, gender: dto.gender, address: dto.address ?? '' })
-      .returning(RETURNING)
-      .execute();
-    return toPatientDto(this.patients.create(result.generatedMaps[0] as Patient));
+    return this.dataSource.transaction(async (m) => {
+      const result = await m
+        .getRepository(Patient)
+        .createQueryBuilder()
+        .insert()
+        .values({ ownerId: user.id, name: dto.name, age: dto.age, gender: dto.gender, address: dto.address ?? '' })
+        .returning(RETURNING)
+        .execute();
+      const patient = this.patients.create(result.generatedMaps[0] as Patient);
+      await this.audit.record({ action: 'create', resourceType: 'patient', resourceId: patient.id, patientId: patient.id, status: 201 }, m);
+      return toPatientDto(patient);
+    });
   }
 
   async list(user: AuthUser, query: ListPatientsDto, url: URL): Promise<PageDto<PatientDto>> {
@@ -94,22 +103,29 @@ export class PatientsService {
     if (dto.gender !== undefined) changes.gender = dto.gender;
     if (dto.address !== undefined) changes.address = dto.address;
 
-    const qb = this.patients
-      .createQueryBuilder()
-      .update()
-      .set({ ...changes, updatedAt: () => 'now()' })
-      .where('id = :id', { id });
-    if (user.role !== 'admin') qb.andWhere('owner_id = :ownerId', { ownerId: user.id });
-    const result = await qb.returning(RETURNING).execute();
-    const row = (result.raw as Record<string, unknown>[])[0];
-    if (!row) throw new NotFoundException('Patient not found.');
-    return toPatientDto(entityFromRow(this.patients, row));
+    return this.dataSource.transaction(async (m) => {
+      const qb = m
+        .getRepository(Patient)
+        .createQueryBuilder()
+        .update()
+        .set({ ...changes, updatedAt: () => 'now()' })
+        .where('id = :id', { id });
+      if (user.role !== 'admin') qb.andWhere('owner_id = :ownerId', { ownerId: user.id });
+      const result = await qb.returning(RETURNING).execute();
+      const row = (result.raw as Record<string, unknown>[])[0];
+      if (!row) throw new NotFoundException('Patient not found.');
+      await this.audit.record({ action: 'update', resourceType: 'patient', resourceId: id, patientId: id, status: 200 }, m);
+      return toPatientDto(entityFromRow(this.patients, row));
+    });
   }
 
   async remove(user: AuthUser, id: string): Promise<void> {
-    const qb = this.patients.createQueryBuilder().delete().where('id = :id', { id });
-    if (user.role !== 'admin') qb.andWhere('owner_id = :ownerId', { ownerId: user.id });
-    const result = await qb.execute();
-    if (!result.affected) throw new NotFoundException('Patient not found.');
+    await this.dataSource.transaction(async (m) => {
+      const qb = m.getRepository(Patient).createQueryBuilder().delete().where('id = :id', { id });
+      if (user.role !== 'admin') qb.andWhere('owner_id = :ownerId', { ownerId: user.id });
+      const result = await qb.execute();
+      if (!result.affected) throw new NotFoundException('Patient not found.');
+      await this.audit.record({ action: 'delete', resourceType: 'patient', resourceId: id, patientId: id, status: 204 }, m);
+    });
   }
 }

@@ -1,0 +1,102 @@
+import {
+  type CallHandler,
+  type ExecutionContext,
+  HttpException,
+  Injectable,
+  type NestInterceptor,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { from, Observable, throwError } from 'rxjs';
+import { catchError, mergeMap } from 'rxjs/operators';
+import { databaseUnavailable } from '../common/db-errors.js';
+import { auditContext, contextOf } from './audit-context.js';
+import { AuditService } from './audit.service.js';
+import { AUDITED, type AuditSpec } from './audited.decorator.js';
+
+interface AuditedRequest {
+  params?: Record<string, string>;
+  user?: { id: string; sessionId: string };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Why a request was refused, as a short code for the trail. */
+export function reasonFor(status: number): string {
+  if (status === 404) return 'not_found';
+  if (status === 403) return 'forbidden';
+  if (status === 409) return 'conflict';
+  if (status === 429) return 'rate_limited';
+  if (status === 401) return 'invalid_token';
+  if (status >= 500) return 'unavailable';
+  return 'invalid_request';
+}
+
+/**
+ * Runs every handler inside its request's audit context, and writes the
+ * event of an @Audited route: for a read or a list once its data is ready,
+ * failing the request with 503 when the event cannot be written (no event,
+ * no data); for any refusal, whatever the action.
+ */
+@Injectable()
+export class AuditInterceptor implements NestInterceptor {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly audit: AuditService,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const request = context.switchToHttp().getRequest<AuditedRequest>();
+    const spec = this.reflector.get<AuditSpec | undefined>(AUDITED, context.getHandler());
+    const ctx = contextOf(request);
+    const id = request.params?.id;
+    const resourceId = id && UUID.test(id) ? id.toLowerCase() : null;
+
+    return new Observable((subscriber) =>
+      auditContext.run(ctx, () =>
+        next
+          .handle()
+          .pipe(
+            mergeMap((data: unknown) => {
+              if (!spec || (spec.action !== 'read' && spec.action !== 'list')) return [data];
+              return from(this.recordRead(spec, resourceId, data).then(() => data));
+            }),
+            catchError((error: unknown) => {
+              // A failed audit write is not recorded again (it would fail the same way).
+              if (spec && !(error instanceof ServiceUnavailableException)) {
+                const status = error instanceof HttpException ? error.getStatus() : databaseUnavailable(error) ? 503 : 500;
+                void this.audit.recordQuietly(
+                  {
+                    action: spec.action,
+                    resourceType: spec.resource,
+                    resourceId: spec.action === 'list' ? null : resourceId,
+                    patientId: spec.resource === 'patient' || spec.action === 'list' ? resourceId : null,
+                    status,
+                    reason: reasonFor(status),
+                  },
+                  ctx,
+                );
+              }
+              return throwError(() => error);
+            }),
+          )
+          .subscribe(subscriber),
+      ),
+    );
+  }
+
+  private async recordRead(spec: AuditSpec, resourceId: string | null, data: unknown): Promise<void> {
+    const body = data as { id?: string; results?: Array<{ id: string; mapping_id?: string; patient?: string }> };
+    const results = body?.results;
+    // Throws 503 when the event cannot be written: the data is then never sent (fail closed).
+    await this.audit.record({
+      action: spec.action,
+      resourceType: spec.resource,
+      resourceId: spec.action === 'read' ? (body?.id ?? resourceId) : null,
+      // A patient read, or a list scoped to one patient (GET /api/mappings/{patient_id}/).
+      patientId: spec.resource === 'patient' || spec.action === 'list' ? resourceId : null,
+      resultIds: results ? results.map((r) => r.mapping_id ?? r.id) : null,
+      status: 200,
+    });
+  }
+}

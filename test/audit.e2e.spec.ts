@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { AuditService } from '../src/audit/audit.service.js';
+import { createTestApp, type TestApp } from './utils/app.js';
+import { createDoctor, createPatient, createUser, type TestUser } from './utils/factories.js';
+import type { RequestOptions } from './utils/http.js';
+import { expectProblem } from './utils/problem.js';
+
+interface EventRow {
+  seq: string;
+  actor_id: string | null;
+  session_id: string | null;
+  action: string;
+  resource_type: string | null;
+  resource_id: string | null;
+  patient_id: string | null;
+  result_ids: string[] | null;
+  status: number;
+  reason: string | null;
+  request_id: string | null;
+  client_ip: string | null;
+  user_agent: string | null;
+}
+
+describe('Audit trail: what requests record (e2e)', () => {
+  let t: TestApp;
+  let alice: TestUser;
+  let bob: TestUser;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    alice = await createUser(t.http);
+    bob = await createUser(t.http);
+  });
+  afterAll(() => t?.close());
+
+  /** Sends a request with a fresh X-Request-Id and returns the response with the events recorded under that id. */
+  async function audited(method: string, path: string, options: RequestOptions = {}) {
+    const requestId = `audit-${randomUUID()}`;
+    const res = await t.http.request(method, path, {
+      ...options,
+      headers: { ...options.headers, 'x-request-id': requestId, 'user-agent': 'audit-test/1.0' },
+    });
+    // Refusals are written without holding up the answer: give them a moment.
+    let events: EventRow[] = [];
+    for (let i = 0; i < 20; i++) {
+      events = await t.dataSource.query(
+        `SELECT seq, actor_id, session_id, action, resource_type, resource_id, patient_id, result_ids, status, reason,
+                request_id, client_ip, user_agent
+           FROM audit_events WHERE request_id = $1 ORDER BY seq`,
+        [requestId],
+      );
+      if (events.length > 0) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return { res, events, requestId };
+  }
+
+  const sessionOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).sid as string;
+
+  it('a patient create, read, update, list and delete each write exactly one event, with who, where and how it ended', async () => {
+    const created = await audited('POST', '/api/patients/', {
+      token: alice.access,
+      body: { name: 'Audrey Secret', age: 51, gender: 'female', address: '7 Hidden Lane' },
+    });
+    expect(created.res.status).toBe(201);
+    const id = created.res.body.id as string;
+    expect(created.events).toEqual([
+      expect.objectContaining({
+        actor_id: alice.id,
+        session_id: sessionOf(alice.access),
+        action: 'create',
+        resource_type: 'patient',
+        resource_id: id,
+        patient_id: id,
+        status: 201,
+        reason: null,
+        user_agent: 'audit-test/1.0',
+        client_ip: expect.stringMatching(/127\.0\.0\.1/),
+      }),
+    ]);
+
+    const read = await audited('GET', `/api/patients/${id}/`, { token: alice.access });
+    expect(read.events).toEqual([expect.objectContaining({ action: 'read', resource_id: id, patient_id: id, status: 200 })]);
+
+    const updated = await audited('PATCH', `/api/patients/${id}/`, { token: alice.access, body: { age: 52 } });
+    expect(updated.events).toEqual([expect.objectContaining({ action: 'update', resource_id: id, status: 200 })]);
+
+    const list = await audited('GET', '/api/patients/?page_size=100', { token: alice.access });
+    expect(list.events).toEqual([expect.objectContaining({ action: 'list', resource_type: 'patient', resource_id: null, status: 200 })]);
+    expect(list.events[0].result_ids).toEqual((list.res.body.results as Array<{ id: string }>).map((p) => p.id));
+
+    const removed = await audited('DELETE', `/api/patients/${id}/`, { token: alice.access });
+    expect(removed.events).toEqual([expect.objectContaining({ action: 'delete', resource_id: id, status: 204 })]);
+
+    // Ids only: no name, address or age anywhere in the trail.
+    const dump = JSON.stringify(await t.dataSource.query(`SELECT * FROM audit_events`));
+    expect(dump).not.toMatch(/Audrey|Secret|Hidden Lane/);
+  });
+
+  it("someone else's patient: the 404 is recorded against the caller", async () => {
+    const patient = await createPatient(t.http, alice.access);
+    const { res, events } = await audited('GET', `/api/patients/${patient.id}/`, { token: bob.access });
+    expectProblem(res, 404);
+    expect(events).toEqual([
+      expect.objectContaining({ actor_id: bob.id, action: 'read', resource_id: patient.id, status: 404, reason: 'not_found' }),
+    ]);
+    const write = await audited('PATCH', `/api/patients/${patient.id}/`, { token: bob.access, body: { age: 1 } });
+    expect(write.events).toEqual([expect.objectContaining({ actor_id: bob.id, action: 'update', status: 404, reason: 'not_found' })]);
+  });
+
+  it('mappings: create, list of a patient’s doctors, delete, and a duplicate (409), one event each', async () => {
+    const patient = await createPatient(t.http, alice.access);
+    const doctor = await createDoctor(t.http, alice.access);
+    const created = await audited('POST', '/api/mappings/', { token: alice.access, body: { patient: patient.id, doctor: doctor.id } });
+    const mappingId = created.res.body.id as string;
+    expect(created.events).toEqual([
+      expect.objectContaining({ action: 'create', resource_type: 'mapping', resource_id: mappingId, patient_id: patient.id, status: 201 }),
+    ]);
+    const duplicate = await audited('POST', '/api/mappings/', { token: alice.access, body: { patient: patient.id, doctor: doctor.id } });
+    expect(duplicate.events).toEqual([expect.objectContaining({ action: 'create', resource_type: 'mapping', status: 409, reason: 'conflict' })]);
+
+    const doctors = await audited('GET', `/api/mappings/${patient.id}/`, { token: alice.access });
+    expect(doctors.events).toEqual([
+      expect.objectContaining({ action: 'list', resource_type: 'mapping', patient_id: patient.id, result_ids: [mappingId], status: 200 }),
+    ]);
+    const removed = await audited('DELETE', `/api/mappings/${mappingId}/`, { token: alice.access });
+    expect(removed.events).toEqual([
+      expect.objectContaining({ action: 'delete', resource_id: mappingId, patient_id: patient.id, status: 204 }),
+    ]);
+  });
+
+  it('refusals: no token, a bad token, a non-admin on an admin route, a bad body', async () => {
+    const none = await audited('GET', '/api/patients/');
+    expect(none.events).toEqual([expect.objectContaining({ action: 'access_denied', actor_id: null, status: 401, reason: 'no_token' })]);
+    const bad = await audited('GET', '/api/patients/', { token: 'not.a.token' });
+    expect(bad.events).toEqual([expect.objectContaining({ action: 'access_denied', status: 401, reason: 'invalid_token' })]);
+    const admin = await audited('GET', '/api/admin/patients/', { token: alice.access });
+    expect(admin.events).toEqual([
+      expect.objectContaining({ action: 'access_denied', actor_id: alice.id, status: 403, reason: 'not_admin' }),
+    ]);
+    const invalid = await audited('POST', '/api/patients/', { token: alice.access, body: { age: 900 } });
+    expect(invalid.events).toEqual([expect.objectContaining({ action: 'create', status: 400, reason: 'invalid_request' })]);
+  });
+
+  it('the chain stays intact through all of it', async () => {
+    expect(await t.app.get(AuditService).verify()).toMatchObject({ ok: true });
+  });
+});
+
+describe('Audit trail: fail closed (e2e)', () => {
+  let t: TestApp;
+  let alice: TestUser;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    alice = await createUser(t.http);
+  });
+  afterAll(() => t?.close());
+
+  it('when the event cannot be written: reads return 503 without the data, writes 503 and change nothing', async () => {
+    const patient = await createPatient(t.http, alice.access, { name: 'Withheld Person' });
+    await t.dataSource.query(`ALTER TABLE audit_events RENAME TO audit_events_offline`);
+    try {
+      const read = await t.http.get(`/api/patients/${patient.id}/`, { token: alice.access });
+      expectProblem(read, 503);
+      expect(read.headers.get('retry-after')).toBe('2');
+      expect(read.text).not.toContain('Withheld');
+
+      const list = await t.http.get('/api/patients/', { token: alice.access });
+      expectProblem(list, 503);
+      expect(list.text).not.toContain('Withheld');
+
+      const write = await t.http.post('/api/patients/', { name: 'Never Stored', age: 30, gender: 'male' }, { token: alice.access });
+      expectProblem(write, 503);
+      const del = await t.http.delete(`/api/patients/${patient.id}/`, { token: alice.access });
+      expectProblem(del, 503);
+    } finally {
+      await t.dataSource.query(`ALTER TABLE audit_events_offline RENAME TO audit_events`);
+    }
+    const rows = await t.dataSource.query(`SELECT name FROM patients WHERE owner_id = $1 ORDER BY name`, [alice.id]);
+    expect(rows).toEqual([{ name: 'Withheld Person' }]);
+    expect((await t.http.get(`/api/patients/${patient.id}/`, { token: alice.access })).status).toBe(200);
+  });
+});
