@@ -6,6 +6,7 @@ import {
   HttpException,
   Logger,
   NotFoundException,
+  InternalServerErrorException,
   ServiceUnavailableException,
   UnauthorizedException,
 } from '@nestjs/common';
@@ -184,10 +185,23 @@ describe(ProblemDetailsFilter.name, () => {
     expect(res.text).not.toMatch(/ECONNREFUSED|10\.0\.0\.5|statement|clients|terminat/);
   });
 
-  it('logs a 5xx HttpException, and keeps its status', () => {
-    const res = run(new ServiceUnavailableException({ status: 'error', error: { database: { status: 'down', message: 'pool ended' } } }));
-    expect(res.status).toBe(503);
-    expect(res.text).not.toMatch(/pool ended|database/);
+  it('keeps a 503 HttpException as is, logged as one warning without its details', () => {
+    const logWarn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const res = run(new ServiceUnavailableException({ status: 'error', error: { database: { status: 'down', message: 'pool ended' } } }));
+      expect(res.status).toBe(503);
+      expect(res.text).not.toMatch(/pool ended|database/);
+      expect(logError).not.toHaveBeenCalled();
+      expect(logWarn).toHaveBeenCalledTimes(1);
+      expect(JSON.stringify(logWarn.mock.calls)).not.toMatch(/pool ended|stack/);
+    } finally {
+      logWarn.mockRestore();
+    }
+  });
+
+  it('logs any other 5xx HttpException as an error', () => {
+    const res = run(new InternalServerErrorException('boom'));
+    expect(res.status).toBe(500);
     expect(logError).toHaveBeenCalledTimes(1);
   });
 

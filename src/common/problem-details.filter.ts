@@ -78,7 +78,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      if (status >= 500) this.logUnexpected(exception, request);
+      // A 503 is an expected state (database down, audit trail unwritable): one warning line, no stack.
+      if (status === 503) this.logger.warn({ req_id: request?.id, route: request?.routeOptions?.url }, 'service unavailable');
+      else if (status >= 500) this.logUnexpected(exception, request);
       return { ...base, title: statusTitle(status), status, detail: this.httpDetail(exception) };
     }
     const state = sqlState(exception);

@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { AppProcess } from './utils/app-process.js';
+import { PgCluster } from './utils/cluster.js';
+import { duration, type Outcome } from './utils/http.js';
+import { Checks, report, sized, summarize } from './utils/figures.js';
+import { createOrThrow, doctorBody, PASSWORD, patientBody, registerAndLogin } from './utils/load.js';
+
+const ROUNDS = sized(5, 20);
+const CONCURRENCY = 50;
+const GENDERS = ['male', 'female', 'other', 'unknown'];
+
+interface Round {
+  round: number;
+  register: Record<string, number>;
+  mapping: Record<string, number>;
+  patch: Record<string, number>;
+  final_matches: boolean;
+}
+
+/** Status (or the error of a request that got no answer) -> count. */
+function tally(outcomes: Outcome[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const o of outcomes) {
+    const key = String(o.status ?? o.error);
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
+}
+
+describe('Concurrency: identical requests at once (PostgreSQL)', () => {
+  let cluster: PgCluster;
+  let app: AppProcess;
+
+  beforeAll(async () => {
+    cluster = await PgCluster.create();
+    app = await AppProcess.start(cluster.appUrl);
+  }, 120_000);
+
+  afterAll(async () => {
+    await app?.stop();
+    await cluster?.destroy();
+  });
+
+  it(
+    `${CONCURRENCY} identical registrations, mapping creates and PATCHes at once, ${ROUNDS} rounds: one winner, the rest 409, never a 500`,
+    async () => {
+      const client = app.client;
+      const owner = await registerAndLogin(client);
+      const all: Outcome[] = [];
+      const rounds: Round[] = [];
+      const checks = new Checks();
+
+      for (let round = 1; round <= ROUNDS; round++) {
+        // The same username and email 50 times at once: the unique indexes decide, not a pre-check.
+        const tag = randomUUID().slice(0, 8);
+        const registration = { username: `race_${tag}`, email: `race_${tag}@example.org`, password: PASSWORD };
+        const register = await Promise.all(
+          Array.from({ length: CONCURRENCY }, () => client.send('POST', '/api/auth/register/', { body: registration, kind: 'register' })),
+        );
+
+        // The same (patient, doctor) pair 50 times at once.
+        const patient = await createOrThrow(client, '/api/patients/', owner.token, patientBody(round));
+        const doctor = await createOrThrow(client, '/api/doctors/', owner.token, doctorBody());
+        const mapping = await Promise.all(
+          Array.from({ length: CONCURRENCY }, () =>
+            client.send('POST', '/api/mappings/', { token: owner.token, body: { patient, doctor }, kind: 'create mapping' }),
+          ),
+        );
+
+        // 50 different PATCHes of one patient at once: each sets every field, so a final row mixing two would show.
+        const bodies = Array.from({ length: CONCURRENCY }, (_, i) => ({
+          name: `Round ${round} writer ${i}`,
+          age: i,
+          gender: GENDERS[i % GENDERS.length],
+          address: `${i} Concurrency Road`,
+        }));
+        const patch = await Promise.all(
+          bodies.map((body) => client.send('PATCH', `/api/patients/${patient}/`, { token: owner.token, body, kind: 'patch patient' })),
+        );
+        const [row] = await cluster.query<{ name: string; age: number; gender: string; address: string }>(
+          'SELECT name, age, gender, address FROM patients WHERE id = $1',
+          [patient],
+        );
+        const finalMatches = bodies.some(
+          (b) => b.name === row?.name && b.age === row.age && b.gender === row.gender && b.address === row.address,
+        );
+
+        all.push(...register, ...mapping, ...patch);
+        const r: Round = { round, register: tally(register), mapping: tally(mapping), patch: tally(patch), final_matches: finalMatches };
+        rounds.push(r);
+        const oneWinner = { 201: 1, 409: CONCURRENCY - 1 };
+        checks.add(`round ${round}: registrations one 201 and ${CONCURRENCY - 1} 409`, sameCounts(r.register, oneWinner), r.register);
+        checks.add(`round ${round}: mapping creates one 201 and ${CONCURRENCY - 1} 409`, sameCounts(r.mapping, oneWinner), r.mapping);
+        checks.add(`round ${round}: PATCHes all 200`, sameCounts(r.patch, { 200: CONCURRENCY }), r.patch);
+        checks.add(`round ${round}: the final row is one of the PATCHes`, finalMatches, row);
+      }
+
+      const users = await cluster.query<{ n: number }>("SELECT count(*)::int AS n FROM users WHERE username LIKE 'race\\_%'");
+      checks.add(`${ROUNDS} accounts registered, one per round`, users[0].n === ROUNDS, users[0].n);
+      const five = all.filter((o) => o.status !== undefined && o.status >= 500);
+      checks.add('never a 500 (nor any 5xx)', five.length === 0, summarize(five)['5xx']);
+
+      report(`concurrency: ${ROUNDS} rounds of ${CONCURRENCY} at once`, {
+        ...summarize(all),
+        slowest_request_ms: Math.round(Math.max(...all.map(duration))),
+        rounds_all_as_expected: rounds.filter(
+          (r) =>
+            sameCounts(r.register, { 201: 1, 409: CONCURRENCY - 1 }) &&
+            sameCounts(r.mapping, { 201: 1, 409: CONCURRENCY - 1 }) &&
+            sameCounts(r.patch, { 200: CONCURRENCY }) &&
+            r.final_matches,
+        ).length,
+        first_round: rounds[0],
+        checks: checks.summary.filter((s) => s.startsWith('FAIL')).length ? checks.summary.filter((s) => s.startsWith('FAIL')) : 'all pass',
+      });
+      if (checks.failed.length) process.stdout.write(app.logReport());
+      expect(checks.failed).toEqual([]);
+    },
+    sized(180_000, 600_000),
+  );
+});
+
+function sameCounts(actual: Record<string, number>, expected: Record<string, number>): boolean {
+  const keys = new Set([...Object.keys(actual), ...Object.keys(expected)]);
+  return [...keys].every((k) => (actual[k] ?? 0) === (expected[k] ?? 0));
+}

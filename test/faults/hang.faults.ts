@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { AppProcess } from './utils/app-process.js';
+import { PgCluster } from './utils/cluster.js';
+import { at, Checks, report, sample, sized, summarize } from './utils/figures.js';
+import { duration, now, Prober, sleep, succeeded } from './utils/http.js';
+import { buildWorld, checkWrites, Load, mixedOps } from './utils/load.js';
+
+const RATE = 50;
+const HANG_MS = 10_000;
+const BEFORE_MS = sized(3_000, 10_000);
+const AFTER_MS = sized(10_000, 20_000);
+
+describe('Hang: every PostgreSQL process SIGSTOPped for 10 s under load', () => {
+  let cluster: PgCluster;
+  let app: AppProcess;
+
+  beforeAll(async () => {
+    cluster = await PgCluster.create();
+    app = await AppProcess.start(cluster.appUrl);
+  }, 120_000);
+
+  afterAll(async () => {
+    cluster?.thaw();
+    await app?.stop();
+    await cluster?.destroy();
+  });
+
+  it(
+    'no request waits more than 3 s, failures are 503, and service is back within 5 s of SIGCONT',
+    async () => {
+      const world = await buildWorld(app.client);
+      const pid = app.pid;
+      const ready = new Prober(app.client, '/health/ready', 100);
+      const load = new Load(app.client, RATE, mixedOps(world)).start();
+
+      await sleep(BEFORE_MS);
+      const frozenAt = now();
+      const frozen = cluster.freeze();
+      await sleep(HANG_MS - (now() - frozenAt));
+      const thawedAt = now();
+      cluster.thaw();
+      await sleep(AFTER_MS);
+
+      const outcomes = await load.stop();
+      const readiness = await ready.stop();
+      const writes = await checkWrites(cluster, outcomes);
+
+      const checks = new Checks();
+      checks.add('the process stayed up (same pid, never exited)', app.running && app.pid === pid, app.exit ?? null);
+
+      const slow = outcomes.filter((o) => duration(o) > 3000);
+      checks.add('no API request waited more than 3 s', slow.length === 0, {
+        count: slow.length,
+        by_status: summarize(slow).by_status,
+        no_answer: summarize(slow).no_answer,
+        slowest_ms: Math.round(Math.max(0, ...slow.map(duration))),
+        first: sample(slow, frozenAt),
+      });
+      const slowReady = readiness.filter((o) => duration(o) > 3000);
+      checks.add('no /health/ready probe waited more than 3 s', slowReady.length === 0, {
+        count: slowReady.length,
+        first: sample(slowReady, frozenAt),
+      });
+
+      const failures = outcomes.filter((o) => !succeeded(o));
+      const not503 = failures.filter((o) => o.status !== 503);
+      checks.add('every failed API request was a 503', not503.length === 0, { count: not503.length, first: sample(not503, frozenAt) });
+
+      const back = outcomes.filter((o) => o.start >= thawedAt + 5000);
+      const backOk = back.filter(succeeded).length;
+      const ratio = back.length ? backOk / back.length : 0;
+      checks.add('99% of requests sent 5 s after SIGCONT succeeded', ratio >= 0.99, { sent: back.length, ok: backOk });
+      checks.add('every create answered 201 is in the database', writes.missing.length === 0, writes.missing.slice(0, 5));
+
+      const first503 = readiness.find((o) => o.start >= frozenAt && o.status === 503);
+      const readyAgain = readiness.find((o) => o.start >= thawedAt && o.status === 200);
+      const lastFailure = [...failures].sort((a, b) => b.end - a.end)[0];
+      const during = outcomes.filter((o) => o.start >= frozenAt && o.start < thawedAt);
+
+      report('hang: SIGSTOP of the cluster for 10 s under 50 req/s', {
+        ...summarize(outcomes),
+        processes_frozen: frozen.length,
+        sent_during_hang: summarize(during),
+        requests_over_3s: slow.length,
+        writes_acknowledged: writes.acknowledged,
+        writes_found: writes.found,
+        writes_not_acknowledged: writes.unacknowledged,
+        stored_without_201: writes.storedWithout201.length,
+        ready_503_after_sigstop_ms: first503 ? at(first503.end, frozenAt) : 'never',
+        readiness_during_hang: summarize(readiness.filter((o) => o.start >= frozenAt && o.start < thawedAt)),
+        ready_200_after_sigcont_ms: readyAgain ? at(readyAgain.end, thawedAt) : 'never',
+        last_failure_ends_after_sigcont_ms: lastFailure ? at(lastFailure.end, thawedAt) : null,
+        success_5s_after_sigcont: `${backOk}/${back.length} (${(ratio * 100).toFixed(2)}%)`,
+        checks: checks.summary,
+      });
+      if (checks.failed.length) process.stdout.write(app.logReport());
+      expect(checks.failed).toEqual([]);
+    },
+    sized(120_000, 180_000),
+  );
+});

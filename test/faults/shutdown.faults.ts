@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { AppProcess } from './utils/app-process.js';
+import { PgCluster } from './utils/cluster.js';
+import { at, Checks, report, sample, sized, summarize } from './utils/figures.js';
+import { duration, now, type Outcome, Prober, sleep, succeeded } from './utils/http.js';
+import { buildWorld, checkWrites, Load, type LoadOutcome, mixedOps, PASSWORD, registerAndLogin } from './utils/load.js';
+
+const RATE = 50;
+const LOAD_MS = sized(3_000, 10_000);
+/** Slow requests (argon2 hashing, tens of ms each) sent just before the signal, so that some are in flight when it comes. */
+const BURST = 16;
+/**
+ * A request written to its connection at least this long before the signal
+ * counts as accepted: on loopback the server has it in its socket buffer
+ * within a millisecond. One written in the last moment before the signal
+ * may legitimately be refused.
+ */
+const ACCEPTED_MARGIN_MS = 50;
+
+describe('Graceful shutdown: SIGTERM under load', () => {
+  let cluster: PgCluster;
+  let app: AppProcess;
+
+  beforeAll(async () => {
+    cluster = await PgCluster.create();
+    app = await AppProcess.start(cluster.appUrl);
+  }, 120_000);
+
+  afterAll(async () => {
+    await app?.stop();
+    await cluster?.destroy();
+  });
+
+  it(
+    'finishes every accepted request, is unready from the signal on, exits 0 within 10 s and leaves no connection',
+    async () => {
+      const world = await buildWorld(app.client);
+      const loginUser = await registerAndLogin(app.client);
+      const ready = new Prober(app.client, '/health/ready', 25);
+      const load = new Load(app.client, RATE, mixedOps(world)).start();
+      await sleep(LOAD_MS);
+
+      // Slow requests in flight at the signal: logins and registrations (each an argon2 hash), all
+      // written to their connections ACCEPTED_MARGIN_MS before it, so that each of them counts as accepted.
+      const writtenAll: Promise<void>[] = [];
+      const burst = Array.from({ length: BURST }, (_, i) => {
+        let written!: () => void;
+        writtenAll.push(new Promise<void>((resolve) => (written = resolve)));
+        const body =
+          i % 2 === 0
+            ? { username: loginUser.username, password: PASSWORD }
+            : { username: `drain_${i}_${loginUser.username}`, email: `drain_${i}_${loginUser.username}@example.org`, password: PASSWORD };
+        const path = i % 2 === 0 ? '/api/auth/login/' : '/api/auth/register/';
+        const sent = app.client.send('POST', path, { body, kind: i % 2 === 0 ? 'login' : 'register', onWritten: written });
+        // A request that fails before it is written must not keep the test waiting.
+        void sent.then(() => written());
+        return sent;
+      });
+      await Promise.all(writtenAll);
+      await sleep(ACCEPTED_MARGIN_MS);
+
+      const signalled = now();
+      app.signal('SIGTERM');
+      const deadline = setTimeout(() => app.signal('SIGKILL'), 30_000);
+      const exit = await app.exited;
+      clearTimeout(deadline);
+      await sleep(300);
+      const outcomes: LoadOutcome[] = await load.stop();
+      const burstOutcomes = await Promise.all(burst);
+      const readiness = await ready.stop();
+
+      // Sessions of the app's role, polled for up to 1 s after the exit (a backend takes a moment to go).
+      let sessions = await cluster.appSessions();
+      const pollFrom = now();
+      while (sessions > 0 && now() - pollFrom < 1000) {
+        await sleep(100);
+        sessions = await cluster.appSessions();
+      }
+      const writes = await checkWrites(cluster, outcomes);
+
+      const all: Outcome[] = [...outcomes, ...burstOutcomes];
+      const accepted = all.filter((o) => o.written !== undefined && o.written <= signalled - ACCEPTED_MARGIN_MS);
+      const inFlight = accepted.filter((o) => o.end > signalled);
+      const acceptedBad = accepted.filter((o) => !succeeded(o));
+      // Readiness from the signal until the drain ends (the last accepted request answered, or the exit):
+      // a load balancer must see 503 there, not a refused connection. Once drained, the listener may close.
+      const drainEnd = Math.min(exit.at, Math.max(signalled, ...accepted.map((o) => o.end)));
+      const afterSignal = readiness.filter((o) => o.start >= signalled);
+      const duringDrain = afterSignal.filter((o) => o.start <= drainEnd);
+      const readyNot503 = duringDrain.filter((o) => o.status !== 503);
+
+      const checks = new Checks();
+      checks.add('exit code 0', exit.code === 0, exit);
+      checks.add('exited within 10 s of SIGTERM', exit.at - signalled <= 10_000, at(exit.at, signalled));
+      checks.add('every request accepted before the signal completed normally (2xx)', acceptedBad.length === 0, {
+        count: acceptedBad.length,
+        first: sample(acceptedBad, signalled),
+      });
+      checks.add('slow requests were in flight at the signal', inFlight.length > 0, inFlight.length);
+      const storedWithout201 = writes.storedWithout201;
+      checks.add('no create was stored without its 201 reaching the client', !storedWithout201.length, storedWithout201.slice(0, 5));
+      checks.add('every create answered 201 is in the database', writes.missing.length === 0, writes.missing.slice(0, 5));
+      // A drain shorter than 4 probe intervals may fall between probes.
+      const probed = duringDrain.length > 0 || drainEnd - signalled < 100;
+      checks.add('every readiness probe from the signal until the drain ended answered 503', probed && !readyNot503.length, {
+        drain_ms: at(drainEnd, signalled),
+        ...summarize(duringDrain),
+        first_not_503: sample(readyNot503, signalled, 3),
+      });
+      const ready200 = afterSignal.filter((o) => o.status === 200);
+      checks.add('no readiness probe after the signal answered 200', !ready200.length, sample(ready200, signalled, 3));
+      checks.add('no connection of the app left in pg_stat_activity', sessions === 0, sessions);
+
+      const sentAfter = all.filter((o) => o.start >= signalled);
+      report('graceful shutdown: SIGTERM under 50 req/s', {
+        ...summarize(all),
+        accepted_before_signal: accepted.length,
+        in_flight_at_signal: inFlight.length,
+        accepted_not_2xx: acceptedBad.length,
+        sent_before_signal_not_accepted: summarize(all.filter((o) => o.start < signalled && !accepted.includes(o))),
+        sent_after_signal: summarize(sentAfter),
+        writes_acknowledged: writes.acknowledged,
+        writes_found: writes.found,
+        writes_not_acknowledged: writes.unacknowledged,
+        stored_without_201: writes.storedWithout201.length,
+        exit: { code: exit.code, signal: exit.signal, after_sigterm_ms: at(exit.at, signalled) },
+        last_answer_after_sigterm_ms: at(Math.max(...all.filter((o) => o.status !== undefined).map((o) => o.end)), signalled),
+        drain_ms: at(drainEnd, signalled),
+        readiness_during_drain: summarize(duringDrain),
+        readiness_after_signal: summarize(afterSignal),
+        readiness_last_200_after_signal_ms: lastAt(ready200, signalled),
+        slowest_in_flight_ms: Math.round(Math.max(0, ...inFlight.map(duration))),
+        app_sessions_after_exit: sessions,
+        checks: checks.summary,
+      });
+      if (checks.failed.length) process.stdout.write(app.logReport(10));
+      expect(checks.failed).toEqual([]);
+    },
+    sized(120_000, 180_000),
+  );
+});
+
+function lastAt(outcomes: Outcome[], from: number): number | null {
+  return outcomes.length ? at(Math.max(...outcomes.map((o) => o.start)), from) : null;
+}
