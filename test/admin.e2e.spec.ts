@@ -49,6 +49,7 @@ describe('Admin API (e2e)', () => {
 
     it('covers every admin route of the OpenAPI document, each under the admin tag', () => {
       expect(operations.map((o) => `${o.method} ${o.path.replace(/[0-9a-f-]{36}/, '{id}')}`).sort()).toEqual([
+        'GET /api/admin/audit-events/',
         'GET /api/admin/mappings/',
         'GET /api/admin/patients/',
         'GET /api/admin/users/',

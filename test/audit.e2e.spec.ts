@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AuditService } from '../src/audit/audit.service.js';
 import { createTestApp, type TestApp } from './utils/app.js';
-import { createDoctor, createPatient, createUser, type TestUser } from './utils/factories.js';
+import { createAdmin, createDoctor, createPatient, createUser, type TestUser } from './utils/factories.js';
 import type { RequestOptions } from './utils/http.js';
 import { expectProblem } from './utils/problem.js';
 
@@ -145,6 +145,64 @@ describe('Audit trail: what requests record (e2e)', () => {
 
   it('the chain stays intact through all of it', async () => {
     expect(await t.app.get(AuditService).verify()).toMatchObject({ ok: true });
+  });
+});
+
+describe('GET /api/admin/audit-events/ (e2e)', () => {
+  let t: TestApp;
+  let admin: TestUser;
+  let alice: TestUser;
+  let bob: TestUser;
+  let patientId: string;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    admin = await createAdmin(t);
+    alice = await createUser(t.http);
+    bob = await createUser(t.http);
+    patientId = (await createPatient(t.http, alice.access)).id;
+    await t.http.get(`/api/patients/${patientId}/`, { token: alice.access });
+    await t.http.get(`/api/patients/${patientId}/`, { token: bob.access });
+  });
+  afterAll(() => t?.close());
+
+  it("answers who looked at a patient, newest first, with the outcome; ids and hashes, never the patient's data", async () => {
+    const res = await t.http.get(`/api/admin/audit-events/?patient=${patientId}`, { token: admin.access });
+    expect(res.status).toBe(200);
+    expect(res.body.results.map((e: EventRow) => [e.actor_id, e.action, e.status])).toEqual([
+      [bob.id, 'read', 404],
+      [alice.id, 'read', 200],
+      [alice.id, 'create', 201],
+    ]);
+    expect(res.body.results[0]).toMatchObject({ reason: 'not_found', hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+  });
+
+  it('filters by actor, action, status, resource and time, and pages with cursors both ways', async () => {
+    const byActor = await t.http.get(`/api/admin/audit-events/?actor=${bob.id}&status=404`, { token: admin.access });
+    expect(byActor.body.results).toHaveLength(1);
+    const future = new Date(Date.now() + 60_000).toISOString();
+    const none = await t.http.get(`/api/admin/audit-events/?since=${future}`, { token: admin.access });
+    expect(none.body.results).toEqual([]);
+    const creates = await t.http.get(`/api/admin/audit-events/?action=create&resource_type=patient&resource_id=${patientId}`, {
+      token: admin.access,
+    });
+    expect(creates.body.results.map((e: EventRow) => e.actor_id)).toEqual([alice.id]);
+
+    const first = await t.http.get('/api/admin/audit-events/?page_size=2', { token: admin.access });
+    const second = await t.http.get(new URL(first.body.next).pathname + new URL(first.body.next).search, { token: admin.access });
+    const seqs = [...first.body.results, ...second.body.results].map((e: { seq: string }) => Number(e.seq));
+    expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    const back = await t.http.get(new URL(second.body.previous).pathname + new URL(second.body.previous).search, {
+      token: admin.access,
+    });
+    expect(back.body.results.map((e: { seq: string }) => e.seq)).toEqual(first.body.results.map((e: { seq: string }) => e.seq));
+  });
+
+  it('refuses bad filters (400) and non-admins (403)', async () => {
+    const bad = await t.http.get('/api/admin/audit-events/?actor=x&action=peek&status=99&since=yesterday', { token: admin.access });
+    expectProblem(bad, 400, ['actor', 'action', 'status', 'since']);
+    expectProblem(await t.http.get('/api/admin/audit-events/', { token: alice.access }), 403);
   });
 });
 

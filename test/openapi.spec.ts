@@ -90,6 +90,7 @@ describe('OpenAPI document', () => {
         'GET /api/admin/users/{id}',
         'PATCH /api/admin/users/{id}',
         'GET /api/admin/mappings',
+        'GET /api/admin/audit-events',
       ].sort(),
     );
     const get = generated.paths['/api/patients/{id}'].get!;

@@ -4,49 +4,15 @@
  */
 
 export interface paths {
-    "/health": {
+    "/api/admin/audit-events": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** Liveness: the process answers */
-        get: operations["healthLive"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/health/ready": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Readiness: the database answers (503 otherwise) */
-        get: operations["healthReady"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/auth/me": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The caller */
-        get: operations["usersMe"];
+        /** The audit trail, newest first: who touched which record, when, from where, with what outcome */
+        get: operations["adminAuditList"];
         put?: never;
         post?: never;
         delete?: never;
@@ -160,6 +126,57 @@ export interface paths {
          * @description Ends every session of the user.
          */
         post: operations["authChangePassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller */
+        get: operations["usersMe"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Liveness: the process answers */
+        get: operations["healthLive"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Readiness: the database answers (503 otherwise) */
+        get: operations["healthReady"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -354,37 +371,6 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        HealthDto: {
-            /**
-             * @example ok
-             * @enum {string}
-             */
-            status: "ok" | "error" | "shutting_down";
-            /**
-             * @example {
-             *       "database": {
-             *         "status": "up"
-             *       }
-             *     }
-             */
-            info: {
-                [key: string]: unknown;
-            };
-            /** @example {} */
-            error: {
-                [key: string]: unknown;
-            };
-            /**
-             * @example {
-             *       "database": {
-             *         "status": "up"
-             *       }
-             *     }
-             */
-            details: {
-                [key: string]: unknown;
-            };
-        };
         ProblemDto: {
             /** @example about:blank */
             type: string;
@@ -410,29 +396,48 @@ export interface components {
             /** @description The X-Request-Id of the request, for support. */
             request_id?: string;
         };
-        MeDto: {
+        PageDto: {
+            /** @description Absolute URL of the next page, or null. */
+            next: string | null;
+            /** @description Absolute URL of the previous page, or null. */
+            previous: string | null;
+        };
+        AuditEventDto: {
             /**
-             * Format: uuid
-             * @example 0b8f5c1e-6f0e-4c39-9a57-3f1c6f2d9a10
+             * @description Position in the hash chain (a decimal string: it can exceed 2^53).
+             * @example 42
              */
-            id: string;
-            /** @example ada */
-            username: string;
-            /**
-             * Format: email
-             * @example ada@example.org
-             */
-            email: string;
+            seq: string;
             /**
              * Format: date-time
              * @example 2026-11-26T12:00:00.000Z
              */
-            date_joined: string;
-            /**
-             * @example user
-             * @enum {string}
-             */
-            role: "user" | "admin";
+            at: string;
+            /** Format: uuid */
+            actor_id: string | null;
+            /** Format: uuid */
+            session_id: string | null;
+            /** @enum {string} */
+            action: "create" | "read" | "list" | "update" | "delete" | "login_succeeded" | "login_failed" | "token_refreshed" | "refresh_reuse_detected" | "logout" | "password_changed" | "access_denied" | "user_changed" | "audit_pruned";
+            /** @enum {string|null} */
+            resource_type: "patient" | "mapping" | "doctor" | "user" | "audit_event" | null;
+            /** Format: uuid */
+            resource_id: string | null;
+            /** Format: uuid */
+            patient_id: string | null;
+            /** @description For a list: the ids it returned. */
+            result_ids: string[] | null;
+            /** @example 200 */
+            status: number;
+            /** @example not_found */
+            reason: string | null;
+            request_id: string | null;
+            client_ip: string | null;
+            user_agent: string | null;
+            /** @description sha256 of prev_hash and the event (hex). */
+            hash: string;
+            /** @description The previous event’s hash (hex). */
+            prev_hash: string;
         };
         RegisterDto: {
             /**
@@ -498,6 +503,61 @@ export interface components {
             /** @example a new long passphrase 42 */
             new_password: string;
         };
+        MeDto: {
+            /**
+             * Format: uuid
+             * @example 0b8f5c1e-6f0e-4c39-9a57-3f1c6f2d9a10
+             */
+            id: string;
+            /** @example ada */
+            username: string;
+            /**
+             * Format: email
+             * @example ada@example.org
+             */
+            email: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-26T12:00:00.000Z
+             */
+            date_joined: string;
+            /**
+             * @example user
+             * @enum {string}
+             */
+            role: "user" | "admin";
+        };
+        HealthDto: {
+            /**
+             * @example ok
+             * @enum {string}
+             */
+            status: "ok" | "error" | "shutting_down";
+            /**
+             * @example {
+             *       "database": {
+             *         "status": "up"
+             *       }
+             *     }
+             */
+            info: {
+                [key: string]: unknown;
+            };
+            /** @example {} */
+            error: {
+                [key: string]: unknown;
+            };
+            /**
+             * @example {
+             *       "database": {
+             *         "status": "up"
+             *       }
+             *     }
+             */
+            details: {
+                [key: string]: unknown;
+            };
+        };
         CreatePatientDto: {
             /** @example Grace Hopper */
             name: string;
@@ -539,12 +599,6 @@ export interface components {
              * @example 2026-11-26T12:00:00.000Z
              */
             updated_at: string;
-        };
-        PageDto: {
-            /** @description Absolute URL of the next page, or null. */
-            next: string | null;
-            /** @description Absolute URL of the previous page, or null. */
-            previous: string | null;
         };
         ReplacePatientDto: {
             /** @example Grace Hopper */
@@ -800,9 +854,27 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    healthLive: {
+    adminAuditList: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Items per page (default 20; above 100 is capped at 100). */
+                page_size?: number;
+                /** @description Opaque cursor taken from a `next` or `previous` link. */
+                cursor?: string;
+                /** @description Events of this user (the actor). */
+                actor?: string;
+                /** @description Events concerning this patient (its own and its mappings’). */
+                patient?: string;
+                resource_type?: "patient" | "mapping" | "doctor" | "user" | "audit_event";
+                resource_id?: string;
+                action?: "create" | "read" | "list" | "update" | "delete" | "login_succeeded" | "login_failed" | "token_refreshed" | "refresh_reuse_detected" | "logout" | "password_changed" | "access_denied" | "user_changed" | "audit_pruned";
+                /** @description The outcome: the HTTP status the request ended with. */
+                status?: number;
+                /** @description At or after this time. */
+                since?: string;
+                /** @description Before this time. */
+                until?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -814,30 +886,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HealthDto"];
+                    "application/json": components["schemas"]["PageDto"] & {
+                        results: components["schemas"]["AuditEventDto"][];
+                    };
                 };
             };
-        };
-    };
-    healthReady: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HealthDto"];
-                };
-            };
-            /** @description A dependency (the database) is unavailable */
-            503: {
+            /** @description Invalid input (validation errors name each field) */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -845,27 +900,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-        };
-    };
-    usersMe: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
+            /** @description Missing, invalid or expired token */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MeDto"];
+                    "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description Missing, invalid or expired token */
-            401: {
+            /** @description Authenticated, but not allowed to do this */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1186,6 +1231,81 @@ export interface operations {
             };
             /** @description Body is not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    usersMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeDto"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    healthLive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HealthDto"];
+                };
+            };
+        };
+    };
+    healthReady: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HealthDto"];
+                };
+            };
+            /** @description A dependency (the database) is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,9 +1,13 @@
 import { Global, Module } from '@nestjs/common';
+import { PaginationModule } from '../common/pagination.module.js';
+import { AdminAuditController } from './admin-audit.controller.js';
 import { AuditService } from './audit.service.js';
 
 /** The audit trail, available to every module (they record their own events). */
 @Global()
 @Module({
+  imports: [PaginationModule],
+  controllers: [AdminAuditController],
   providers: [AuditService],
   exports: [AuditService],
 })

@@ -3,6 +3,10 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { type AuditRequestContext, auditContext } from './audit-context.js';
 import { type ChainRow, GENESIS_HASH, parsePruneAnchor, pruneAnchor, rowHash } from './audit-chain.js';
 import type { AuditAction, AuditResourceType } from './audit-event.entity.js';
+import type { AuditEventDto } from './dto/audit-event-response.dto.js';
+import type { ListAuditEventsDto } from './dto/list-audit-events.dto.js';
+import { CursorCodec, type PageDto, pageRequest, parseOrdering, type SortField } from '../common/pagination.js';
+import { ValidationFailedException } from '../common/problem.js';
 
 export interface AuditEventInput {
   action: AuditAction;
@@ -27,6 +31,29 @@ export interface VerifyResult {
 }
 
 const VERIFY_BATCH = 5000;
+const SEQ_ORDER: Record<string, SortField> = { seq: { column: 'seq', kind: 'string' } };
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+
+function toAuditEventDto(row: ChainRow): AuditEventDto {
+  return {
+    seq: row.seq,
+    at: row.at.toISOString(),
+    actor_id: row.actor_id,
+    session_id: row.session_id,
+    action: row.action as AuditEventDto['action'],
+    resource_type: row.resource_type as AuditEventDto['resource_type'],
+    resource_id: row.resource_id,
+    patient_id: row.patient_id,
+    result_ids: row.result_ids,
+    status: row.status,
+    reason: row.reason,
+    request_id: row.request_id,
+    client_ip: row.client_ip,
+    user_agent: row.user_agent,
+    hash: Buffer.from(row.hash).toString('hex'),
+    prev_hash: Buffer.from(row.prev_hash).toString('hex'),
+  };
+}
 
 /**
  * Writes the audit trail and checks it. Rows carry ids only (never names,
@@ -37,7 +64,10 @@ const VERIFY_BATCH = 5000;
 export class AuditService {
   private readonly logger = new Logger(AuditService.name);
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly cursors: CursorCodec,
+  ) {}
 
   /**
    * Inserts one event: in `manager`'s transaction when given (a write and
@@ -88,6 +118,56 @@ export class AuditService {
     } catch (error) {
       this.logger.error({ err: { message: (error as Error).message }, action: input.action }, 'audit event not written');
     }
+  }
+
+  /** The trail for admins, newest first, one keyset page (seq) at a time. */
+  async list(query: ListAuditEventsDto, url: URL): Promise<PageDto<AuditEventDto>> {
+    const page = pageRequest(query, parseOrdering(undefined, SEQ_ORDER, '-seq'), this.cursors, 'audit-events');
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (query.actor) add('actor_id = ?', query.actor);
+    if (query.patient) add('patient_id = ?', query.patient);
+    if (query.resource_type) add('resource_type = ?', query.resource_type);
+    if (query.resource_id) add('resource_id = ?', query.resource_id);
+    if (query.action) add('action = ?', query.action);
+    if (query.status !== undefined) add('status = ?', query.status);
+    if (query.since) add('at >= ?', new Date(query.since));
+    if (query.until) add('at < ?', new Date(query.until));
+    const backwards = page.cursor?.r === true;
+    if (page.cursor) {
+      if (typeof page.cursor.v !== 'string' || !/^\d{1,19}$/.test(page.cursor.v)) {
+        throw new ValidationFailedException({ cursor: ['cursor is invalid'] });
+      }
+      add(backwards ? 'seq > ?' : 'seq < ?', page.cursor.v);
+    }
+    params.push(page.pageSize + 1);
+    const rows = (await this.dataSource.query(
+      `SELECT seq, at, actor_id, session_id, action, resource_type, resource_id, patient_id, result_ids, status,
+              reason, request_id, client_ip, user_agent, prev_hash, hash
+         FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY seq ${backwards ? 'ASC' : 'DESC'} LIMIT $${params.length}`,
+      params,
+    )) as ChainRow[];
+    const hasMore = rows.length > page.pageSize;
+    if (hasMore) rows.pop();
+    if (backwards) rows.reverse();
+    const link = (row: ChainRow | undefined, reverse: boolean) => {
+      if (!row) return null;
+      const next = new URL(url);
+      next.searchParams.set('cursor', this.cursors.encode({ v: row.seq, i: NIL_UUID, r: reverse }, page.scope));
+      return next.toString();
+    };
+    const hasNext = backwards ? true : hasMore;
+    const hasPrevious = backwards ? hasMore : page.cursor !== undefined;
+    return {
+      next: hasNext ? link(rows[rows.length - 1], false) : null,
+      previous: hasPrevious ? link(rows[0], true) : null,
+      results: rows.map(toAuditEventDto),
+    };
   }
 
   /** Recomputes every link of the chain, oldest first; reports the first one that does not hold. */
