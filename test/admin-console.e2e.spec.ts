@@ -222,6 +222,15 @@ describe('staff console (browser e2e)', () => {
     await dialog.getByRole('button', { name: 'Confirm' }).click();
     await assignment.waitFor({ state: 'detached' });
 
+    // The audit trail, read-only: the unassignment just made is among its newest events (the list
+    // the console reloaded after it came next).
+    await open('audit-events');
+    await page.locator('table tbody tr').first().waitFor();
+    const newest = await page.locator('table tbody tr').allTextContents();
+    expect(newest.slice(0, 5).some((row) => /delete\s*mapping.*204/.test(row))).toBe(true);
+    expect(await page.getByRole('link', { name: 'Create' }).count()).toBe(0);
+    await shot('audit-events-list-1280x800');
+
     expect(problems).toEqual([]);
   }, 180_000);
 

@@ -3,10 +3,12 @@ import DoctorIcon from '@mui/icons-material/LocalHospital';
 import MappingIcon from '@mui/icons-material/Link';
 import PatientIcon from '@mui/icons-material/People';
 import UserIcon from '@mui/icons-material/ManageAccounts';
+import AuditIcon from '@mui/icons-material/History';
 import { TokenSession } from '../../client/src/index.js';
 import { createAuthProvider } from './authProvider.js';
 import { createDataProvider } from './dataProvider.js';
 import { LoginPage } from './LoginPage.js';
+import { AuditList } from './resources/audit.js';
 import { DoctorCreate, DoctorEdit, DoctorList, DoctorShow } from './resources/doctors.js';
 import { MappingCreate, MappingList } from './resources/mappings.js';
 import { PatientCreate, PatientEdit, PatientList, PatientShow } from './resources/patients.js';
@@ -71,6 +73,7 @@ export function App() {
         show={UserShow}
         edit={UserEdit}
       />
+      <Resource name="audit-events" icon={AuditIcon} options={{ label: 'Audit trail' }} list={AuditList} />
     </Admin>
   );
 }

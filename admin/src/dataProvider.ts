@@ -91,6 +91,18 @@ function resources(client: HealthcareClient): Record<string, ApiResource> {
       create: (body) => unwrap(client.POST('/api/mappings', { body: body as Schemas['CreateMappingDto'] })),
       delete: (id) => unwrap(client.DELETE('/api/mappings/{id}', byId(id))),
     },
+    // Read-only. Events are numbered (seq), not ids: react-admin's id is the seq.
+    'audit-events': {
+      filters: ['actor', 'patient', 'resource_type', 'resource_id', 'action', 'status', 'since', 'until'] satisfies (keyof ListQuery<'adminAuditList'>)[],
+      sortable: [],
+      writable: [],
+      list: async (query) => {
+        const page = await unwrap(
+          client.GET('/api/admin/audit-events', { params: { query: query as ListQuery<'adminAuditList'> } }),
+        );
+        return { ...page, results: page.results.map((event) => ({ ...event, id: event.seq })) };
+      },
+    },
     // Users register themselves (POST /api/auth/register): the console lists, shows and edits them.
     users: {
       filters: ['search', 'role', 'is_active'] satisfies (keyof ListQuery<'adminUsersList'>)[],
