@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AuditService } from '../src/audit/audit.service.js';
 import { createTestApp, type TestApp } from './utils/app.js';
-import { createAdmin, createDoctor, createPatient, createUser, type TestUser } from './utils/factories.js';
+import { buildDoctor, buildUser, createAdmin, createDoctor, createPatient, createUser, PASSWORD, type TestUser } from './utils/factories.js';
 import type { RequestOptions } from './utils/http.js';
 import { expectProblem } from './utils/problem.js';
 
@@ -141,6 +141,69 @@ describe('Audit trail: what requests record (e2e)', () => {
     ]);
     const invalid = await audited('POST', '/api/patients/', { token: alice.access, body: { age: 900 } });
     expect(invalid.events).toEqual([expect.objectContaining({ action: 'create', status: 400, reason: 'invalid_request' })]);
+  });
+
+  it('auth events: register, login (good and bad), refresh, reuse, logout, password change', async () => {
+    const input = buildUser();
+    const reg = await audited('POST', '/api/auth/register/', { body: input });
+    const userId = reg.res.body.id as string;
+    expect(reg.events).toEqual([expect.objectContaining({ action: 'create', resource_type: 'user', resource_id: userId, actor_id: userId, status: 201 })]);
+
+    const wrong = await audited('POST', '/api/auth/login/', { body: { username: input.username, password: 'Not-The-Password-1' } });
+    expect(wrong.events).toEqual([
+      expect.objectContaining({ action: 'login_failed', resource_id: userId, actor_id: null, status: 401, reason: 'wrong_password' }),
+    ]);
+    const unknown = await audited('POST', '/api/auth/login/', { body: { username: `ghost_${randomUUID()}`, password: PASSWORD } });
+    expect(unknown.events).toEqual([expect.objectContaining({ action: 'login_failed', resource_id: null, reason: 'unknown_user' })]);
+
+    const login = await audited('POST', '/api/auth/login/', { body: { username: input.username, password: PASSWORD } });
+    const sid = sessionOf(login.res.body.access);
+    expect(login.events).toEqual([
+      expect.objectContaining({ action: 'login_succeeded', actor_id: userId, session_id: sid, resource_id: userId, status: 200 }),
+    ]);
+
+    const refreshed = await audited('POST', '/api/auth/refresh/', { body: { refresh: login.res.body.refresh } });
+    expect(refreshed.events).toEqual([expect.objectContaining({ action: 'token_refreshed', actor_id: userId, session_id: sid, status: 200 })]);
+    const reused = await audited('POST', '/api/auth/refresh/', { body: { refresh: login.res.body.refresh } });
+    expect(reused.events).toEqual([
+      expect.objectContaining({ action: 'refresh_reuse_detected', actor_id: userId, session_id: sid, status: 401 }),
+    ]);
+
+    const again = await t.http.post('/api/auth/login/', { username: input.username, password: PASSWORD });
+    const changed = await audited('POST', '/api/auth/password/', {
+      token: again.body.access,
+      body: { old_password: PASSWORD, new_password: 'Another-Granite-Meadow-88' },
+    });
+    expect(changed.events).toEqual([expect.objectContaining({ action: 'password_changed', resource_id: userId, actor_id: userId, status: 204 })]);
+
+    const third = await t.http.post('/api/auth/login/', { username: input.username, password: 'Another-Granite-Meadow-88' });
+    const out = await audited('POST', '/api/auth/logout/', { body: { refresh: third.body.refresh } });
+    expect(out.events).toEqual([
+      expect.objectContaining({ action: 'logout', actor_id: userId, session_id: sessionOf(third.body.access), status: 204 }),
+    ]);
+  });
+
+  it('doctor changes, and a refused one', async () => {
+    const created = await audited('POST', '/api/doctors/', { token: alice.access, body: buildDoctor() });
+    const id = created.res.body.id as string;
+    expect(created.events).toEqual([expect.objectContaining({ action: 'create', resource_type: 'doctor', resource_id: id, status: 201 })]);
+    const updated = await audited('PATCH', `/api/doctors/${id}/`, { token: alice.access, body: { phone: '5559876543' } });
+    expect(updated.events).toEqual([expect.objectContaining({ action: 'update', resource_id: id, status: 200 })]);
+    const refused = await audited('DELETE', `/api/doctors/${id}/`, { token: bob.access });
+    expect(refused.events).toEqual([
+      expect.objectContaining({ action: 'delete', actor_id: bob.id, resource_id: id, status: 403, reason: 'forbidden' }),
+    ]);
+    const removed = await audited('DELETE', `/api/doctors/${id}/`, { token: alice.access });
+    expect(removed.events).toEqual([expect.objectContaining({ action: 'delete', resource_id: id, status: 204 })]);
+  });
+
+  it('an admin changing a user is recorded with what changed', async () => {
+    const admin = await createAdmin(t);
+    const target = await createUser(t.http);
+    const res = await audited('PATCH', `/api/admin/users/${target.id}/`, { token: admin.access, body: { is_active: false } });
+    expect(res.events).toEqual([
+      expect.objectContaining({ action: 'user_changed', actor_id: admin.id, resource_id: target.id, status: 200, reason: 'is_active=false' }),
+    ]);
   });
 
   it('the chain stays intact through all of it', async () => {

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Param, Patch, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
+import { Audited } from '../audit/audited.decorator.js';
 import { ApiPageResponse, ApiProblems } from '../common/api-docs.js';
 import { RequestUrl } from '../common/decorators.js';
 import type { PageDto } from '../common/pagination.js';
@@ -32,6 +33,7 @@ export class AdminUsersController {
     return this.users.get(id);
   }
 
+  @Audited('user', 'user_changed')
   @Patch(':id')
   @ApiOperation({
     summary: 'Activate or deactivate an account, or change its role',

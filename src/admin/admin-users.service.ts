@@ -1,6 +1,7 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, type Repository } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
 import { SessionsService } from '../auth/sessions.service.js';
 import { CursorCodec, keysetPage, type PageDto, pageRequest, parseOrdering, type SortField } from '../common/pagination.js';
 import { likeContains } from '../common/sql.js';
@@ -23,6 +24,7 @@ export class AdminUsersService {
     private readonly sessions: SessionsService,
     private readonly cursors: CursorCodec,
     private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
   ) {}
 
   async list(query: ListUsersDto, url: URL): Promise<PageDto<AdminUserDto>> {
@@ -72,6 +74,17 @@ export class AdminUsersService {
         user.role = role;
       }
       if (!isActive) await this.sessions.revokeAll(id, manager);
+      const changed = [dto.is_active !== undefined && `is_active=${isActive}`, dto.role !== undefined && `role=${role}`];
+      await this.audit.record(
+        {
+          action: 'user_changed',
+          resourceType: 'user',
+          resourceId: id,
+          status: 200,
+          reason: changed.filter(Boolean).join(',') || null,
+        },
+        manager,
+      );
       return toAdminUserDto(user);
     });
   }

@@ -6,6 +6,7 @@ import { Test } from '@nestjs/testing';
 import { ValidationFailedException } from '../common/problem.js';
 import { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
+import { AuditService } from '../audit/audit.service.js';
 import { LoginLockoutService } from '../throttling/login-lockout.service.js';
 import { AuthService } from './auth.service.js';
 import { PasswordHasher } from './password-hasher.js';
@@ -50,6 +51,10 @@ describe(AuthService.name, () => {
     verifyRefresh: jest.fn<TokensService['verifyRefresh']>(),
   };
   const hasher = { hash: jest.fn<PasswordHasher['hash']>(), verify: jest.fn<PasswordHasher['verify']>() };
+  const audit = {
+    record: jest.fn<AuditService['record']>(),
+    recordQuietly: jest.fn<AuditService['recordQuietly']>(),
+  };
   const lockout = {
     assertNotLocked: jest.fn<LoginLockoutService['assertNotLocked']>(),
     recordFailure: jest.fn<LoginLockoutService['recordFailure']>(),
@@ -59,7 +64,8 @@ describe(AuthService.name, () => {
   const dataSource = { transaction: jest.fn(async (work: (m: typeof manager) => Promise<unknown>) => work(manager)) };
 
   beforeEach(async () => {
-    for (const mock of [users, sessions, tokens, hasher, lockout].flatMap((m) => Object.values(m))) mock.mockReset();
+    for (const mock of [users, sessions, tokens, hasher, lockout, audit].flatMap((m) => Object.values(m))) mock.mockReset();
+    dataSource.transaction.mockClear();
     tokens.signAccess.mockReturnValue('access.jwt');
     tokens.signRefresh.mockReturnValue('refresh.jwt');
     hasher.hash.mockResolvedValue('$argon2id$new');
@@ -72,6 +78,7 @@ describe(AuthService.name, () => {
         { provide: PasswordHasher, useValue: hasher },
         { provide: DataSource, useValue: dataSource },
         { provide: LoginLockoutService, useValue: lockout },
+        { provide: AuditService, useValue: audit },
       ],
     }).compile();
     service = moduleRef.get(AuthService);
@@ -82,7 +89,12 @@ describe(AuthService.name, () => {
       const created = user();
       users.create.mockResolvedValue(created);
       const res = await service.register({ username: 'ada', email: 'ada@example.org', password: PASSWORD });
-      expect(users.create).toHaveBeenCalledWith({ username: 'ada', email: 'ada@example.org', passwordHash: '$argon2id$new' });
+      // The user and its audit event in one transaction.
+      expect(users.create).toHaveBeenCalledWith({ username: 'ada', email: 'ada@example.org', passwordHash: '$argon2id$new' }, manager);
+      expect(audit.record).toHaveBeenCalledWith(
+        { action: 'create', resourceType: 'user', resourceId: created.id, actorId: created.id, status: 201 },
+        manager,
+      );
       expect(hasher.hash).toHaveBeenCalledWith(PASSWORD);
       expect(res).toEqual({ id: created.id, username: 'ada', email: 'ada@example.org', date_joined: '2026-11-26T12:00:00.000Z' });
     });
@@ -204,6 +216,10 @@ describe(AuthService.name, () => {
       expect(users.setPasswordHash).toHaveBeenCalledWith(found.id, '$argon2id$new', manager);
       expect(sessions.revokeAll).toHaveBeenCalledWith(found.id, manager);
       expect(users.setPasswordHash.mock.invocationCallOrder[0]).toBeLessThan(sessions.revokeAll.mock.invocationCallOrder[0]);
+      expect(audit.record).toHaveBeenCalledWith(
+        { action: 'password_changed', resourceType: 'user', resourceId: found.id, status: 204 },
+        manager,
+      );
     });
   });
 });

@@ -1,5 +1,6 @@
-import { Injectable, NotFoundException, UnauthorizedException } from '@nestjs/common';
+import { HttpException, Injectable, NotFoundException, UnauthorizedException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
 import { ValidationFailedException } from '../common/problem.js';
 import { toRegisteredUser, type RegisteredUserDto } from '../users/dto/user-response.dto.js';
 import { LoginLockoutService } from '../throttling/login-lockout.service.js';
@@ -25,16 +26,27 @@ export class AuthService {
     private readonly hasher: PasswordHasher,
     private readonly dataSource: DataSource,
     private readonly lockout: LoginLockoutService,
+    private readonly audit: AuditService,
   ) {}
 
   async register(dto: RegisterDto): Promise<RegisteredUserDto> {
     // The password rules were applied by the DTO (AcceptablePassword), with the other fields.
-    const user = await this.users.create({
-      username: dto.username,
-      email: dto.email,
-      passwordHash: await this.hasher.hash(dto.password),
-    });
-    return toRegisteredUser(user);
+    const passwordHash = await this.hasher.hash(dto.password);
+    try {
+      return await this.dataSource.transaction(async (manager) => {
+        const user = await this.users.create({ username: dto.username, email: dto.email, passwordHash }, manager);
+        await this.audit.record(
+          { action: 'create', resourceType: 'user', resourceId: user.id, actorId: user.id, status: 201 },
+          manager,
+        );
+        return toRegisteredUser(user);
+      });
+    } catch (error) {
+      if (error instanceof HttpException && error.getStatus() === 409) {
+        void this.audit.recordQuietly({ action: 'create', resourceType: 'user', status: 409, reason: 'conflict' });
+      }
+      throw error;
+    }
   }
 
   /**
@@ -43,14 +55,37 @@ export class AuthService {
    */
   async login(dto: LoginDto): Promise<TokenPairDto> {
     // Before any hashing: a locked username costs nothing.
-    await this.lockout.assertNotLocked(dto.username);
+    try {
+      await this.lockout.assertNotLocked(dto.username);
+    } catch (error) {
+      void this.audit.recordQuietly({ action: 'login_failed', resourceType: 'user', status: 429, reason: 'locked' });
+      throw error;
+    }
     const user = await this.users.findForLogin(dto.username);
     const valid = await this.hasher.verify(user?.passwordHash, dto.password);
     if (!user || !valid || !user.isActive) {
       await this.lockout.recordFailure(dto.username);
+      // The account's id when there is one (never the username typed: it may be a mistyped password).
+      const reason = !user ? 'unknown_user' : !valid ? 'wrong_password' : 'inactive_user';
+      void this.audit.recordQuietly({
+        action: 'login_failed',
+        resourceType: 'user',
+        resourceId: user?.id ?? null,
+        status: 401,
+        reason,
+      });
       throw new UnauthorizedException(BAD_CREDENTIALS);
     }
     const session = await this.sessions.open(user.id);
+    // Fail closed: no tokens unless the login is on record.
+    await this.audit.record({
+      action: 'login_succeeded',
+      resourceType: 'user',
+      resourceId: user.id,
+      actorId: user.id,
+      sessionId: session.id,
+      status: 200,
+    });
     return {
       refresh: this.tokens.signRefresh(user.id, session.id, session.refreshJti, session.expiresAt),
       access: this.tokens.signAccess(user.id, session.id),
@@ -59,15 +94,28 @@ export class AuthService {
 
   /** Rotates the refresh token; a reused one ends its whole session. */
   async refresh(token: string): Promise<TokenPairDto> {
-    const claims = this.tokens.verifyRefresh(token);
+    let claims: ReturnType<TokensService['verifyRefresh']>;
+    try {
+      claims = this.tokens.verifyRefresh(token);
+    } catch (error) {
+      void this.audit.recordQuietly({ action: 'token_refreshed', status: 401, reason: 'invalid_token' });
+      throw error;
+    }
+    const who = { actorId: claims.sub, sessionId: claims.sid, resourceType: 'user' as const, resourceId: claims.sub };
     const result = await this.sessions.rotate(claims.sid, claims.sub, claims.jti);
     if (!result.ok) {
+      void this.audit.recordQuietly(
+        result.reason === 'reused'
+          ? { ...who, action: 'refresh_reuse_detected', status: 401, reason: 'session_revoked' }
+          : { ...who, action: 'token_refreshed', status: 401, reason: 'session_ended' },
+      );
       throw new UnauthorizedException(
         result.reason === 'reused'
           ? 'The refresh token was already used; the session has been ended.'
           : 'The session has ended; log in again.',
       );
     }
+    await this.audit.record({ ...who, action: 'token_refreshed', status: 200 });
     return {
       access: this.tokens.signAccess(claims.sub, claims.sid),
       refresh: this.tokens.signRefresh(claims.sub, claims.sid, result.newJti, result.session.expiresAt),
@@ -76,18 +124,43 @@ export class AuthService {
 
   /** Holding a refresh token that verifies is the proof: its session ends. */
   async logout(token: string): Promise<void> {
-    const claims = this.tokens.verifyRefresh(token);
-    await this.sessions.revoke(claims.sid, claims.sub);
+    let claims: ReturnType<TokensService['verifyRefresh']>;
+    try {
+      claims = this.tokens.verifyRefresh(token);
+    } catch (error) {
+      void this.audit.recordQuietly({ action: 'logout', status: 401, reason: 'invalid_token' });
+      throw error;
+    }
+    await this.dataSource.transaction(async (manager) => {
+      await this.sessions.revoke(claims.sid, claims.sub, manager);
+      await this.audit.record(
+        { action: 'logout', resourceType: 'user', resourceId: claims.sub, actorId: claims.sub, sessionId: claims.sid, status: 204 },
+        manager,
+      );
+    });
   }
 
-  logoutAll(userId: string): Promise<void> {
-    return this.sessions.revokeAll(userId);
+  async logoutAll(userId: string): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      await this.sessions.revokeAll(userId, manager);
+      await this.audit.record(
+        { action: 'logout', resourceType: 'user', resourceId: userId, status: 204, reason: 'all_sessions' },
+        manager,
+      );
+    });
   }
 
   async changePassword(userId: string, dto: ChangePasswordDto): Promise<void> {
     const user = await this.users.findByIdWithHash(userId);
     if (!user) throw new NotFoundException();
     if (!(await this.hasher.verify(user.passwordHash, dto.old_password))) {
+      void this.audit.recordQuietly({
+        action: 'password_changed',
+        resourceType: 'user',
+        resourceId: userId,
+        status: 400,
+        reason: 'wrong_password',
+      });
       throw new ValidationFailedException({ old_password: ['old_password is not correct'] });
     }
     const problems = checkPassword(dto.new_password, { username: user.username, email: user.email });
@@ -97,6 +170,7 @@ export class AuthService {
     await this.dataSource.transaction(async (manager) => {
       await this.users.setPasswordHash(userId, hash, manager);
       await this.sessions.revokeAll(userId, manager);
+      await this.audit.record({ action: 'password_changed', resourceType: 'user', resourceId: userId, status: 204 }, manager);
     });
   }
 }

@@ -84,8 +84,8 @@ export class SessionsService {
   }
 
   /** Ends one session, if the refresh token's jti is still its current one or an older one. */
-  async revoke(sessionId: string, userId: string): Promise<void> {
-    await this.sessions.query(
+  async revoke(sessionId: string, userId: string, manager: EntityManager = this.sessions.manager): Promise<void> {
+    await manager.query(
       `UPDATE sessions SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL`,
       [sessionId, userId],
     );

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, Param, Patch, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Audited } from '../audit/audited.decorator.js';
 import { ApiPageResponse, ApiProblems, NoContent } from '../common/api-docs.js';
 import { type AuthUser, CurrentUser, RequestUrl } from '../common/decorators.js';
 import type { PageDto } from '../common/pagination.js';
@@ -16,6 +17,7 @@ import { UpdateDoctorDto } from './dto/update-doctor.dto.js';
 export class DoctorsController {
   constructor(private readonly doctors: DoctorsService) {}
 
+  @Audited('doctor', 'create')
   @Post()
   @ApiOperation({ summary: 'Add a doctor' })
   @ApiCreatedResponse({ type: DoctorDto })
@@ -40,6 +42,7 @@ export class DoctorsController {
     return this.doctors.get(id);
   }
 
+  @Audited('doctor', 'update')
   @Put(':id')
   @ApiOperation({ summary: 'Replace a doctor (every field required; creator or admin only)' })
   @ApiOkResponse({ type: DoctorDto })
@@ -52,6 +55,7 @@ export class DoctorsController {
     return this.doctors.update(user, id, dto);
   }
 
+  @Audited('doctor', 'update')
   @Patch(':id')
   @ApiOperation({ summary: 'Change some fields of a doctor (creator or admin only)' })
   @ApiOkResponse({ type: DoctorDto })
@@ -64,6 +68,7 @@ export class DoctorsController {
     return this.doctors.update(user, id, dto);
   }
 
+  @Audited('doctor', 'delete')
   @Delete(':id')
   @NoContent()
   @ApiOperation({ summary: 'Delete a doctor and its assignments (creator or admin only)' })

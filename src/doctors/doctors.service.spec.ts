@@ -6,6 +6,9 @@ import { getRepositoryToken } from '@nestjs/typeorm';
 import { QueryFailedError } from 'typeorm';
 import { FakeQueryBuilder } from '../../test/utils/fake-query-builder.js';
 import type { AuthUser } from '../common/decorators.js';
+import { DataSource } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
+import { fakeTransactions } from '../../test/utils/fake-transactions.js';
 import { CursorCodec } from '../common/pagination.js';
 import { ValidationFailedException } from '../common/problem.js';
 import { Doctor } from './doctor.entity.js';
@@ -18,6 +21,7 @@ const INPUT = { name: 'Dr. Ada', specialization: 'Cardiology', email: 'Ada.Byron
 const uniqueViolation = () => new QueryFailedError('INSERT', [], Object.assign(new Error('duplicate'), { code: '23505' }));
 
 describe(DoctorsService.name, () => {
+  let tx: ReturnType<typeof fakeTransactions>;
   let service: DoctorsService;
   let qb: FakeQueryBuilder;
   let answer: () => Promise<unknown>;
@@ -39,11 +43,14 @@ describe(DoctorsService.name, () => {
       exists: async () => exists,
       findOne: async () => null,
     };
+    tx = fakeTransactions(repository);
     const moduleRef = await Test.createTestingModule({
       providers: [
         DoctorsService,
         { provide: getRepositoryToken(Doctor), useValue: repository },
         { provide: CursorCodec, useValue: new CursorCodec(randomBytes(32)) },
+        { provide: DataSource, useValue: tx.dataSource },
+        { provide: AuditService, useValue: tx.audit },
       ],
     }).compile();
     service = moduleRef.get(DoctorsService);

@@ -1,6 +1,7 @@
 import { ConflictException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { Repository } from 'typeorm';
+import { DataSource, type Repository } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
 import { sqlState, UNIQUE_VIOLATION } from '../common/db-errors.js';
 import type { AuthUser } from '../common/decorators.js';
 import { CursorCodec, keysetPage, type PageDto, pageRequest, parseOrdering, type SortField } from '../common/pagination.js';
@@ -26,17 +27,25 @@ export class DoctorsService {
   constructor(
     @InjectRepository(Doctor) private readonly doctors: Repository<Doctor>,
     private readonly cursors: CursorCodec,
+    private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
   ) {}
 
+  /** Each change and its audit event commit together. */
   async create(user: AuthUser, dto: CreateDoctorDto): Promise<DoctorDto> {
     try {
-      const result = await this.doctors
-        .createQueryBuilder()
-        .insert()
-        .values({ ...dto, createdById: user.id })
-        .returning(RETURNING)
-        .execute();
-      return toDoctorDto(this.doctors.create(result.generatedMaps[0] as Doctor));
+      return await this.dataSource.transaction(async (m) => {
+        const result = await m
+          .getRepository(Doctor)
+          .createQueryBuilder()
+          .insert()
+          .values({ ...dto, createdById: user.id })
+          .returning(RETURNING)
+          .execute();
+        const doctor = this.doctors.create(result.generatedMaps[0] as Doctor);
+        await this.audit.record({ action: 'create', resourceType: 'doctor', resourceId: doctor.id, status: 201 }, m);
+        return toDoctorDto(doctor);
+      });
     } catch (error) {
       if (sqlState(error) === UNIQUE_VIOLATION) throw new ConflictException(DUPLICATE_EMAIL);
       throw error;
@@ -69,29 +78,38 @@ export class DoctorsService {
 
   async update(user: AuthUser, id: string, dto: UpdateDoctorDto): Promise<DoctorDto> {
     const changes: Partial<Doctor> = { ...dto };
-    const qb = this.doctors
-      .createQueryBuilder()
-      .update()
-      .set({ ...changes, updatedAt: () => 'now()' })
-      .where('id = :id', { id });
-    if (user.role !== 'admin') qb.andWhere('created_by = :userId', { userId: user.id });
-    let rows: Record<string, unknown>[];
+    let row: Record<string, unknown> | undefined;
     try {
-      rows = (await qb.returning(RETURNING).execute()).raw as Record<string, unknown>[];
+      row = await this.dataSource.transaction(async (m) => {
+        const qb = m
+          .getRepository(Doctor)
+          .createQueryBuilder()
+          .update()
+          .set({ ...changes, updatedAt: () => 'now()' })
+          .where('id = :id', { id });
+        if (user.role !== 'admin') qb.andWhere('created_by = :userId', { userId: user.id });
+        const [changed] = (await qb.returning(RETURNING).execute()).raw as Record<string, unknown>[];
+        if (changed) await this.audit.record({ action: 'update', resourceType: 'doctor', resourceId: id, status: 200 }, m);
+        return changed;
+      });
     } catch (error) {
       if (sqlState(error) === UNIQUE_VIOLATION) throw new ConflictException(DUPLICATE_EMAIL);
       throw error;
     }
-    const row = rows[0];
+    // After the transaction: on PGlite its one session is free again for the lookup.
     if (!row) throw await this.denial(id);
     return toDoctorDto(entityFromRow(this.doctors, row));
   }
 
   async remove(user: AuthUser, id: string): Promise<void> {
-    const qb = this.doctors.createQueryBuilder().delete().where('id = :id', { id });
-    if (user.role !== 'admin') qb.andWhere('created_by = :userId', { userId: user.id });
-    const result = await qb.execute();
-    if (!result.affected) throw await this.denial(id);
+    const removed = await this.dataSource.transaction(async (m) => {
+      const qb = m.getRepository(Doctor).createQueryBuilder().delete().where('id = :id', { id });
+      if (user.role !== 'admin') qb.andWhere('created_by = :userId', { userId: user.id });
+      const result = await qb.execute();
+      if (result.affected) await this.audit.record({ action: 'delete', resourceType: 'doctor', resourceId: id, status: 204 }, m);
+      return Boolean(result.affected);
+    });
+    if (!removed) throw await this.denial(id);
   }
 
   /** After a write matched nothing: 404 if the doctor is missing, 403 if it is someone else's. */

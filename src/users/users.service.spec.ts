@@ -32,6 +32,8 @@ describe(UsersService.name, () => {
       },
       create: (row: Partial<User>) => Object.assign(new User(), row),
       findOne: async ({ where }: { where: { id: string } }) => found.find((u) => u.id === where.id) ?? null,
+      // create() runs on a caller's transaction when given one, else on the repository's own manager.
+      manager: { getRepository: () => repository },
     };
     const moduleRef = await Test.createTestingModule({
       providers: [UsersService, { provide: getRepositoryToken(User), useValue: repository }],

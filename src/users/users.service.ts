@@ -20,9 +20,10 @@ export class UsersService {
    * Inserts a user; the unique indexes on lower(username) and lower(email)
    * decide duplicates (no racy pre-check) -> 409.
    */
-  async create(input: NewUser): Promise<User> {
+  async create(input: NewUser, manager: EntityManager = this.users.manager): Promise<User> {
     try {
-      const result = await this.users
+      const result = await manager
+        .getRepository(User)
         .createQueryBuilder()
         .insert()
         .values({
