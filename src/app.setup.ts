@@ -261,13 +261,12 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   });
 
   await serveConsole(app, config.getOrThrow('ADMIN_CONSOLE_DIR', { infer: true }));
+  // Signals are handled by main.ts (drain, then close, then exit 0); app.close() runs every shutdown hook.
 
   // A client that trickles its headers (slowloris) is cut off after this; the
   // whole request has requestTimeout (30 s, set on the adapter).
   const server = app.getHttpServer() as { headersTimeout: number };
   server.headersTimeout = HEADERS_TIMEOUT_MS;
-
-  app.enableShutdownHooks();
 }
 
 /**

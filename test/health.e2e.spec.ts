@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DrainService } from '../src/health/drain.service.js';
 import { createTestApp, type TestApp } from './utils/app.js';
 import { createUser, type TestUser } from './utils/factories.js';
 import { expectProblem } from './utils/problem.js';
@@ -29,6 +30,20 @@ describe('Health (e2e)', () => {
   it('a token is accepted but not needed', async () => {
     expect((await t.http.get('/health/ready', { token: alice.access })).status).toBe(200);
     expect((await t.http.get('/health/ready', { token: 'not-a-jwt' })).status).toBe(200);
+  });
+
+  it('while draining for a shutdown, readiness answers 503 and the API still serves', async () => {
+    const drain = t.app.get(DrainService);
+    drain.start();
+    try {
+      const res = await t.http.get('/health/ready');
+      expectProblem(res, 503);
+      expect(res.body.detail).toBe('Shutting down: send new requests elsewhere.');
+      expect((await t.http.get('/health')).status).toBe(200);
+      expect((await t.http.get('/api/patients/', { token: alice.access })).status).toBe(200);
+    } finally {
+      (drain as unknown as { drainingSince: number | null }).drainingSince = null;
+    }
   });
 
   // Last in the file: the database stays down until the app is closed.

@@ -185,6 +185,13 @@ export class EnvironmentVariables {
   @IsString()
   REDIS_URL?: string;
 
+  /** On SIGTERM/SIGINT: seconds of serving with readiness at 503 before the listener closes. */
+  @Transform(toInt)
+  @Min(0)
+  @Max(60)
+  @IsInt()
+  SHUTDOWN_DRAIN_SECONDS = 2;
+
   /** Audit events older than this many days are removed by `npm run cli -- audit-prune` (six years, as HIPAA keeps documentation). */
   @Transform(toInt)
   @Min(1)

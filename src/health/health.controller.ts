@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { ApiProblems } from '../common/api-docs.js';
 import { Public } from '../common/decorators.js';
+import { DrainService } from './drain.service.js';
 import { HealthDto } from './health.dto.js';
 
 @ApiTags('health')
@@ -12,6 +13,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly db: TypeOrmHealthIndicator,
+    private readonly drain: DrainService,
   ) {}
 
   // Documented here rather than by terminus, whose schema depends on how @nestjs/swagger was loaded.
@@ -29,6 +31,7 @@ export class HealthController {
   @ApiOkResponse({ type: HealthDto })
   @ApiProblems(503)
   async ready() {
+    if (this.drain.draining) throw new ServiceUnavailableException('Shutting down: send new requests elsewhere.');
     try {
       return await this.health.check([() => this.db.pingCheck('database', { timeout: 1500 })]);
     } catch {
