@@ -206,6 +206,12 @@ function cleanParam(p: Parameter): fc.Arbitrary<string> | undefined {
       : fc.constantFrom(...values);
   }
   if (s.format === 'uuid') return uuidRefFor(p.name);
+  // An RFC 3339 date-time, percent-encoded (the `+` of an offset would read as a space).
+  if (s.format === 'date-time') {
+    return fc
+      .date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true })
+      .map((d) => encodeURIComponent(d.toISOString()));
+  }
   if (s.type === 'boolean') return fc.constantFrom('true', 'false');
   if (s.type === 'number' || s.type === 'integer') return fc.integer({ min: s.minimum ?? 0, max: s.maximum ?? 1000 }).map(String);
   if (s.type === 'string')
