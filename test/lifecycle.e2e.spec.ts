@@ -20,6 +20,11 @@ describe('create-superuser and shutdown (e2e)', () => {
     const input = buildUser();
     const admin = await createSuperuser(t.app, input);
     expect(admin.role).toBe('admin');
+    // On the audit trail, in the same transaction as the account.
+    const events = await t.dataSource.query(`SELECT action, resource_id, reason, actor_id FROM audit_events WHERE resource_id = $1`, [
+      admin.id,
+    ]);
+    expect(events).toEqual([{ action: 'create', resource_id: admin.id, reason: 'cli:create-superuser', actor_id: null }]);
 
     const login = await t.http.post('/api/auth/login/', { username: input.username, password: input.password });
     expect(login.status).toBe(200);

@@ -1,6 +1,8 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { validate } from 'class-validator';
 import { plainToInstance } from 'class-transformer';
+import { DataSource } from 'typeorm';
+import { AuditService } from '../audit/audit.service.js';
 import { RegisterDto } from '../auth/dto/register.dto.js';
 import { PasswordHasher } from '../auth/password-hasher.js';
 import { flattenValidationErrors } from '../common/validation.js';
@@ -25,12 +27,17 @@ export async function createSuperuser(app: INestApplicationContext, input: Super
 
   const hasher = app.get(PasswordHasher);
   const users = app.get(UsersService);
+  const audit = app.get(AuditService);
+  const passwordHash = await hasher.hash(input.password);
   try {
-    return await users.create({
-      username: dto.username,
-      email: dto.email,
-      passwordHash: await hasher.hash(input.password),
-      role: 'admin',
+    // The account and its audit event in one transaction (the CLI has no request: no actor, IP or request id).
+    return await app.get(DataSource).transaction(async (manager) => {
+      const user = await users.create({ username: dto.username, email: dto.email, passwordHash, role: 'admin' }, manager);
+      await audit.record(
+        { action: 'create', resourceType: 'user', resourceId: user.id, status: 201, reason: 'cli:create-superuser' },
+        manager,
+      );
+      return user;
     });
   } catch (error) {
     throw new Error(error instanceof Error ? error.message : String(error), { cause: error });
