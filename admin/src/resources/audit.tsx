@@ -14,23 +14,30 @@ import type { Schemas } from '../../../client/src/index.js';
 
 type AuditEvent = Schemas['AuditEventDto'] & { id: string };
 
-const ACTIONS: AuditEvent['action'][] = [
-  'create',
-  'read',
-  'list',
-  'update',
-  'delete',
-  'login_succeeded',
-  'login_failed',
-  'token_refreshed',
-  'refresh_reuse_detected',
-  'logout',
-  'password_changed',
-  'access_denied',
-  'user_changed',
-  'audit_pruned',
-];
-const RESOURCES: NonNullable<AuditEvent['resource_type']>[] = ['patient', 'mapping', 'doctor', 'user', 'audit_event'];
+// Keyed by the API's own enums (client/src/schema.ts): a value added to or removed from the API breaks the type check.
+const ACTIONS = Object.keys({
+  create: true,
+  read: true,
+  list: true,
+  update: true,
+  delete: true,
+  login_succeeded: true,
+  login_failed: true,
+  token_refreshed: true,
+  refresh_reuse_detected: true,
+  logout: true,
+  password_changed: true,
+  access_denied: true,
+  user_changed: true,
+  audit_pruned: true,
+} satisfies Record<AuditEvent['action'], true>);
+const RESOURCES = Object.keys({
+  patient: true,
+  mapping: true,
+  doctor: true,
+  user: true,
+  audit_event: true,
+} satisfies Record<NonNullable<AuditEvent['resource_type']>, true>);
 
 const filters = [
   <SelectInput key="action" source="action" choices={ACTIONS.map((id) => ({ id, name: id }))} />,
