@@ -9,4 +9,4 @@ loadDotEnv();
  * The DataSource for the TypeORM CLI (npm run migration:*), built by the same
  * function as the app's, so both always talk to the same database.
  */
-export default new DataSource(buildDataSourceOptions(validateEnv(process.env)));
+export default new DataSource(buildDataSourceOptions(validateEnv(process.env), 'tool'));

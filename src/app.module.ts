@@ -15,7 +15,9 @@ import { createValidationPipe } from './common/validation.js';
 import { type EnvironmentVariables, validateEnv } from './config/env.validation.js';
 import { loggerOptions } from './config/logger.js';
 import { buildDataSourceOptions } from './database/data-source-options.js';
-import { runMigrations } from './database/migrate.js';
+import { databaseUse, openDataSource } from './database/database-startup.js';
+import { DatabaseReadyGuard } from './database/database-ready.guard.js';
+import { DatabaseStartupShutdown } from './database/database-startup.shutdown.js';
 import { releasePGliteDataDir } from './database/pglite-lock.js';
 import { DoctorsModule } from './doctors/doctors.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -42,34 +44,48 @@ import { UsersModule } from './users/users.module.js';
     TypeOrmModule.forRootAsync({
       inject: [ConfigService],
       useFactory: (config: ConfigService<EnvironmentVariables, true>) => ({
-        ...buildDataSourceOptions({
-          DATABASE_URL: config.get('DATABASE_URL', { infer: true }),
-          DB_NAME: config.get('DB_NAME', { infer: true }),
-          DB_USER: config.get('DB_USER', { infer: true }),
-          DB_PASSWORD: config.get('DB_PASSWORD', { infer: true }),
-          DB_HOST: config.getOrThrow('DB_HOST', { infer: true }),
-          DB_PORT: config.getOrThrow('DB_PORT', { infer: true }),
-          DB_POOL_SIZE: config.getOrThrow('DB_POOL_SIZE', { infer: true }),
-          PGLITE_DATA_DIR: config.getOrThrow('PGLITE_DATA_DIR', { infer: true }),
-        }),
+        ...buildDataSourceOptions(
+          {
+            DATABASE_URL: config.get('DATABASE_URL', { infer: true }),
+            DB_NAME: config.get('DB_NAME', { infer: true }),
+            DB_USER: config.get('DB_USER', { infer: true }),
+            DB_PASSWORD: config.get('DB_PASSWORD', { infer: true }),
+            DB_HOST: config.getOrThrow('DB_HOST', { infer: true }),
+            DB_PORT: config.getOrThrow('DB_PORT', { infer: true }),
+            DB_POOL_SIZE: config.getOrThrow('DB_POOL_SIZE', { infer: true }),
+            PGLITE_DATA_DIR: config.getOrThrow('PGLITE_DATA_DIR', { infer: true }),
+          },
+          databaseUse(),
+        ),
         migrateOnStart: config.getOrThrow('DB_MIGRATE_ON_START', { infer: true }),
         pgliteDataDir: config.getOrThrow('PGLITE_DATA_DIR', { infer: true }),
-        // Fail fast (about 3 s) when the database is unreachable at start, rather than retrying for half a minute.
+        // dataSourceFactory connects (or, for a server whose database is down, connects later): not TypeOrmModule.
+        manualInitialization: true,
+        // A tool fails fast (about 3 s) when the database is unreachable; a server does not fail for that (it waits).
         retryAttempts: 2,
         retryDelay: 1000,
       }),
-      // Pending migrations are applied before the app serves anything.
+      // Pending migrations are applied before the app serves data.
       dataSourceFactory: async (options?: DataSourceOptions) => {
         if (!options) throw new Error('TypeORM options missing');
-        const dataSource = await new DataSource(options).initialize();
         const { migrateOnStart, driver, pgliteDataDir } = options as {
           migrateOnStart?: boolean;
           driver?: unknown;
           pgliteDataDir?: string;
         };
-        // A custom driver means PGlite: single-process, no lock needed.
-        if (migrateOnStart) await runMigrations(dataSource, driver === undefined);
-        if (driver !== undefined && pgliteDataDir && !pgliteDataDir.startsWith('memory://')) {
+        // A custom driver means PGlite: single-process (no migration lock), embedded (never "down").
+        const postgres = driver === undefined;
+        const dataSource = await openDataSource(new DataSource(options), {
+          migrate: migrateOnStart === true,
+          migrationLock: postgres,
+          waitWhenDown: postgres && databaseUse() === 'server',
+          onFatal: (error) => {
+            // Retrying cannot help (a wrong password, a failing migration): stop, so the supervisor sees it.
+            process.stderr.write(`Failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+            process.exit(1);
+          },
+        });
+        if (!postgres && pgliteDataDir && !pgliteDataDir.startsWith('memory://')) {
           // Closing the app (SIGTERM included) frees the embedded database for the next process.
           const destroy = dataSource.destroy.bind(dataSource);
           dataSource.destroy = async () => {
@@ -91,7 +107,10 @@ import { UsersModule } from './users/users.module.js';
     AdminModule,
   ],
   providers: [
-    // In this order: who is calling, whether they are within their rate limits, whether their role may use the route.
+    DatabaseStartupShutdown,
+    // In this order: whether the database is up yet, who is calling, whether they are within their rate limits,
+    // whether their role may use the route.
+    { provide: APP_GUARD, useClass: DatabaseReadyGuard },
     { provide: APP_GUARD, useClass: JwtAuthGuard },
     { provide: APP_GUARD, useClass: ApiThrottlerGuard },
     { provide: APP_GUARD, useClass: RolesGuard },

@@ -4,6 +4,10 @@ import { createInterface } from 'node:readline';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { loadDotEnv } from './config/dotenv.js';
+import { setDatabaseUse } from './database/database-startup.js';
+
+// Fail at once if the database is down; no deadline on long maintenance statements.
+setDatabaseUse('tool');
 
 const USAGE = `Usage: npm run cli -- <command> [options]
 

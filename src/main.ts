@@ -6,12 +6,15 @@ import { ConfigService } from '@nestjs/config';
 import { configureApp, createFastifyAdapter, NEST_APP_OPTIONS } from './app.setup.js';
 import { loadDotEnv } from './config/dotenv.js';
 import { type EnvironmentVariables, validateEnv } from './config/env.validation.js';
+import { setDatabaseUse } from './database/database-startup.js';
 import { DrainService } from './health/drain.service.js';
 
 async function bootstrap(): Promise<void> {
   // Checked here first, so a bad configuration stops the app with one line, not a stack trace.
   loadDotEnv();
   validateEnv(process.env);
+  // Bounded queries; if PostgreSQL is down, listen anyway (503 on data routes) and connect when it comes up.
+  setDatabaseUse('server');
   const { AppModule } = await import('./app.module.js');
   const app = await NestFactory.create<NestFastifyApplication>(AppModule, createFastifyAdapter(), {
     ...NEST_APP_OPTIONS,

@@ -62,11 +62,11 @@ describe('Health (e2e)', () => {
       expect((await t.http.get('/health')).status).toBe(200);
     });
 
-    it('any other route answers a generic 500, with no internals', async () => {
+    it('any other route answers 503 with Retry-After, with no internals, before any guard touches the database', async () => {
       const res = await t.http.get('/api/auth/me/', { token: alice.access });
-      expectProblem(res, 500);
-      expect(res.body.detail).toBe('An unexpected error occurred.');
-      expect(res.body.errors).toBeUndefined();
+      expectProblem(res, 503);
+      expect(res.headers.get('retry-after')).toBe('2');
+      expect(res.body.detail).toBe('The database is not reachable yet; try again shortly.');
       expect(Object.keys(res.body).sort()).toEqual(['detail', 'instance', 'request_id', 'status', 'title', 'type']);
     });
   });

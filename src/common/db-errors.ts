@@ -25,7 +25,7 @@ const UNAVAILABLE_STATE = /^(08|53|57|40001$|40P01$)/;
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN']);
 /** node-postgres reports pool and socket failures by message only. */
 const UNAVAILABLE_MESSAGE =
-  /timeout exceeded when trying to connect|Connection terminated|connection timeout|Client has encountered a connection error|Connection is closed|terminating connection/i;
+  /timeout exceeded when trying to connect|Connection terminated|connection timeout|Client has encountered a connection error|Connection is closed|terminating connection|is not queryable/i;
 
 /** True when an error (or what it wraps) says the database is down, overloaded or unreachable: a 503, not a 500. */
 export function databaseUnavailable(error: unknown, depth = 0): boolean {

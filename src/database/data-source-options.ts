@@ -4,6 +4,8 @@ import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import type { DataSourceOptions } from 'typeorm';
 import { migrations } from '../../migrations/index.js';
 import type { EnvironmentVariables } from '../config/env.validation.js';
+import { boundedClient } from './bounded-client.js';
+import type { DatabaseUse } from './database-startup.js';
 import { entities } from './entities.js';
 import { lockPGliteDataDir } from './pglite-lock.js';
 import { serializedPGliteDriver } from './pglite-pool.js';
@@ -22,6 +24,11 @@ type DbEnv = Pick<
 
 export type DatabaseKind = 'postgres' | 'pglite';
 
+/** A request never waits longer than this for one query's answer (then 503). Below the hang budget of 3 s. */
+export const QUERY_DEADLINE_MS = 2500;
+/** Server side: the most one statement may run. A request is answered 503 sooner (QUERY_DEADLINE_MS); this stops the work. */
+const STATEMENT_TIMEOUT_MS = 5000;
+
 /** PostgreSQL when DATABASE_URL or DB_NAME is set; the embedded PGlite otherwise. */
 export function databaseKind(env: DbEnv): DatabaseKind {
   return env.DATABASE_URL || env.DB_NAME ? 'postgres' : 'pglite';
@@ -30,9 +37,10 @@ export function databaseKind(env: DbEnv): DatabaseKind {
 /**
  * The one place that builds TypeORM options: used by the app module and by
  * ormconfig.ts (the migration CLI). `synchronize` is never on: the schema
- * comes from migrations only.
+ * comes from migrations only. A server bounds every query; a tool (the CLI,
+ * migrations) may run long statements.
  */
-export function buildDataSourceOptions(env: DbEnv): DataSourceOptions {
+export function buildDataSourceOptions(env: DbEnv, use: DatabaseUse = 'server'): DataSourceOptions {
   const common = {
     type: 'postgres' as const,
     entities,
@@ -64,9 +72,15 @@ export function buildDataSourceOptions(env: DbEnv): DataSourceOptions {
       poolSize: env.DB_POOL_SIZE,
       extra: {
         max: env.DB_POOL_SIZE,
+        // Also how long a request waits for a free connection before its 503.
         connectionTimeoutMillis: 2000,
-        // Bounded work per statement and per idle transaction.
-        options: '-c statement_timeout=5000 -c idle_in_transaction_session_timeout=10000',
+        ...(use === 'server'
+          ? {
+              Client: boundedClient(QUERY_DEADLINE_MS),
+              // Bounded work per statement and per idle transaction.
+              options: `-c statement_timeout=${STATEMENT_TIMEOUT_MS} -c idle_in_transaction_session_timeout=10000`,
+            }
+          : { options: '-c idle_in_transaction_session_timeout=10000' }),
       },
     };
   }

@@ -1,19 +1,25 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { ApiProblems } from '../common/api-docs.js';
 import { Public } from '../common/decorators.js';
+import { WithoutDatabase } from '../database/database-ready.guard.js';
+import { isDatabaseReady } from '../database/database-startup.js';
 import { DrainService } from './drain.service.js';
 import { HealthDto } from './health.dto.js';
 
 @ApiTags('health')
 @Public()
+@WithoutDatabase()
 @Controller('health')
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly db: TypeOrmHealthIndicator,
     private readonly drain: DrainService,
+    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   // Documented here rather than by terminus, whose schema depends on how @nestjs/swagger was loaded.
@@ -32,6 +38,8 @@ export class HealthController {
   @ApiProblems(503)
   async ready() {
     if (this.drain.draining) throw new ServiceUnavailableException('Shutting down: send new requests elsewhere.');
+    // Started while the database was down, and not connected (or not migrated) yet.
+    if (!isDatabaseReady(this.dataSource)) throw new ServiceUnavailableException('The database is not reachable.');
     try {
       return await this.health.check([() => this.db.pingCheck('database', { timeout: 1500 })]);
     } catch {
