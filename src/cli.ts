@@ -58,23 +58,26 @@ async function auditCommand(command: 'audit-verify' | 'audit-prune'): Promise<nu
   return withApp(async (app) => {
     const audit = app.get(AuditService);
     if (command === 'audit-verify') {
+      // Events written in the last moments are queued; chain them first so everything is checked.
+      await audit.sealAll();
       const result = await audit.verify();
       if (result.ok) {
-        const range = result.firstSeq ? ` (events ${result.firstSeq}..${result.lastSeq})` : '';
-        process.stdout.write(`Audit trail intact: ${result.checked} events checked${range}.\n`);
+        const range = result.first ? ` (links ${result.first}..${result.last})` : '';
+        const pending = result.pending ? `; ${result.pending} written since, not sealed yet` : '';
+        process.stdout.write(`Audit trail intact: ${result.checked} events checked${range}${pending}.\n`);
         return 0;
       }
       process.stdout.write(
-        `Audit trail BROKEN at event ${result.broken?.seq}: ${result.broken?.problem} (${result.checked} events before it hold).\n`,
+        `Audit trail BROKEN at link ${result.broken?.position}: ${result.broken?.problem} (${result.checked} links before it hold).\n`,
       );
       return 1;
     }
     const { ConfigService } = await import('@nestjs/config');
     const days = app.get(ConfigService).getOrThrow<number>('AUDIT_RETENTION_DAYS');
-    const { removed, throughSeq } = await audit.prune(days);
+    const { removed, throughPosition } = await audit.prune(days);
     process.stdout.write(
       removed > 0
-        ? `Removed ${removed} audit events older than ${days} days (through event ${throughSeq}); the prune itself is recorded.\n`
+        ? `Removed ${removed} audit events older than ${days} days (chain links through ${throughPosition}); the prune itself is recorded.\n`
         : `No audit event is older than ${days} days; the check itself is recorded.\n`,
     );
     return 0;

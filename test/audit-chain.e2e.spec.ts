@@ -10,9 +10,17 @@ const sqlState = (error: unknown) => (error instanceof QueryFailedError ? (error
 async function tamper(t: TestApp, sql: string, params: unknown[] = []): Promise<void> {
   await t.dataSource.transaction(async (m) => {
     await m.query('ALTER TABLE audit_events DISABLE TRIGGER audit_events_immutable');
+    await m.query('ALTER TABLE audit_chain DISABLE TRIGGER audit_chain_guard');
     await m.query(sql, params);
+    await m.query('ALTER TABLE audit_chain ENABLE TRIGGER audit_chain_guard');
     await m.query('ALTER TABLE audit_events ENABLE TRIGGER audit_events_immutable');
   });
+}
+
+/** The event sealed at a chain position. */
+async function eventAt(t: TestApp, position: number | string): Promise<string> {
+  const [row] = await t.dataSource.query(`SELECT event_seq FROM audit_chain WHERE position = $1`, [position]);
+  return row.event_seq as string;
 }
 
 describe('Audit trail: append-only hash chain (e2e)', () => {
@@ -39,19 +47,43 @@ describe('Audit trail: append-only hash chain (e2e)', () => {
     }
   };
 
-  it('numbers, stamps and chains each insert; the chain recomputed outside the database holds', async () => {
+  it('numbers and stamps each insert and queues it; the sealer chains the queue; the chain recomputed outside the database holds', async () => {
     await someEvents(8);
-    const rows = await t.dataSource.query('SELECT seq, prev_hash, hash, at FROM audit_events ORDER BY seq');
-    expect(rows.map((r: { seq: string }) => r.seq)).toEqual(rows.map((_: unknown, i: number) => String(i + 1)));
+    // Written and queued; audit_seal() (the background sealer's statement) chains them in seq order.
+    const pending = await t.dataSource.query('SELECT count(*)::int AS n FROM audit_pending');
+    await audit.sealAll();
+    expect(await t.dataSource.query('SELECT count(*)::int AS n FROM audit_pending')).toEqual([{ n: 0 }]);
+    const rows = await t.dataSource.query(
+      'SELECT c.position, c.event_seq, c.prev_hash, c.hash FROM audit_chain c ORDER BY c.position',
+    );
+    expect(rows.length).toBeGreaterThanOrEqual(8);
+    expect(pending[0].n).toBeLessThanOrEqual(rows.length);
+    expect(rows.map((r: { position: string }) => r.position)).toEqual(rows.map((_: unknown, i: number) => String(i + 1)));
     for (let i = 1; i < rows.length; i++) expect(Buffer.from(rows[i].prev_hash).equals(Buffer.from(rows[i - 1].hash))).toBe(true);
+    const [head] = await t.dataSource.query('SELECT seq, hash FROM audit_chain_head');
+    expect(head.seq).toBe(String(rows.length));
+    expect(Buffer.from(head.hash).equals(Buffer.from(rows[rows.length - 1].hash))).toBe(true);
     const result = await audit.verify();
-    expect(result).toMatchObject({ ok: true, checked: rows.length, firstSeq: '1', lastSeq: String(rows.length) });
+    expect(result).toMatchObject({ ok: true, checked: rows.length, first: '1', last: String(rows.length), pending: 0 });
   });
 
-  it('chains concurrent inserts in commit order, without gaps', async () => {
+  it('the background sealer chains new events within a fraction of a second', async () => {
+    await audit.record({ action: 'read', status: 200, resourceType: 'doctor' });
+    const [{ seq }] = await t.dataSource.query('SELECT max(seq) AS seq FROM audit_events');
+    let sealed: unknown[] = [];
+    for (let i = 0; i < 50 && sealed.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      sealed = await t.dataSource.query('SELECT position FROM audit_chain WHERE event_seq = $1', [seq]);
+    }
+    expect(sealed).toHaveLength(1);
+  });
+
+  it('concurrent inserts are all chained once, without gaps', async () => {
+    await audit.sealAll();
     const before = (await audit.verify()).checked;
     await Promise.all(Array.from({ length: 20 }, () => audit.record({ action: 'read', status: 200, resourceType: 'doctor' })));
-    expect(await audit.verify()).toMatchObject({ ok: true, checked: before + 20 });
+    await audit.sealAll();
+    expect(await audit.verify()).toMatchObject({ ok: true, checked: before + 20, pending: 0 });
   });
 
   it('refuses UPDATE, DELETE and TRUNCATE, and any change to the chain head', async () => {
@@ -61,6 +93,12 @@ describe('Audit trail: append-only hash chain (e2e)', () => {
       `TRUNCATE audit_events`,
       `UPDATE audit_chain_head SET seq = 1`,
       `DELETE FROM audit_chain_head`,
+      `UPDATE audit_chain SET hash = prev_hash WHERE position = 1`,
+      `DELETE FROM audit_chain WHERE position = 1`,
+      `TRUNCATE audit_chain`,
+      `INSERT INTO audit_chain (position, event_seq, prev_hash, hash) VALUES (999999, 999999, '', '')`,
+      `INSERT INTO audit_pending (seq) VALUES (999999)`,
+      `TRUNCATE audit_pending`,
     ]) {
       const error = await t.dataSource.query(sql).then(
         () => null,
@@ -68,25 +106,59 @@ describe('Audit trail: append-only hash chain (e2e)', () => {
       );
       expect({ sql, state: sqlState(error) }).toEqual({ sql, state: '42501' });
     }
+    // The queue: a queued event cannot be taken out of it but by the sealer.
+    const dequeued = await t.dataSource
+      .transaction(async (m) => {
+        await m.query(`INSERT INTO audit_events (action, status) VALUES ('read', 200)`);
+        await m.query(`DELETE FROM audit_pending`);
+      })
+      .catch((e: unknown) => e);
+    expect(sqlState(dequeued)).toBe('42501');
     // Even a rolled-back attempt leaves the chain as it was.
     expect((await audit.verify()).ok).toBe(true);
   });
 
-  it('audit-verify names the first altered row', async () => {
-    await tamper(t, `UPDATE audit_events SET status = 404 WHERE seq = 3`);
+  it('audit-verify names the first altered event', async () => {
+    const third = await eventAt(t, 3);
+    await tamper(t, `UPDATE audit_events SET status = 404 WHERE seq = $1`, [third]);
     expect(await audit.verify()).toMatchObject({
       ok: false,
       checked: 2,
-      broken: { seq: '3', problem: 'the row was altered: its hash does not match its content' },
+      broken: { position: '3', problem: 'the event was altered: the hash does not match its content' },
     });
-    await tamper(t, `UPDATE audit_events SET status = 200 WHERE seq = 3`);
+    await tamper(t, `UPDATE audit_events SET status = 200 WHERE seq = $1`, [third]);
     expect((await audit.verify()).ok).toBe(true);
   });
 
-  it('audit-verify names a removed row', async () => {
-    await someEvents(2);
-    await tamper(t, `DELETE FROM audit_events WHERE seq = 5`);
-    expect(await audit.verify()).toMatchObject({ ok: false, checked: 4, broken: { seq: '6', problem: 'rows 5..5 are missing' } });
+  it('audit-verify names a removed event, and a removed link', async () => {
+    await tamper(t, `DELETE FROM audit_events WHERE seq = $1`, [await eventAt(t, 5)]);
+    expect(await audit.verify()).toMatchObject({ ok: false, checked: 4, broken: { position: '5', problem: 'the event this link seals is missing' } });
+    await tamper(t, `DELETE FROM audit_chain WHERE position = 5`);
+    expect(await audit.verify()).toMatchObject({ ok: false, checked: 4, broken: { position: '6', problem: 'links 5..5 are missing' } });
+  });
+});
+
+describe('Audit trail: an event slipped in with the triggers off (e2e)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t?.close());
+
+  it('audit-verify names it: it is neither sealed nor queued', async () => {
+    const audit = t.app.get(AuditService);
+    await audit.record({ action: 'read', status: 200 });
+    await t.dataSource.transaction(async (m) => {
+      await m.query('ALTER TABLE audit_events DISABLE TRIGGER audit_events_stamp');
+      await m.query(`INSERT INTO audit_events (seq, at, action, status) VALUES (424242, now(), 'read', 200)`);
+      await m.query('ALTER TABLE audit_events ENABLE TRIGGER audit_events_stamp');
+    });
+    await audit.sealAll();
+    expect(await audit.verify()).toMatchObject({
+      ok: false,
+      checked: 1,
+      broken: { position: '-', problem: 'event 424242 is neither sealed nor queued for sealing' },
+    });
   });
 });
 
@@ -97,13 +169,15 @@ describe('Audit trail: newest rows removed (e2e)', () => {
   });
   afterAll(() => t?.close());
 
-  it('audit-verify notices that the chain head is ahead of the newest row', async () => {
+  it('audit-verify notices that the chain head is ahead of the newest link', async () => {
     const audit = t.app.get(AuditService);
     for (let i = 0; i < 3; i++) await audit.record({ action: 'read', status: 200 });
-    const [{ max }] = await t.dataSource.query(`SELECT max(seq) AS max FROM audit_events`);
-    await tamper(t, `DELETE FROM audit_events WHERE seq = $1`, [max]);
+    await audit.sealAll();
+    const [{ max }] = await t.dataSource.query(`SELECT max(position) AS max FROM audit_chain`);
+    await tamper(t, `DELETE FROM audit_events WHERE seq = (SELECT event_seq FROM audit_chain WHERE position = $1)`, [max]);
+    await tamper(t, `DELETE FROM audit_chain WHERE position = $1`, [max]);
     const result = await audit.verify();
-    expect(result).toMatchObject({ ok: false, broken: { seq: String(max), problem: `the newest rows after ${Number(max) - 1} are missing` } });
+    expect(result).toMatchObject({ ok: false, broken: { position: String(max), problem: `the newest links after ${Number(max) - 1} are missing` } });
   });
 });
 
@@ -117,29 +191,35 @@ describe('Audit trail: retention prune (e2e)', () => {
   });
   afterAll(() => t?.close());
 
-  it('removes only rows older than the retention, records itself, and keeps the chain verifiable', async () => {
+  it('removes only events older than the retention, with their links, records itself, and keeps the chain verifiable', async () => {
     for (let i = 0; i < 5; i++) await audit.record({ action: 'read', status: 200 });
-    expect(await audit.prune(30)).toEqual({ removed: 0, throughSeq: null });
+    await audit.sealAll();
+    expect(await audit.prune(30)).toEqual({ removed: 0, throughPosition: null });
     expect(await t.dataSource.query(`SELECT count(*)::int AS n FROM audit_events WHERE action <> 'audit_pruned'`)).toEqual([{ n: 5 }]);
 
     await new Promise((r) => setTimeout(r, 20));
-    // Retention 0 days would be "everything"; the smallest accepted is 1 day, so age the rows instead.
+    // Retention 0 days would be "everything"; the smallest accepted is 1 day, so age the first three instead.
     await t.dataSource.transaction(async (m) => {
       await m.query('ALTER TABLE audit_events DISABLE TRIGGER audit_events_immutable');
-      await m.query(`ALTER TABLE audit_events DISABLE TRIGGER audit_events_chain`);
-      await m.query(`UPDATE audit_events SET at = at - interval '10 days' WHERE seq <= 3`);
-      await m.query(`ALTER TABLE audit_events ENABLE TRIGGER audit_events_chain`);
+      await m.query(
+        `UPDATE audit_events SET at = at - interval '10 days' WHERE seq IN (SELECT event_seq FROM audit_chain WHERE position <= 3)`,
+      );
       await m.query('ALTER TABLE audit_events ENABLE TRIGGER audit_events_immutable');
     });
-    // Aging changed the content of rows 1-3 (their hashes no longer match), which the prune then removes.
+    // Aging changed the content of events 1-3 (their hashes no longer match), which the prune then removes.
     const result = await audit.prune(5);
-    expect(result).toEqual({ removed: 3, throughSeq: '3' });
-    const rows = await t.dataSource.query(`SELECT seq, action, reason FROM audit_events ORDER BY seq`);
-    expect(rows.map((r: { seq: string }) => r.seq)).toEqual(['4', '5', '6', '7']);
-    expect(rows[3]).toMatchObject({ action: 'audit_pruned', reason: expect.stringMatching(/^pruned-through:3:[0-9a-f]{64}$/) });
+    expect(result).toEqual({ removed: 3, throughPosition: '3' });
+    await audit.sealAll();
+    const links = await t.dataSource.query(
+      `SELECT c.position, e.action, e.reason FROM audit_chain c JOIN audit_events e ON e.seq = c.event_seq ORDER BY c.position`,
+    );
+    expect(links.map((r: { position: string }) => r.position)).toEqual(['4', '5', '6', '7']);
+    expect(links[3]).toMatchObject({ action: 'audit_pruned', reason: expect.stringMatching(/^pruned-through:3:[0-9a-f]{64}$/) });
+    expect(await t.dataSource.query(`SELECT count(*)::int AS n FROM audit_events`)).toEqual([{ n: 4 }]);
 
     await audit.record({ action: 'read', status: 200 });
-    expect(await audit.verify()).toMatchObject({ ok: true, firstSeq: '4', lastSeq: '8', checked: 5 });
+    await audit.sealAll();
+    expect(await audit.verify()).toMatchObject({ ok: true, first: '4', last: '8', checked: 5 });
   });
 
   it('a DELETE outside the prune is still refused', async () => {

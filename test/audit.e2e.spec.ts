@@ -230,6 +230,7 @@ describe('GET /api/admin/audit-events/ (e2e)', () => {
   afterAll(() => t?.close());
 
   it("answers who looked at a patient, newest first, with the outcome; ids and hashes, never the patient's data", async () => {
+    await t.app.get(AuditService).sealAll();
     const res = await t.http.get(`/api/admin/audit-events/?patient=${patientId}`, { token: admin.access });
     expect(res.status).toBe(200);
     expect(res.body.results.map((e: EventRow) => [e.actor_id, e.action, e.status])).toEqual([
@@ -237,7 +238,12 @@ describe('GET /api/admin/audit-events/ (e2e)', () => {
       [alice.id, 'read', 200],
       [alice.id, 'create', 201],
     ]);
-    expect(res.body.results[0]).toMatchObject({ reason: 'not_found', hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(res.body.results[0]).toMatchObject({
+      reason: 'not_found',
+      chain_position: expect.stringMatching(/^\d+$/),
+      hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      prev_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
   });
 
   it('filters by actor, action, status, resource and time, and pages with cursors both ways', async () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { DataSource, QueryFailedError } from 'typeorm';
+import { type ChainRow, GENESIS_HASH, rowHash } from '../src/audit/audit-chain.js';
 import { buildDataSourceOptions } from '../src/database/data-source-options.js';
 import { runMigrations } from '../src/database/migrate.js';
 
@@ -54,14 +55,17 @@ describe('Migrations', () => {
   });
 
   it('apply, revert with down(), and apply again', async () => {
-    const all = ['InitialSchema1764160000000', 'AuditTrail1764250000000'];
+    const all = ['InitialSchema1764160000000', 'AuditTrail1764250000000', 'AuditSealing1764300000000'];
     expect(await runMigrations(ds, !!admin)).toEqual(all);
     expect(await tables(ds)).toEqual(
-      expect.arrayContaining(['users', 'sessions', 'patients', 'doctors', 'patient_doctor_mappings', 'audit_events']),
+      expect.arrayContaining(['users', 'sessions', 'patients', 'doctors', 'patient_doctor_mappings', 'audit_events', 'audit_chain']),
     );
     expect(await runMigrations(ds, !!admin)).toEqual([]);
 
     // Every down() works, newest first.
+    await ds.undoLastMigration({ transaction: 'each' });
+    expect(await tables(ds)).not.toContain('audit_chain');
+    expect(await tables(ds)).toContain('audit_events');
     await ds.undoLastMigration({ transaction: 'each' });
     expect(await tables(ds)).not.toContain('audit_events');
     await ds.undoLastMigration({ transaction: 'each' });
@@ -70,6 +74,36 @@ describe('Migrations', () => {
     expect(functions.n).toBe(0);
 
     expect(await runMigrations(ds, !!admin)).toEqual(all);
+  });
+
+  it('the sealing migration keeps a chain built by the insert trigger, and the sealer extends it', async () => {
+    await ds.undoLastMigration({ transaction: 'each' });
+    for (const action of ['read', 'list', 'create']) {
+      await ds.query(`INSERT INTO audit_events (action, status, reason, prev_hash, hash) VALUES ($1, 200, 'é 🩺', '', '')`, [action]);
+    }
+    expect(await runMigrations(ds, !!admin)).toEqual(['AuditSealing1764300000000']);
+    for (const action of ['update', 'delete']) await ds.query(`INSERT INTO audit_events (action, status) VALUES ($1, 204)`, [action]);
+    expect(await ds.query(`SELECT audit_seal(100) AS n`)).toEqual([{ n: 2 }]);
+
+    const links = (await ds.query(
+      `SELECT c.position AS chain_position, c.prev_hash, c.hash, e.* FROM audit_chain c JOIN audit_events e ON e.seq = c.event_seq
+        ORDER BY c.position`,
+    )) as ChainRow[];
+    expect(links.map((l) => [l.chain_position, l.action])).toEqual([
+      ['1', 'read'],
+      ['2', 'list'],
+      ['3', 'create'],
+      ['4', 'update'],
+      ['5', 'delete'],
+    ]);
+    let prev: Buffer = GENESIS_HASH;
+    for (const link of links) {
+      link.prev_hash = Buffer.from(link.prev_hash);
+      link.hash = Buffer.from(link.hash);
+      expect(link.prev_hash.equals(prev)).toBe(true);
+      expect(rowHash(link).toString('hex')).toBe(link.hash.toString('hex'));
+      prev = link.hash;
+    }
   });
 
   describe('the database enforces the rules itself', () => {
@@ -137,9 +171,9 @@ if (admin) {
       const sources = await Promise.all([0, 1, 2].map(() => new DataSource(db.options()).initialize()));
       try {
         const applied = await Promise.all(sources.map((s) => runMigrations(s, true)));
-        expect(applied.flat()).toEqual(['InitialSchema1764160000000', 'AuditTrail1764250000000']);
+        expect(applied.flat()).toEqual(['InitialSchema1764160000000', 'AuditTrail1764250000000', 'AuditSealing1764300000000']);
         const rows = await sources[0].query('SELECT name FROM typeorm_migrations');
-        expect(rows).toHaveLength(2);
+        expect(rows).toHaveLength(3);
       } finally {
         await Promise.all(sources.map((s) => s.destroy()));
         await db.drop();

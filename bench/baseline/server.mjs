@@ -48,6 +48,32 @@ function query(text, values) {
   return pool.query({ name, text, values });
 }
 
+/** The same, on one client (inside a transaction). */
+function queryOn(client, text, values) {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `b${statementNames.size}`;
+    statementNames.set(text, name);
+  }
+  return client.query({ name, text, values });
+}
+
+/** BEGIN, work(client), COMMIT (ROLLBACK on error), as TypeORM's transaction() sends it. */
+async function transaction(work) {
+  const client = await pool.connect();
+  try {
+    await client.query('START TRANSACTION');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
 // ---- SQL, as the API sends it ------------------------------------------------
 
 const SESSION_CHECK =
@@ -81,6 +107,33 @@ const SESSION_INSERT =
   'INSERT INTO "sessions" AS "Session"("id", "user_id", "refresh_jti", "refresh_expires_at", "expires_at", "revoked_at", "created_at") ' +
   'VALUES (DEFAULT, $1, $2, $3, $4, DEFAULT, DEFAULT) ' +
   'RETURNING "id", "user_id", "refresh_jti", "refresh_expires_at", "expires_at", "revoked_at", "created_at"';
+
+// The audit event every patient read, list and write, every mapping write and every login
+// records (src/audit/audit.service.ts: the same text; the database numbers, stamps and queues it).
+const AUDIT_INSERT = `INSERT INTO audit_events
+         (actor_id, session_id, action, resource_type, resource_id, patient_id, result_ids, status, reason,
+          request_id, client_ip, user_agent)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`;
+
+/** One audit event for this request, on `client` (a write's transaction) or on its own. */
+function audit(req, res, user, event, client) {
+  const ua = req.headers['user-agent'];
+  const values = [
+    event.actorId !== undefined ? event.actorId : (user?.id ?? null),
+    event.sessionId !== undefined ? event.sessionId : (user?.sessionId ?? null),
+    event.action,
+    event.resourceType ?? null,
+    event.resourceId ?? null,
+    event.patientId ?? null,
+    event.resultIds ?? null,
+    event.status,
+    event.reason ?? null,
+    res.requestId,
+    req.socket.remoteAddress ?? null,
+    typeof ua === 'string' ? ua.slice(0, 512) : null,
+  ];
+  return client ? queryOn(client, AUDIT_INSERT, values) : query(AUDIT_INSERT, values);
+}
 
 // ---- Responses ---------------------------------------------------------------
 
@@ -167,7 +220,10 @@ async function authenticate(req) {
   let hit = sessionCache.get(claims.sid);
   if (!hit || hit.until <= now) {
     const { rows } = await query(SESSION_CHECK, [claims.sid]);
-    hit = { user: rows[0] ? { id: rows[0].id, username: rows[0].username, role: rows[0].role } : null, until: now + SESSION_CACHE_MS };
+    hit = {
+      user: rows[0] ? { id: rows[0].id, username: rows[0].username, role: rows[0].role, sessionId: claims.sid } : null,
+      until: now + SESSION_CACHE_MS,
+    };
     if (sessionCache.size >= SESSION_CACHE_MAX) sessionCache.delete(sessionCache.keys().next().value);
     sessionCache.set(claims.sid, hit);
   }
@@ -413,7 +469,18 @@ async function findVisiblePatient(user, id) {
 async function getPatient(req, res, id) {
   const user = await authenticateAndCount(req);
   if (!UUID.test(id)) throw new Problem(404, 'Validation failed (uuid is expected)');
-  send(res, 200, patientDto(await findVisiblePatient(user, id), 'Patient_'));
+  let patient;
+  try {
+    patient = await findVisiblePatient(user, id);
+  } catch (error) {
+    if (error instanceof Problem && error.status === 404) {
+      await audit(req, res, user, { action: 'read', resourceType: 'patient', resourceId: id, patientId: id, status: 404, reason: 'not_found' });
+    }
+    throw error;
+  }
+  // The data leaves only once its read is on record.
+  await audit(req, res, user, { action: 'read', resourceType: 'patient', resourceId: patient.Patient_id, patientId: patient.Patient_id, status: 200 });
+  send(res, 200, patientDto(patient, 'Patient_'));
 }
 
 async function listPatients(req, res, url) {
@@ -429,14 +496,20 @@ async function listPatients(req, res, url) {
     list: 'patients',
     url,
   });
-  send(res, 200, { next: page.next, previous: page.previous, results: page.rows.map((r) => patientDto(r, 'p_')) });
+  const results = page.rows.map((r) => patientDto(r, 'p_'));
+  await audit(req, res, user, { action: 'list', resourceType: 'patient', resultIds: results.map((r) => r.id), status: 200 });
+  send(res, 200, { next: page.next, previous: page.previous, results });
 }
 
 async function createPatient(req, res) {
   const user = await authenticateAndCount(req);
   const p = patientBody(await readJson(req));
-  const { rows } = await query(PATIENT_INSERT, [user.id, p.name, p.age, p.gender, p.address]);
-  send(res, 201, patientDto(rows[0], ''));
+  const row = await transaction(async (client) => {
+    const { rows } = await queryOn(client, PATIENT_INSERT, [user.id, p.name, p.age, p.gender, p.address]);
+    await audit(req, res, user, { action: 'create', resourceType: 'patient', resourceId: rows[0].id, patientId: rows[0].id, status: 201 }, client);
+    return rows[0];
+  });
+  send(res, 201, patientDto(row, ''));
 }
 
 async function listDoctors(req, res, url) {
@@ -465,7 +538,18 @@ async function createMapping(req, res) {
   const patient = await findVisiblePatient(user, body.patient);
   let rows;
   try {
-    ({ rows } = await query(MAPPING_INSERT, [patient.Patient_id, patient.Patient_owner_id, body.doctor]));
+    rows = await transaction(async (client) => {
+      const inserted = await queryOn(client, MAPPING_INSERT, [patient.Patient_id, patient.Patient_owner_id, body.doctor]);
+      const mapping = inserted.rows[0];
+      await audit(
+        req,
+        res,
+        user,
+        { action: 'create', resourceType: 'mapping', resourceId: mapping.id, patientId: mapping.patient_id, status: 201 },
+        client,
+      );
+      return inserted.rows;
+    });
   } catch (error) {
     if (error?.code === '23505') throw new Problem(409, 'This doctor is already assigned to this patient.');
     if (error?.code === '23503') {
@@ -500,6 +584,15 @@ async function login(req, res) {
     expiresAt,
   ]);
   const s = sessions[0];
+  // No tokens unless the login is on record.
+  await audit(req, res, null, {
+    action: 'login_succeeded',
+    resourceType: 'user',
+    resourceId: user.u_id,
+    actorId: user.u_id,
+    sessionId: s.id,
+    status: 200,
+  });
   const remaining = Math.floor((s.expires_at.getTime() - Date.now()) / 1000);
   const refresh = jwt.sign({ sub: user.u_id, sid: s.id, jti: s.refresh_jti, typ: 'refresh' }, KEY, {
     algorithm: 'HS256',

@@ -404,10 +404,15 @@ export interface components {
         };
         AuditEventDto: {
             /**
-             * @description Position in the hash chain (a decimal string: it can exceed 2^53).
+             * @description The event’s number, in the order events were written (a decimal string: it can exceed 2^53). Gaps are writes that rolled back.
              * @example 42
              */
             seq: string;
+            /**
+             * @description Position in the hash chain; null for the fraction of a second before the event is sealed.
+             * @example 42
+             */
+            chain_position: string | null;
             /**
              * Format: date-time
              * @example 2026-11-26T12:00:00.000Z
@@ -434,10 +439,10 @@ export interface components {
             request_id: string | null;
             client_ip: string | null;
             user_agent: string | null;
-            /** @description sha256 of prev_hash and the event (hex). */
-            hash: string;
-            /** @description The previous event’s hash (hex). */
-            prev_hash: string;
+            /** @description sha256 of prev_hash, the position and the event (hex); null until sealed. */
+            hash: string | null;
+            /** @description The previous link’s hash (hex); null until sealed. */
+            prev_hash: string | null;
         };
         RegisterDto: {
             /**

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 
-/** The fields a row's hash covers, as read back from the table. */
-export interface ChainRow {
+/** An event as read back from audit_events, with its link from audit_chain (null until sealed). */
+export interface EventRow {
   seq: string;
+  chain_position: string | null;
   at: Date;
   actor_id: string | null;
   session_id: string | null;
@@ -16,6 +17,13 @@ export interface ChainRow {
   request_id: string | null;
   client_ip: string | null;
   user_agent: string | null;
+  prev_hash: Buffer | null;
+  hash: Buffer | null;
+}
+
+/** A sealed event: what a link's hash covers. */
+export interface ChainRow extends EventRow {
+  chain_position: string;
   prev_hash: Buffer;
   hash: Buffer;
 }
@@ -28,12 +36,12 @@ function field(value: string | null): string {
 }
 
 /**
- * The row's hash, computed here independently of the database trigger
- * (migrations/1764250000000-AuditTrail): the two must agree byte for byte.
+ * The link's hash, computed here independently of audit_seal()
+ * (migrations/1764300000000-AuditSealing): the two must agree byte for byte.
  */
 export function rowHash(row: ChainRow): Buffer {
   const text = [
-    row.seq,
+    row.chain_position,
     row.at.toISOString(),
     row.actor_id,
     row.session_id,
@@ -54,11 +62,11 @@ export function rowHash(row: ChainRow): Buffer {
 }
 
 /** A prune leaves this in its own event's reason, so the first remaining row's link can still be checked. */
-export function pruneAnchor(throughSeq: string, hash: Buffer): string {
-  return `pruned-through:${throughSeq}:${hash.toString('hex')}`;
+export function pruneAnchor(throughPosition: string, hash: Buffer): string {
+  return `pruned-through:${throughPosition}:${hash.toString('hex')}`;
 }
 
-export function parsePruneAnchor(reason: string | null): { throughSeq: string; hash: Buffer } | null {
+export function parsePruneAnchor(reason: string | null): { throughPosition: string; hash: Buffer } | null {
   const match = /^pruned-through:(\d+):([0-9a-f]{64})$/.exec(reason ?? '');
-  return match ? { throughSeq: match[1], hash: Buffer.from(match[2], 'hex') } : null;
+  return match ? { throughPosition: match[1], hash: Buffer.from(match[2], 'hex') } : null;
 }

@@ -1,4 +1,4 @@
-import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryColumn, Unique } from 'typeorm';
 
 export const AUDIT_ACTIONS = [
   'create',
@@ -21,8 +21,9 @@ export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export const AUDIT_RESOURCE_TYPES = ['patient', 'mapping', 'doctor', 'user', 'audit_event'] as const;
 export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
 
-// Mirrors migrations/1764250000000-AuditTrail. seq, at, prev_hash and hash are set by the
-// audit_events_chain trigger; the app only ever INSERTs the other columns.
+// Mirrors migrations/1764250000000-AuditTrail and 1764300000000-AuditSealing. seq and at are set
+// by the audit_events_stamp trigger; the app only ever INSERTs the other columns. The hash chain
+// is in audit_chain, extended by audit_seal().
 /** Who did what to which record, when, from where, and how it ended. Ids only: never a patient's data. */
 @Entity({ name: 'audit_events' })
 @Check('audit_events_action_check', `action IN (${AUDIT_ACTIONS.map((a) => `'${a}'`).join(', ')})`)
@@ -32,7 +33,7 @@ export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
 @Index('audit_events_patient_idx', ['patientId', 'seq'])
 @Index('audit_events_resource_idx', ['resourceType', 'resourceId', 'seq'])
 export class AuditEvent {
-  /** Position in the chain: 1, 2, 3... in commit order. bigint, as a string. */
+  /** The event's number, from a sequence at insert (gaps where a transaction rolled back). bigint, as a string. */
   @PrimaryColumn({ type: 'bigint' })
   seq: string;
 
@@ -79,6 +80,19 @@ export class AuditEvent {
   @Column({ name: 'user_agent', type: 'varchar', length: 512, nullable: true })
   userAgent: string | null;
 
+}
+
+/** One link of the hash chain: the event sealed at this position. Appended by audit_seal() only. */
+@Entity({ name: 'audit_chain' })
+@Unique('audit_chain_event_unique', ['eventSeq'])
+export class AuditChainLink {
+  /** 1, 2, 3... in the order events were sealed. */
+  @PrimaryColumn({ type: 'bigint' })
+  position: string;
+
+  @Column({ name: 'event_seq', type: 'bigint' })
+  eventSeq: string;
+
   @Column({ name: 'prev_hash', type: 'bytea' })
   prevHash: Buffer;
 
@@ -86,7 +100,14 @@ export class AuditEvent {
   hash: Buffer;
 }
 
-/** The chain's last link, moved by the audit trigger only. */
+/** Events written but not sealed yet (a fraction of a second). Added by the insert trigger, removed by audit_seal(). */
+@Entity({ name: 'audit_pending' })
+export class AuditPending {
+  @PrimaryColumn({ type: 'bigint' })
+  seq: string;
+}
+
+/** The chain's last link (seq is its position), moved by audit_seal() only. */
 @Entity({ name: 'audit_chain_head' })
 @Check('audit_chain_head_single', 'id = 1')
 export class AuditChainHead {

@@ -1,4 +1,4 @@
-import { AuditChainHead, AuditEvent } from '../audit/audit-event.entity.js';
+import { AuditChainHead, AuditChainLink, AuditEvent, AuditPending } from '../audit/audit-event.entity.js';
 import { Session } from '../auth/session.entity.js';
 import { Doctor } from '../doctors/doctor.entity.js';
 import { Mapping } from '../mappings/mapping.entity.js';
@@ -6,4 +6,4 @@ import { Patient } from '../patients/patient.entity.js';
 import { User } from '../users/user.entity.js';
 
 /** Every entity, listed explicitly (no globbing in ESM). */
-export const entities = [User, Session, Patient, Doctor, Mapping, AuditEvent, AuditChainHead];
+export const entities = [User, Session, Patient, Doctor, Mapping, AuditEvent, AuditChainLink, AuditPending, AuditChainHead];

@@ -3,8 +3,19 @@ import { AUDIT_ACTIONS, AUDIT_RESOURCE_TYPES, type AuditAction, type AuditResour
 
 /** One audit event: ids only, never a patient's data. */
 export class AuditEventDto {
-  @ApiProperty({ description: 'Position in the hash chain (a decimal string: it can exceed 2^53).', example: '42' })
+  @ApiProperty({
+    description: 'The event’s number, in the order events were written (a decimal string: it can exceed 2^53). Gaps are writes that rolled back.',
+    example: '42',
+  })
   seq: string;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Position in the hash chain; null for the fraction of a second before the event is sealed.',
+    example: '42',
+  })
+  chain_position: string | null;
 
   @ApiProperty({ format: 'date-time', example: '2026-11-26T12:00:00.000Z' })
   at: string;
@@ -45,9 +56,9 @@ export class AuditEventDto {
   @ApiProperty({ type: String, nullable: true })
   user_agent: string | null;
 
-  @ApiProperty({ description: 'sha256 of prev_hash and the event (hex).' })
-  hash: string;
+  @ApiProperty({ type: String, nullable: true, description: 'sha256 of prev_hash, the position and the event (hex); null until sealed.' })
+  hash: string | null;
 
-  @ApiProperty({ description: 'The previous event’s hash (hex).' })
-  prev_hash: string;
+  @ApiProperty({ type: String, nullable: true, description: 'The previous link’s hash (hex); null until sealed.' })
+  prev_hash: string | null;
 }
