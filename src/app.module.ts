@@ -17,6 +17,7 @@ import { loggerOptions } from './config/logger.js';
 import { buildDataSourceOptions } from './database/data-source-options.js';
 import { databaseUse, openDataSource } from './database/database-startup.js';
 import { DatabaseReadyGuard } from './database/database-ready.guard.js';
+import { DatabaseModule } from './database/database.module.js';
 import { DatabaseStartupShutdown } from './database/database-startup.shutdown.js';
 import { releasePGliteDataDir } from './database/pglite-lock.js';
 import { DoctorsModule } from './doctors/doctors.module.js';
@@ -96,6 +97,7 @@ import { UsersModule } from './users/users.module.js';
         return dataSource;
       },
     }),
+    DatabaseModule,
     ThrottlingModule,
     AuditModule,
     HealthModule,

@@ -5,6 +5,7 @@ import { type ChainRow, type EventRow, GENESIS_HASH, parsePruneAnchor, pruneAnch
 import type { AuditAction, AuditResourceType } from './audit-event.entity.js';
 import type { AuditEventDto } from './dto/audit-event-response.dto.js';
 import type { ListAuditEventsDto } from './dto/list-audit-events.dto.js';
+import { PreparedSql } from '../database/prepared-sql.js';
 import { CursorCodec, type PageDto, pageRequest, parseOrdering, type SortField } from '../common/pagination.js';
 import { ValidationFailedException } from '../common/problem.js';
 
@@ -75,6 +76,7 @@ export class AuditService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly cursors: CursorCodec,
+    private readonly sql: PreparedSql,
   ) {}
 
   /**
@@ -97,7 +99,8 @@ export class AuditService {
   }
 
   private async insert(input: AuditEventInput, manager: EntityManager | undefined, ctx: AuditRequestContext | undefined) {
-    await (manager ?? this.dataSource.manager).query(
+    // On every audited request: a prepared statement (parsed and planned once per connection).
+    await this.sql.query(
       `INSERT INTO audit_events
          (actor_id, session_id, action, resource_type, resource_id, patient_id, result_ids, status, reason,
           request_id, client_ip, user_agent)
@@ -116,6 +119,7 @@ export class AuditService {
         ctx?.clientIp ?? null,
         ctx?.userAgent ?? null,
       ],
+      manager,
     );
   }
 

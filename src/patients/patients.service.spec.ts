@@ -11,6 +11,7 @@ import { fakeTransactions } from '../../test/utils/fake-transactions.js';
 import { CursorCodec } from '../common/pagination.js';
 import { ValidationFailedException } from '../common/problem.js';
 import { Patient } from './patient.entity.js';
+import { PreparedSql } from '../database/prepared-sql.js';
 import { PatientsService } from './patients.service.js';
 
 const USER: AuthUser = { id: randomUUID(), username: 'ada', role: 'user', sessionId: randomUUID() };
@@ -58,9 +59,25 @@ describe(PatientsService.name, () => {
       metadata: {
         columns: ([['id','id'],['owner_id','ownerId'],['name','name'],['age','age'],['gender','gender'],['address','address'],['created_at','createdAt','timestamptz'],['updated_at','updatedAt','timestamptz']] as string[][]).map(([databaseName, propertyName, type]) => ({ databaseName, propertyName, type })),
       },
-      findOne: async (options: unknown) => {
-        findOneArgs.push(options);
-        return found;
+    };
+    // The prepared lookup by id: answers `found` as the row the database would return.
+    const sql = {
+      query: async (text: string, values: unknown[]) => {
+        findOneArgs.push({ text, values });
+        return found
+          ? [
+              {
+                id: found.id,
+                owner_id: found.ownerId,
+                name: found.name,
+                age: found.age,
+                gender: found.gender,
+                address: found.address,
+                created_at: found.createdAt,
+                updated_at: found.updatedAt,
+              },
+            ]
+          : [];
       },
     };
     tx = fakeTransactions(repository);
@@ -71,6 +88,7 @@ describe(PatientsService.name, () => {
         { provide: CursorCodec, useValue: new CursorCodec(randomBytes(32)) },
         { provide: DataSource, useValue: tx.dataSource },
         { provide: AuditService, useValue: tx.audit },
+        { provide: PreparedSql, useValue: sql },
       ],
     }).compile();
     service = moduleRef.get(PatientsService);
@@ -195,8 +213,8 @@ describe(PatientsService.name, () => {
     it('a user looks only among their own patients', async () => {
       const own = patient();
       found = own;
-      await expect(service.findVisible(USER, own.id)).resolves.toBe(own);
-      expect(findOneArgs).toEqual([{ where: { id: own.id, ownerId: USER.id } }]);
+      await expect(service.findVisible(USER, own.id)).resolves.toEqual(own);
+      expect(findOneArgs).toEqual([{ text: expect.stringMatching(/WHERE id = \$1 AND owner_id = \$2$/), values: [own.id, USER.id] }]);
     });
 
     it('an admin looks among all patients', async () => {
@@ -204,7 +222,7 @@ describe(PatientsService.name, () => {
       found = other;
       const dto = await service.get(ADMIN, other.id);
       expect(dto.id).toBe(other.id);
-      expect(findOneArgs).toEqual([{ where: { id: other.id } }]);
+      expect(findOneArgs).toEqual([{ text: expect.stringMatching(/WHERE id = \$1$/), values: [other.id] }]);
     });
 
     it('someone else’s patient and a missing one are both 404', async () => {

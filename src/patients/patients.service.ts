@@ -5,6 +5,7 @@ import { AuditService } from '../audit/audit.service.js';
 import type { AuthUser } from '../common/decorators.js';
 import { CursorCodec, keysetPage, type PageDto, pageRequest, parseOrdering, type SortField } from '../common/pagination.js';
 import { entityFromRow, likeContains } from '../common/sql.js';
+import { PreparedSql } from '../database/prepared-sql.js';
 import type { CreatePatientDto } from './dto/create-patient.dto.js';
 import type { ListAdminPatientsDto } from './dto/list-admin-patients.dto.js';
 import type { ListPatientsDto } from './dto/list-patients.dto.js';
@@ -20,6 +21,35 @@ const ORDER_FIELDS: Record<string, SortField> = {
 const PROPERTY_OF: Record<string, string> = { name: 'name', created_at: 'createdAt', age: 'age' };
 const RETURNING = ['id', 'ownerId', 'name', 'age', 'gender', 'address', 'createdAt', 'updatedAt'];
 
+// The hottest read (a patient by id: every GET, PUT check and mapping create), as prepared statements.
+const COLUMNS = 'id, owner_id, name, age, gender, address, created_at, updated_at';
+const BY_ID = `SELECT ${COLUMNS} FROM patients WHERE id = $1`;
+const BY_ID_AND_OWNER = `SELECT ${COLUMNS} FROM patients WHERE id = $1 AND owner_id = $2`;
+
+interface PatientRow {
+  id: string;
+  owner_id: string;
+  name: string;
+  age: number;
+  gender: Patient['gender'];
+  address: string;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+function patientFromRow(row: PatientRow): Patient {
+  const patient = new Patient();
+  patient.id = row.id;
+  patient.ownerId = row.owner_id;
+  patient.name = row.name;
+  patient.age = row.age;
+  patient.gender = row.gender;
+  patient.address = row.address;
+  patient.createdAt = row.created_at instanceof Date ? row.created_at : new Date(row.created_at);
+  patient.updatedAt = row.updated_at instanceof Date ? row.updated_at : new Date(row.updated_at);
+  return patient;
+}
+
 /**
  * Patients belong to the user who created them. Everyone else gets 404 for
  * them, exactly as for a missing id; admins see and change every patient.
@@ -31,6 +61,7 @@ export class PatientsService {
     private readonly cursors: CursorCodec,
     private readonly dataSource: DataSource,
     private readonly audit: AuditService,
+    private readonly sql: PreparedSql,
   ) {}
 
   /** Each write and its audit event commit together. */
@@ -88,11 +119,12 @@ export class PatientsService {
 
   /** The patient if the caller may see it, else 404. Used by mappings too. */
   async findVisible(user: AuthUser, id: string): Promise<Patient> {
-    const patient = await this.patients.findOne({
-      where: user.role === 'admin' ? { id } : { id, ownerId: user.id },
-    });
-    if (!patient) throw new NotFoundException('Patient not found.');
-    return patient;
+    const [row] =
+      user.role === 'admin'
+        ? await this.sql.query<PatientRow>(BY_ID, [id])
+        : await this.sql.query<PatientRow>(BY_ID_AND_OWNER, [id, user.id]);
+    if (!row) throw new NotFoundException('Patient not found.');
+    return patientFromRow(row);
   }
 
   /** PUT and PATCH: one conditional UPDATE; 404 when the patient is not the caller's. */

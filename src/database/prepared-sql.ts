@@ -1,0 +1,80 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager, QueryFailedError } from 'typeorm';
+
+interface PgResult {
+  rows: Record<string, unknown>[];
+  rowCount: number | null;
+}
+interface PgClient {
+  query(config: { name?: string; text: string; values: unknown[] }): Promise<PgResult>;
+  release(error?: Error | boolean): void;
+}
+interface PgPool {
+  connect(): Promise<PgClient>;
+}
+
+/** Distinct statements given a name; past this (a bug building ever-new SQL), statements run unnamed. */
+const MAX_NAMED = 1000;
+
+/**
+ * The hot paths' SQL as named prepared statements. TypeORM sends every query
+ * unnamed, so PostgreSQL parses and plans it on every call: 20-100 µs of
+ * database CPU per statement, more than executing a primary-key lookup
+ * (bench/README.md). A named statement is parsed once per connection and,
+ * after a few executions, runs on a cached generic plan, which also keeps
+ * the plan from flipping with the owner's id.
+ *
+ * Same connection rules as TypeORM: inside a transaction, the manager's own
+ * connection; otherwise one from TypeORM's pool, so DB_POOL_SIZE, the
+ * connect timeout and the query deadline all hold. Errors are TypeORM's
+ * QueryFailedError, as from any other query (the exception filter maps
+ * them). On PGlite (one in-process session, nothing to plan over a wire)
+ * the statement simply runs through TypeORM.
+ */
+@Injectable()
+export class PreparedSql {
+  private readonly names = new Map<string, string>();
+  private readonly postgres: boolean;
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    this.postgres = (dataSource.options as { driver?: unknown }).driver === undefined;
+  }
+
+  /** Runs one statement; `text` must be a constant (its name is derived from it). */
+  async query<T = Record<string, unknown>>(text: string, values: unknown[], manager?: EntityManager): Promise<T[]> {
+    return (await this.run(text, values, manager)).rows as T[];
+  }
+
+  private async run(text: string, values: unknown[], manager: EntityManager | undefined): Promise<PgResult> {
+    if (!this.postgres) {
+      const rows = (await (manager ?? this.dataSource.manager).query(text, values)) as Record<string, unknown>[];
+      return { rows, rowCount: rows.length };
+    }
+    const config = { name: this.nameOf(text), text, values };
+    try {
+      if (manager?.queryRunner) {
+        const client = (await manager.queryRunner.connect()) as PgClient;
+        return await client.query(config);
+      }
+      const pool = (this.dataSource.driver as unknown as { master: PgPool }).master;
+      const client = await pool.connect();
+      try {
+        return await client.query(config);
+      } finally {
+        client.release();
+      }
+    } catch (error) {
+      throw error instanceof QueryFailedError ? error : new QueryFailedError(text, values, error as Error);
+    }
+  }
+
+  private nameOf(text: string): string | undefined {
+    let name = this.names.get(text);
+    if (name === undefined && this.names.size < MAX_NAMED) {
+      name = `hc_${this.names.size + 1}`;
+      this.names.set(text, name);
+    }
+    return name;
+  }
+}
