@@ -83,6 +83,11 @@ export interface PageRequest {
 export interface PageLinks {
   /** Absolute URL of the current request; cursor is replaced in it. */
   url: URL;
+  /**
+   * Runs the finished query (default: TypeORM's getMany). Hot lists pass one
+   * that runs the builder's SQL as a prepared statement and maps the rows.
+   */
+  fetch?: <R extends ObjectLiteral>(qb: SelectQueryBuilder<R>) => Promise<R[]>;
 }
 
 /**
@@ -194,7 +199,7 @@ export async function keysetPage<T extends ObjectLiteral & { id: string }>(
   }
   qb.orderBy(column, dir).addOrderBy(`${alias}.id`, dir).limit(pageSize + 1);
 
-  const rows = await qb.getMany();
+  const rows = links.fetch ? await links.fetch(qb) : await qb.getMany();
   const hasMore = rows.length > pageSize;
   if (hasMore) rows.pop();
   if (backwards) rows.reverse();

@@ -12,6 +12,7 @@ import { fakeTransactions } from '../../test/utils/fake-transactions.js';
 import { CursorCodec } from '../common/pagination.js';
 import { ValidationFailedException } from '../common/problem.js';
 import { Doctor } from './doctor.entity.js';
+import { PreparedSql } from '../database/prepared-sql.js';
 import { DoctorsService } from './doctors.service.js';
 
 const USER: AuthUser = { id: randomUUID(), username: 'ada', role: 'user', sessionId: randomUUID() };
@@ -51,6 +52,8 @@ describe(DoctorsService.name, () => {
         { provide: CursorCodec, useValue: new CursorCodec(randomBytes(32)) },
         { provide: DataSource, useValue: tx.dataSource },
         { provide: AuditService, useValue: tx.audit },
+        // List pages run as prepared statements: no doctors in these specs.
+        { provide: PreparedSql, useValue: { query: async () => [] } },
       ],
     }).compile();
     service = moduleRef.get(DoctorsService);

@@ -4,8 +4,17 @@ import { DataSource, type Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { sqlState, UNIQUE_VIOLATION } from '../common/db-errors.js';
 import type { AuthUser } from '../common/decorators.js';
-import { CursorCodec, keysetPage, type PageDto, pageRequest, parseOrdering, type SortField } from '../common/pagination.js';
+import {
+  CursorCodec,
+  keysetPage,
+  type PageDto,
+  type PageLinks,
+  pageRequest,
+  parseOrdering,
+  type SortField,
+} from '../common/pagination.js';
 import { entityFromRow, likeContains } from '../common/sql.js';
+import { PreparedSql } from '../database/prepared-sql.js';
 import { Doctor } from './doctor.entity.js';
 import { type DoctorDto, toDoctorDto } from './dto/doctor-response.dto.js';
 import type { CreateDoctorDto } from './dto/create-doctor.dto.js';
@@ -21,6 +30,22 @@ const PROPERTY_OF: Record<string, string> = { name: 'name', specialization: 'spe
 const RETURNING = ['id', 'name', 'specialization', 'email', 'phone', 'createdById', 'createdAt', 'updatedAt'];
 const DUPLICATE_EMAIL = 'A doctor with that email already exists.';
 
+const asDate = (value: unknown) => (value instanceof Date ? value : new Date(value as string));
+
+/** A row of TypeORM's SELECT for alias d: every column as d_<column>. */
+function doctorFromAliasedRow(row: Record<string, unknown>): Doctor {
+  const doctor = new Doctor();
+  doctor.id = row.d_id as string;
+  doctor.name = row.d_name as string;
+  doctor.specialization = row.d_specialization as string;
+  doctor.email = row.d_email as string;
+  doctor.phone = row.d_phone as string;
+  doctor.createdById = (row.d_created_by as string | null) ?? null;
+  doctor.createdAt = asDate(row.d_created_at);
+  doctor.updatedAt = asDate(row.d_updated_at);
+  return doctor;
+}
+
 /** Doctors are shared: everyone reads and adds; only the creator or an admin changes or deletes (else 403). */
 @Injectable()
 export class DoctorsService {
@@ -29,6 +54,7 @@ export class DoctorsService {
     private readonly cursors: CursorCodec,
     private readonly dataSource: DataSource,
     private readonly audit: AuditService,
+    private readonly sql: PreparedSql,
   ) {}
 
   /** Each change and its audit event commit together. */
@@ -62,7 +88,14 @@ export class DoctorsService {
     if (query.specialization) {
       qb.andWhere('lower(d.specialization) = lower(:specialization)', { specialization: query.specialization });
     }
-    const result = await keysetPage(qb, 'd', page, (c) => PROPERTY_OF[c], this.cursors, { url });
+    const result = await keysetPage(qb, 'd', page, (c) => PROPERTY_OF[c], this.cursors, {
+      url,
+      // Everyone's doctor search: the builder's SQL as a prepared statement, rows mapped here.
+      fetch: (async (built: typeof qb) => {
+        const [text, params] = built.getQueryAndParameters();
+        return (await this.sql.query(text, params)).map(doctorFromAliasedRow);
+      }) as PageLinks['fetch'],
+    });
     return { ...result, results: result.results.map(toDoctorDto) };
   }
 

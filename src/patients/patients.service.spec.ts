@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from '@jest/globals';
 import { NotFoundException } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { getRepositoryToken } from '@nestjs/typeorm';
-import { FakeQueryBuilder } from '../../test/utils/fake-query-builder.js';
+import { FAKE_SELECT, FakeQueryBuilder } from '../../test/utils/fake-query-builder.js';
 import type { AuthUser } from '../common/decorators.js';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
@@ -63,6 +63,19 @@ describe(PatientsService.name, () => {
     // The prepared lookup by id: answers `found` as the row the database would return.
     const sql = {
       query: async (text: string, values: unknown[]) => {
+        // A list page: the rows as TypeORM's SELECT for alias p names them.
+        if (text === FAKE_SELECT) {
+          return [...rows].map((r) => ({
+            p_id: r.id,
+            p_owner_id: r.ownerId,
+            p_name: r.name,
+            p_age: r.age,
+            p_gender: r.gender,
+            p_address: r.address,
+            p_created_at: r.createdAt,
+            p_updated_at: r.updatedAt,
+          }));
+        }
         findOneArgs.push({ text, values });
         return found
           ? [

@@ -3,7 +3,15 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, type Repository, type SelectQueryBuilder } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import type { AuthUser } from '../common/decorators.js';
-import { CursorCodec, keysetPage, type PageDto, pageRequest, parseOrdering, type SortField } from '../common/pagination.js';
+import {
+  CursorCodec,
+  keysetPage,
+  type PageDto,
+  type PageLinks,
+  pageRequest,
+  parseOrdering,
+  type SortField,
+} from '../common/pagination.js';
 import { entityFromRow, likeContains } from '../common/sql.js';
 import { PreparedSql } from '../database/prepared-sql.js';
 import type { CreatePatientDto } from './dto/create-patient.dto.js';
@@ -37,6 +45,8 @@ interface PatientRow {
   updated_at: Date | string;
 }
 
+const asDate = (value: unknown) => (value instanceof Date ? value : new Date(value as string));
+
 function patientFromRow(row: PatientRow): Patient {
   const patient = new Patient();
   patient.id = row.id;
@@ -45,8 +55,22 @@ function patientFromRow(row: PatientRow): Patient {
   patient.age = row.age;
   patient.gender = row.gender;
   patient.address = row.address;
-  patient.createdAt = row.created_at instanceof Date ? row.created_at : new Date(row.created_at);
-  patient.updatedAt = row.updated_at instanceof Date ? row.updated_at : new Date(row.updated_at);
+  patient.createdAt = asDate(row.created_at);
+  patient.updatedAt = asDate(row.updated_at);
+  return patient;
+}
+
+/** A row of TypeORM's SELECT for alias p: every column as p_<column>. */
+function patientFromAliasedRow(row: Record<string, unknown>): Patient {
+  const patient = new Patient();
+  patient.id = row.p_id as string;
+  patient.ownerId = row.p_owner_id as string;
+  patient.name = row.p_name as string;
+  patient.age = row.p_age as number;
+  patient.gender = row.p_gender as Patient['gender'];
+  patient.address = row.p_address as string;
+  patient.createdAt = asDate(row.p_created_at);
+  patient.updatedAt = asDate(row.p_updated_at);
   return patient;
 }
 
@@ -81,9 +105,19 @@ export class PatientsService {
   }
 
   async list(user: AuthUser, query: ListPatientsDto, url: URL): Promise<PageDto<PatientDto>> {
-    const page = await this.filteredPage(query, url, 'patients', (qb) => {
-      if (user.role !== 'admin') qb.andWhere('p.owner_id = :ownerId', { ownerId: user.id });
-    });
+    const page = await this.filteredPage(
+      query,
+      url,
+      'patients',
+      (qb) => {
+        if (user.role !== 'admin') qb.andWhere('p.owner_id = :ownerId', { ownerId: user.id });
+      },
+      // The front desk's list: the builder's SQL (a handful of distinct texts) as a prepared statement.
+      async (qb) => {
+        const [text, params] = qb.getQueryAndParameters();
+        return (await this.sql.query(text, params)).map(patientFromAliasedRow);
+      },
+    );
     return { ...page, results: page.results.map(toPatientDto) };
   }
 
@@ -101,6 +135,7 @@ export class PatientsService {
     url: URL,
     listName: string,
     narrow: (qb: SelectQueryBuilder<Patient>) => void,
+    fetch?: (qb: SelectQueryBuilder<Patient>) => Promise<Patient[]>,
   ): Promise<PageDto<Patient>> {
     const ordering = parseOrdering(query.ordering, ORDER_FIELDS, '-created_at');
     const page = pageRequest(query, ordering, this.cursors, listName);
@@ -110,7 +145,7 @@ export class PatientsService {
     if (query.gender) qb.andWhere('p.gender = :gender', { gender: query.gender });
     if (query.min_age !== undefined) qb.andWhere('p.age >= :minAge', { minAge: query.min_age });
     if (query.max_age !== undefined) qb.andWhere('p.age <= :maxAge', { maxAge: query.max_age });
-    return keysetPage(qb, 'p', page, (c) => PROPERTY_OF[c], this.cursors, { url });
+    return keysetPage(qb, 'p', page, (c) => PROPERTY_OF[c], this.cursors, { url, fetch: fetch as PageLinks['fetch'] });
   }
 
   async get(user: AuthUser, id: string): Promise<PatientDto> {

@@ -1,3 +1,5 @@
+export const FAKE_SELECT = 'SELECT /* fake */';
+
 /** A query builder that records what a service asks of it (with args) and answers `execute`/`getMany` as told. */
 export class FakeQueryBuilder<Row = unknown> {
   calls: [string, ...unknown[]][] = [];
@@ -50,6 +52,11 @@ export class FakeQueryBuilder<Row = unknown> {
   }
   limit(...args: unknown[]) {
     return this.record('limit', args);
+  }
+  /** The SQL a prepared fetch runs: a marker the spec's fake PreparedSql answers with the rows. */
+  getQueryAndParameters(): [string, unknown[]] {
+    this.record('getQueryAndParameters', []);
+    return [FAKE_SELECT, []];
   }
   /** Answers like execute(): one row or null, as told. */
   getOne() {
