@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Test, type TestingModule } from '@nestjs/testing';
+import { availableParallelism } from 'node:os';
+import type { ConfigService } from '@nestjs/config';
 import { PasswordHasher } from './password-hasher.js';
 
 const PASSWORD = 'Quiet-Harbour-Lantern-42';
@@ -100,5 +102,14 @@ describe(PasswordHasher.name, () => {
       await expect(fresh.verify(undefined, PASSWORD)).resolves.toBe(false);
       expect(dummyHashOf(fresh)).toMatch(OWASP_ARGON2ID);
     });
+  });
+});
+
+describe('PasswordHasher concurrency', () => {
+  it('PASSWORD_HASH_CONCURRENCY sets how many hashes run at once; unset, one fewer than the cores (at least 1)', () => {
+    const configured = new PasswordHasher({ get: () => 3 } as unknown as ConfigService);
+    expect(configured.concurrency).toBe(3);
+    const unset = new PasswordHasher({ get: () => undefined } as unknown as ConfigService);
+    expect(unset.concurrency).toBe(Math.max(1, availableParallelism() - 1));
   });
 });

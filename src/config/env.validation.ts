@@ -185,6 +185,17 @@ export class EnvironmentVariables {
   @IsString()
   REDIS_URL?: string;
 
+  /**
+   * Password hashes (argon2id, 19 MiB each) computed at once; more logins wait their turn. Default: one
+   * fewer than the CPU cores (at least 1), so a login storm leaves a core to everything else.
+   */
+  @IsOptional()
+  @Transform(toInt)
+  @Min(1)
+  @Max(64)
+  @IsInt()
+  PASSWORD_HASH_CONCURRENCY?: number;
+
   /** On SIGTERM/SIGINT: seconds of serving with readiness at 503 before the listener closes. */
   @Transform(toInt)
   @Min(0)
@@ -212,7 +223,16 @@ export class EnvironmentVariables {
 // check sits last: "PORT must be an integer" comes before any range message.
 
 /** The variables without a default (so not keys of a fresh EnvironmentVariables). */
-const OPTIONAL_VARIABLES = ['DATABASE_URL', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'JWT_SECRET', 'SUPERUSER_PASSWORD', 'REDIS_URL'];
+const OPTIONAL_VARIABLES = [
+  'DATABASE_URL',
+  'DB_NAME',
+  'DB_USER',
+  'DB_PASSWORD',
+  'JWT_SECRET',
+  'SUPERUSER_PASSWORD',
+  'REDIS_URL',
+  'PASSWORD_HASH_CONCURRENCY',
+];
 
 /**
  * Turns process.env into a typed, validated object, or throws one readable
