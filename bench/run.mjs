@@ -34,6 +34,12 @@ import {
   writeIds,
 } from './lib/data.mjs';
 import { probeFixedRate } from './lib/probe.mjs';
+
+/** The node flags of package.json's start:prod script (e.g. the V8 heap limits), so the bench runs the API as production does. */
+function startProdNodeArgs() {
+  const script = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts['start:prod'] ?? '';
+  return script.split(/\s+/).filter((arg) => arg.startsWith('--'));
+}
 import {
   cpuMicros,
   findPostmaster,
@@ -493,7 +499,8 @@ async function startServers(ctx) {
   const api = await startServer({
     name: 'API',
     cwd: ROOT,
-    args: [...profilerArgs(), ...(process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean), 'dist/src/main.js'],
+    // As `npm run start:prod` starts it (its node flags: the heap limits), plus any given for an experiment.
+    args: [...profilerArgs(), ...startProdNodeArgs(), ...(process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean), 'dist/src/main.js'],
     env: { ...common, PORT: String(apiPort), DB_MIGRATE_ON_START: 'true', ...profilerEnv('api') },
     port: apiPort,
     logFile: join(ctx.work, 'api.log'),
