@@ -70,6 +70,9 @@ export class AuditSealing1764300000000 implements MigrationInterface {
 
     // Appends up to max_rows pending events to the chain, oldest seq first; returns how many.
     // One sealer at a time: another instance's call finds the head locked and returns 0 at once.
+    // Each step is one the guards below check on their own (a link extends the head, the head
+    // moves to that link, only a sealed event leaves the queue), so calling this function is the
+    // only way the app's role can extend the chain, and it cannot rewrite it.
     await q.query(`
       CREATE FUNCTION audit_seal(max_rows integer) RETURNS integer LANGUAGE plpgsql AS $$
       DECLARE
@@ -83,24 +86,19 @@ export class AuditSealing1764300000000 implements MigrationInterface {
         IF NOT FOUND THEN
           RETURN 0;
         END IF;
-        PERFORM set_config('hc.audit_sealing', 'on', true);
         FOR e IN
-          WITH taken AS (
-            DELETE FROM audit_pending WHERE seq IN (SELECT seq FROM audit_pending ORDER BY seq LIMIT max_rows)
-            RETURNING seq
-          )
-          SELECT ev.* FROM audit_events ev JOIN taken USING (seq) ORDER BY ev.seq
+          SELECT ev.* FROM audit_events ev
+           WHERE ev.seq IN (SELECT seq FROM audit_pending ORDER BY seq LIMIT max_rows)
+           ORDER BY ev.seq
         LOOP
           pos := pos + 1;
           next_link := audit_link_hash(link, pos, e);
           INSERT INTO audit_chain (position, event_seq, prev_hash, hash) VALUES (pos, e.seq, link, next_link);
+          UPDATE audit_chain_head SET seq = pos, hash = next_link WHERE id = 1;
+          DELETE FROM audit_pending WHERE seq = e.seq;
           link := next_link;
           sealed := sealed + 1;
         END LOOP;
-        IF sealed > 0 THEN
-          UPDATE audit_chain_head SET seq = pos, hash = link WHERE id = 1;
-        END IF;
-        PERFORM set_config('hc.audit_sealing', '', true);
         RETURN sealed;
       END $$`);
 
@@ -111,10 +109,12 @@ export class AuditSealing1764300000000 implements MigrationInterface {
         IF TG_OP = 'INSERT' AND pg_trigger_depth() > 1 THEN
           RETURN NEW;
         END IF;
-        IF TG_OP = 'DELETE' AND current_setting('hc.audit_sealing', true) = 'on' THEN
+        -- Out of the queue only once in the chain: a queued event cannot be dropped unsealed.
+        IF TG_OP = 'DELETE' AND EXISTS (SELECT 1 FROM audit_chain WHERE event_seq = OLD.seq) THEN
           RETURN OLD;
         END IF;
-        RAISE EXCEPTION 'audit_pending is maintained by the audit triggers only' USING ERRCODE = 'insufficient_privilege';
+        RAISE EXCEPTION 'audit_pending is maintained by the audit triggers and audit_seal() only'
+          USING ERRCODE = 'insufficient_privilege';
       END $$`);
     await q.query(`
       CREATE TRIGGER audit_pending_guard BEFORE INSERT OR UPDATE OR DELETE ON audit_pending
@@ -126,13 +126,27 @@ export class AuditSealing1764300000000 implements MigrationInterface {
     // audit_chain: appended by the sealer only; never changed; a prefix removed by the retention prune only.
     await q.query(`
       CREATE FUNCTION audit_chain_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE
+        head_seq bigint;
+        head_hash bytea;
+        e audit_events;
       BEGIN
-        IF TG_OP = 'INSERT' AND current_setting('hc.audit_sealing', true) = 'on' THEN
-          RETURN NEW;
+        IF TG_OP = 'INSERT' THEN
+          -- Only the next link after the head, hashed from the head and the event as it is.
+          SELECT seq, hash INTO head_seq, head_hash FROM audit_chain_head WHERE id = 1;
+          SELECT * INTO e FROM audit_events WHERE seq = NEW.event_seq;
+          IF FOUND AND NEW.position = head_seq + 1 AND NEW.prev_hash = head_hash
+             AND NEW.hash = audit_link_hash(head_hash, NEW.position, e) THEN
+            RETURN NEW;
+          END IF;
+          RAISE EXCEPTION 'audit_chain: a link must extend the head with the hash of its event'
+            USING ERRCODE = 'insufficient_privilege';
         END IF;
+        -- The retention prune: links up to the position it names, whose events are already gone.
         IF TG_OP = 'DELETE'
            AND coalesce(current_setting('hc.audit_prune_through', true), '') <> ''
-           AND OLD.position <= current_setting('hc.audit_prune_through', true)::bigint THEN
+           AND OLD.position <= current_setting('hc.audit_prune_through', true)::bigint
+           AND NOT EXISTS (SELECT 1 FROM audit_events WHERE seq = OLD.event_seq) THEN
           RETURN OLD;
         END IF;
         RAISE EXCEPTION 'audit_chain is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
@@ -144,20 +158,49 @@ export class AuditSealing1764300000000 implements MigrationInterface {
       CREATE TRIGGER audit_chain_no_truncate BEFORE TRUNCATE ON audit_chain
         FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate()`);
 
-    // The head now moves from the sealer (no longer from a trigger).
+    // The head now moves with the sealer, one link at a time, onto the link just appended.
     await q.query(`
       CREATE OR REPLACE FUNCTION audit_chain_head_guard() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        IF TG_OP = 'UPDATE' AND current_setting('hc.audit_sealing', true) = 'on' THEN
+        IF TG_OP = 'UPDATE' AND NEW.id = OLD.id AND NEW.seq = OLD.seq + 1
+           AND EXISTS (SELECT 1 FROM audit_chain WHERE position = NEW.seq AND hash = NEW.hash AND prev_hash = OLD.hash) THEN
           RETURN NEW;
         END IF;
-        RAISE EXCEPTION 'audit_chain_head is maintained by audit_seal() only' USING ERRCODE = 'insufficient_privilege';
+        RAISE EXCEPTION 'audit_chain_head moves only onto the next link' USING ERRCODE = 'insufficient_privilege';
+      END $$`);
+
+    // Events: the retention prune may remove only events at least a day old, whatever date it names
+    // (AUDIT_RETENTION_DAYS is at least 1): the last day of history cannot be pruned away.
+    await q.query(`
+      CREATE OR REPLACE FUNCTION audit_events_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP = 'DELETE'
+           AND coalesce(current_setting('hc.audit_prune_before', true), '') <> ''
+           AND OLD.at < least(current_setting('hc.audit_prune_before', true)::timestamptz, now() - interval '1 day') THEN
+          RETURN OLD;
+        END IF;
+        RAISE EXCEPTION 'audit_events is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
       END $$`);
   }
 
   public async down(q: QueryRunner): Promise<void> {
-    // Seal what is pending, so every event has its link back.
+    // Seal what is pending, so every event has its link back (stop the servers first: a running
+    // sealer holds the head, and this refuses below rather than leave events unchained).
     await q.query(`SELECT audit_seal(2147483647)`);
+    const [check] = (await q.query(`
+      SELECT (SELECT count(*) FROM audit_pending)::int AS pending,
+             (SELECT count(*) FROM audit_chain WHERE position <> event_seq)::int AS moved`)) as Array<{
+      pending: number;
+      moved: number;
+    }>;
+    if (check.pending > 0 || check.moved > 0) {
+      // The old layout numbers events by their chain position; a rolled-back write's gap in the
+      // sequence, or an event sealed out of order, cannot be expressed there without rehashing.
+      throw new Error(
+        `AuditSealing cannot be reverted: ${check.pending} audit event(s) are not sealed and ${check.moved} ` +
+          'are sealed at a position other than their number. Reverting would break the audit chain.',
+      );
+    }
     await q.query(`ALTER TABLE audit_events ADD COLUMN prev_hash bytea, ADD COLUMN hash bytea`);
     await q.query(`ALTER TABLE audit_events DISABLE TRIGGER audit_events_immutable`);
     // Positions differ from seqs for events sealed out of seq order: the old layout (seq = position) cannot hold them.
@@ -174,6 +217,17 @@ export class AuditSealing1764300000000 implements MigrationInterface {
     await q.query(`DROP FUNCTION audit_chain_guard()`);
     await q.query(`DROP FUNCTION audit_pending_guard()`);
     await q.query(`DROP SEQUENCE audit_events_seq_seq`);
+    await q.query(`
+      CREATE OR REPLACE FUNCTION audit_events_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP = 'DELETE'
+           AND current_setting('hc.audit_prune_before', true) IS NOT NULL
+           AND current_setting('hc.audit_prune_before', true) <> ''
+           AND OLD.at < current_setting('hc.audit_prune_before', true)::timestamptz THEN
+          RETURN OLD;
+        END IF;
+        RAISE EXCEPTION 'audit_events is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
+      END $$`);
     await q.query(`
       CREATE OR REPLACE FUNCTION audit_chain_head_guard() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN

@@ -106,6 +106,29 @@ describe('Audit trail: append-only hash chain (e2e)', () => {
       );
       expect({ sql, state: sqlState(error) }).toEqual({ sql, state: '42501' });
     }
+    // The session flags the sealer and the prune once relied on open nothing: each step is checked on
+    // its own (a link must extend the head with its event's hash, the head moves one link at a time,
+    // the prune cannot reach the last day).
+    const [{ max: newest }] = await t.dataSource.query(`SELECT max(position) AS max FROM audit_chain`);
+    for (const sql of [
+      `DELETE FROM audit_chain WHERE position = ${newest}`,
+      `UPDATE audit_chain_head SET seq = seq + 1`,
+      `UPDATE audit_chain_head SET seq = seq - 1, hash = (SELECT prev_hash FROM audit_chain WHERE position = ${newest})`,
+      `DELETE FROM audit_events WHERE seq = (SELECT event_seq FROM audit_chain WHERE position = ${newest})`,
+      `INSERT INTO audit_chain (position, event_seq, prev_hash, hash)
+         SELECT h.seq + 1, 424243, h.hash, h.hash FROM audit_chain_head h`,
+    ]) {
+      const error = await t.dataSource
+        .transaction(async (m) => {
+          await m.query(
+            `SELECT set_config('hc.audit_sealing', 'on', true), set_config('hc.audit_prune_through', '9000000000', true),
+                    set_config('hc.audit_prune_before', 'infinity', true)`,
+          );
+          await m.query(sql);
+        })
+        .catch((e: unknown) => e);
+      expect({ sql, state: sqlState(error) }).toEqual({ sql, state: '42501' });
+    }
     // The queue: a queued event cannot be taken out of it but by the sealer.
     const dequeued = await t.dataSource
       .transaction(async (m) => {

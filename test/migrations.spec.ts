@@ -41,6 +41,13 @@ function sqlStateOf(error: unknown): string | undefined {
   return error instanceof QueryFailedError ? (error.driverError as { code?: string }).code : undefined;
 }
 
+/** Reverting to an empty schema is refused once there are audit events: start over instead. */
+async function resetAudit(ds: DataSource): Promise<void> {
+  await ds.query(`DROP SCHEMA public CASCADE`);
+  await ds.query(`CREATE SCHEMA public`);
+  await runMigrations(ds, false);
+}
+
 describe('Migrations', () => {
   let db: Awaited<ReturnType<typeof emptyDatabase>>;
   let ds: DataSource;
@@ -74,6 +81,26 @@ describe('Migrations', () => {
     expect(functions.n).toBe(0);
 
     expect(await runMigrations(ds, !!admin)).toEqual(all);
+  });
+
+  it('reverting the sealing migration is refused once a rolled-back write left a gap in the numbering', async () => {
+    await ds.query(`INSERT INTO audit_events (action, status) VALUES ('read', 200)`);
+    // A write that rolls back takes its number with it.
+    await ds
+      .transaction(async (m) => {
+        await m.query(`INSERT INTO audit_events (action, status) VALUES ('create', 201)`);
+        throw new Error('roll back');
+      })
+      .catch(() => undefined);
+    await ds.query(`INSERT INTO audit_events (action, status) VALUES ('read', 200)`);
+    await expect(ds.undoLastMigration({ transaction: 'each' })).rejects.toThrow(/AuditSealing cannot be reverted: 0 .* 1 are sealed at a position/);
+    // Nothing was undone, not even the sealing the refused down() tried first: the events wait in the queue.
+    expect(await tables(ds)).toContain('audit_chain');
+    expect(await ds.query(`SELECT (SELECT count(*) FROM audit_chain)::int AS links, (SELECT count(*) FROM audit_pending)::int AS queued`)).toEqual([
+      { links: 0, queued: 2 },
+    ]);
+    // Leave the database as the next test expects it: empty of audit events, all migrations applied.
+    await resetAudit(ds);
   });
 
   it('the sealing migration keeps a chain built by the insert trigger, and the sealer extends it', async () => {

@@ -218,11 +218,20 @@ export class AuditService {
    * is in neither the chain nor the queue (written with the triggers off).
    */
   async verify(): Promise<VerifyResult> {
-    const [head] = (await this.dataSource.query(`SELECT seq, hash FROM audit_chain_head WHERE id = 1`)) as Array<{
+    // One snapshot for the whole check: a sealer committing meanwhile (this instance's or another's)
+    // must not look like links missing after the head.
+    return this.dataSource.transaction('REPEATABLE READ', async (m) => {
+      await m.query('SET TRANSACTION READ ONLY');
+      return this.verifyIn(m);
+    });
+  }
+
+  private async verifyIn(m: EntityManager): Promise<VerifyResult> {
+    const [head] = (await m.query(`SELECT seq, hash FROM audit_chain_head WHERE id = 1`)) as Array<{
       seq: string;
       hash: Buffer;
     }>;
-    const [{ pending }] = (await this.dataSource.query(`SELECT count(*)::int AS pending FROM audit_pending`)) as Array<{
+    const [{ pending }] = (await m.query(`SELECT count(*)::int AS pending FROM audit_pending`)) as Array<{
       pending: number;
     }>;
     let previous: ChainRow | null = null;
@@ -240,7 +249,7 @@ export class AuditService {
     });
 
     for (;;) {
-      const rows = (await this.dataSource.query(
+      const rows = (await m.query(
         `SELECT c.position AS chain_position, c.prev_hash, c.hash, e.seq, e.at, e.actor_id, e.session_id, e.action,
                 e.resource_type, e.resource_id, e.patient_id, e.result_ids, e.status, e.reason, e.request_id, e.client_ip,
                 e.user_agent
@@ -256,7 +265,7 @@ export class AuditService {
         row.hash = Buffer.from(row.hash);
         if (previous === null) {
           first = position;
-          expectedPrev = position === '1' ? GENESIS_HASH : await this.pruneAnchorFor(BigInt(position) - 1n);
+          expectedPrev = position === '1' ? GENESIS_HASH : await this.pruneAnchorFor(m, BigInt(position) - 1n);
           if (!expectedPrev) return result({ position, problem: 'earlier links are missing and no prune accounts for them' });
         } else if (BigInt(position) !== BigInt(previous.chain_position) + 1n) {
           return result({
@@ -277,13 +286,16 @@ export class AuditService {
       }
       after = rows[rows.length - 1].chain_position;
     }
-    if (head && head.seq !== (previous?.chain_position ?? head.seq)) {
+    if (head && previous === null && head.seq !== '0' && !(await this.pruneAnchorFor(m, BigInt(head.seq)))) {
+      return result({ position: head.seq, problem: `links 1..${head.seq} are missing and no prune accounts for them` });
+    }
+    if (head && previous !== null && head.seq !== previous.chain_position) {
       return result({ position: head.seq, problem: `the newest links after ${previous?.chain_position} are missing` });
     }
     if (head && previous && !Buffer.from(head.hash).equals(previous.hash)) {
       return result({ position: previous.chain_position, problem: 'the chain head does not match the newest link' });
     }
-    const [outside] = (await this.dataSource.query(
+    const [outside] = (await m.query(
       `SELECT e.seq FROM audit_events e
         WHERE NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.event_seq = e.seq)
           AND NOT EXISTS (SELECT 1 FROM audit_pending p WHERE p.seq = e.seq)
@@ -343,8 +355,8 @@ export class AuditService {
     });
   }
 
-  private async pruneAnchorFor(throughPosition: bigint): Promise<Buffer | null> {
-    const rows = (await this.dataSource.query(
+  private async pruneAnchorFor(m: EntityManager, throughPosition: bigint): Promise<Buffer | null> {
+    const rows = (await m.query(
       `SELECT reason FROM audit_events WHERE action = 'audit_pruned' AND reason LIKE $1 ORDER BY seq DESC LIMIT 1`,
       [`pruned-through:${throughPosition}:%`],
     )) as Array<{ reason: string }>;

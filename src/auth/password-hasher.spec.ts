@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { availableParallelism } from 'node:os';
+import { ServiceUnavailableException } from '@nestjs/common';
 import type { ConfigService } from '@nestjs/config';
+import { Semaphore } from '../common/semaphore.js';
 import { PasswordHasher } from './password-hasher.js';
 
 const PASSWORD = 'Quiet-Harbour-Lantern-42';
@@ -106,10 +108,22 @@ describe(PasswordHasher.name, () => {
 });
 
 describe('PasswordHasher concurrency', () => {
-  it('PASSWORD_HASH_CONCURRENCY sets how many hashes run at once; unset, one fewer than the cores (at least 1)', () => {
+  it('PASSWORD_HASH_CONCURRENCY sets how many hashes run at once; unset, one fewer than the cores and than libuv’s threads (at least 1)', () => {
     const configured = new PasswordHasher({ get: () => 3 } as unknown as ConfigService);
     expect(configured.concurrency).toBe(3);
     const unset = new PasswordHasher({ get: () => undefined } as unknown as ConfigService);
-    expect(unset.concurrency).toBe(Math.max(1, availableParallelism() - 1));
+    expect(unset.concurrency).toBe(Math.max(1, Math.min(availableParallelism() - 1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 1)));
+  });
+
+  it('beyond the waiting limit, a hash is refused with 503 and Retry-After, never read as a wrong password', async () => {
+    const hasher = new PasswordHasher({ get: () => 1 } as unknown as ConfigService);
+    (hasher as unknown as { gate: Semaphore }).gate = new Semaphore(1, 0);
+    const stored = await hasher.hash(PASSWORD);
+    const running = hasher.verify(stored, PASSWORD);
+    const refused = await hasher.verify(stored, PASSWORD).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ServiceUnavailableException);
+    expect((refused as ServiceUnavailableException).getResponse()).toMatchObject({ retryAfter: 1 });
+    await expect(running).resolves.toBe(true);
   });
 });
+

@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
-import { Injectable, type OnModuleInit, Optional } from '@nestjs/common';
+import { Injectable, type OnModuleInit, Optional, ServiceUnavailableException } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { hash, verify } from '@node-rs/argon2';
-import { Semaphore } from '../common/semaphore.js';
+import { Semaphore, SemaphoreFullError } from '../common/semaphore.js';
 
 /**
  * OWASP's argon2id parameters: 19 MiB, 2 iterations, 1 lane. `algorithm: 2`
@@ -10,10 +10,19 @@ import { Semaphore } from '../common/semaphore.js';
  */
 const ARGON2_ID = 2;
 const ARGON2_OPTIONS = { algorithm: ARGON2_ID, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+/** Hashes waiting beyond this are refused with 503 (about a second of hashing per slot): no unbounded queue. */
+const MAX_WAITING = 128;
+
+/** One fewer than the cores, and than libuv's threads (DNS lookups and file I/O share them), at least 1. */
+function defaultConcurrency(): number {
+  const threads = Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10) || 4;
+  return Math.max(1, Math.min(availableParallelism() - 1, threads - 1));
+}
 
 /**
  * argon2id on libuv's threadpool (4 threads by default), at most
- * PASSWORD_HASH_CONCURRENCY at once (default: cores - 1, at least 1). Four
+ * PASSWORD_HASH_CONCURRENCY at once (default: cores - 1, at most libuv's
+ * threads - 1, at least 1), at most 128 waiting (then 503). Four
  * hashes at once on two cores made each one slower (each faults in its own
  * 19 MiB) and left the event loop a sliver of a core, so reads queued behind
  * a login storm (bench/README.md has the before and after).
@@ -26,7 +35,7 @@ export class PasswordHasher implements OnModuleInit {
 
   constructor(@Optional() config?: ConfigService) {
     const configured = config?.get<number>('PASSWORD_HASH_CONCURRENCY');
-    this.gate = new Semaphore(configured ?? Math.max(1, availableParallelism() - 1));
+    this.gate = new Semaphore(configured ?? defaultConcurrency(), MAX_WAITING);
   }
 
   /** How many hashes may run at once. */
@@ -39,20 +48,29 @@ export class PasswordHasher implements OnModuleInit {
   }
 
   hash(password: string): Promise<string> {
-    return this.gate.run(() => hash(password, ARGON2_OPTIONS));
+    return this.throttled(() => hash(password, ARGON2_OPTIONS));
   }
 
   async verify(storedHash: string | undefined, password: string): Promise<boolean> {
     if (storedHash === undefined) {
       this.dummyHash ??= await this.hash(crypto.randomUUID());
       const dummy = this.dummyHash;
-      await this.gate.run(() => verify(dummy, password)).catch(() => false);
+      await this.throttled(() => verify(dummy, password).catch(() => false));
       return false;
     }
+    // A malformed stored hash is a failed login, not an error.
+    return this.throttled(() => verify(storedHash, password).catch(() => false));
+  }
+
+  /** Through the gate; a full queue is a 503 with Retry-After (never a 401 for a good password). */
+  private async throttled<T>(task: () => Promise<T>): Promise<T> {
     try {
-      return await this.gate.run(() => verify(storedHash, password));
-    } catch {
-      return false;
+      return await this.gate.run(task);
+    } catch (error) {
+      if (error instanceof SemaphoreFullError) {
+        throw new ServiceUnavailableException({ message: 'Too many logins at once; try again shortly.', retryAfter: 1 });
+      }
+      throw error;
     }
   }
 }

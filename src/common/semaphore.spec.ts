@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { Semaphore } from './semaphore.js';
+import { Semaphore, SemaphoreFullError } from './semaphore.js';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -43,6 +43,18 @@ describe(Semaphore.name, () => {
     await expect(failed).rejects.toThrow('boom');
     await expect(next).resolves.toBe('ran');
     expect(gate.load).toEqual({ active: 0, waiting: 0 });
+  });
+
+  it('beyond maxWaiting, refuses at once instead of queueing', async () => {
+    const gate = new Semaphore(1, 1);
+    let release!: () => void;
+    const first = gate.run(() => new Promise<void>((resolve) => (release = resolve)));
+    const second = gate.run(async () => 'second');
+    await expect(gate.run(async () => 'third')).rejects.toBeInstanceOf(SemaphoreFullError);
+    expect(gate.load).toEqual({ active: 1, waiting: 1 });
+    release();
+    await first;
+    await expect(second).resolves.toBe('second');
   });
 
   it('refuses a limit below 1', () => {

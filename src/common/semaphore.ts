@@ -8,7 +8,11 @@ export class Semaphore {
   private active = 0;
   private readonly waiting: Array<() => void> = [];
 
-  constructor(readonly limit: number) {
+  /** `maxWaiting`: beyond this many waiting, run() refuses at once with SemaphoreFullError. */
+  constructor(
+    readonly limit: number,
+    readonly maxWaiting = Number.POSITIVE_INFINITY,
+  ) {
     if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`Semaphore limit must be a positive integer, got ${limit}`);
   }
 
@@ -18,6 +22,7 @@ export class Semaphore {
   }
 
   async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit && this.waiting.length >= this.maxWaiting) throw new SemaphoreFullError();
     if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
     else this.active++;
     try {
@@ -28,5 +33,13 @@ export class Semaphore {
       if (next) next();
       else this.active--;
     }
+  }
+}
+
+/** Too many tasks already waiting: the caller should shed the work (503) rather than queue without bound. */
+export class SemaphoreFullError extends Error {
+  constructor() {
+    super('Too many tasks waiting');
+    this.name = 'SemaphoreFullError';
   }
 }

@@ -8,7 +8,7 @@ import { stopConnecting } from './database-startup.js';
 export class DatabaseStartupShutdown implements OnApplicationShutdown {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  onApplicationShutdown(): void {
-    stopConnecting(this.dataSource);
+  async onApplicationShutdown(): Promise<void> {
+    await stopConnecting(this.dataSource);
   }
 }

@@ -29,16 +29,19 @@ export function databaseUse(): DatabaseUse {
 export const RECONNECT_INTERVAL_MS = 500;
 
 const ready = new WeakSet<DataSource>();
-const stoppers = new WeakMap<DataSource, () => void>();
+const stoppers = new WeakMap<DataSource, () => Promise<void>>();
 
 /** Connected and migrated: the API may serve data. */
 export function isDatabaseReady(dataSource: DataSource): boolean {
   return ready.has(dataSource) && dataSource.isInitialized;
 }
 
-/** Stops a background connection loop (the app is closing before the database came up). */
-export function stopConnecting(dataSource: DataSource): void {
-  stoppers.get(dataSource)?.();
+/**
+ * Stops a background connection loop (the app is closing before the database
+ * came up): waits for an attempt in progress, and closes what it opened.
+ */
+export async function stopConnecting(dataSource: DataSource): Promise<void> {
+  await stoppers.get(dataSource)?.();
 }
 
 export interface OpenOptions {
@@ -81,9 +84,14 @@ async function connectAndMigrate(dataSource: DataSource, options: OpenOptions): 
 function connectInBackground(dataSource: DataSource, options: OpenOptions, logger: Logger): void {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
-  stoppers.set(dataSource, () => {
+  let inProgress: Promise<void> | undefined;
+  stoppers.set(dataSource, async () => {
     stopped = true;
     clearTimeout(timer);
+    await inProgress;
+    // An attempt that connected while the app was closing: TypeORM's own shutdown saw it unconnected.
+    if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
+    else await discardFailedPool(dataSource);
   });
   const attempt = async () => {
     if (stopped) return;
@@ -99,10 +107,13 @@ function connectInBackground(dataSource: DataSource, options: OpenOptions, logge
         options.onFatal(error);
         return;
       }
-      timer = setTimeout(() => void attempt(), RECONNECT_INTERVAL_MS);
+      timer = setTimeout(run, RECONNECT_INTERVAL_MS);
     }
   };
-  timer = setTimeout(() => void attempt(), RECONNECT_INTERVAL_MS);
+  const run = () => {
+    inProgress = attempt();
+  };
+  timer = setTimeout(run, RECONNECT_INTERVAL_MS);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, QueryFailedError } from 'typeorm';
@@ -57,7 +58,9 @@ export class PreparedSql {
         const client = (await manager.queryRunner.connect()) as PgClient;
         return await client.query(config);
       }
-      const pool = (this.dataSource.driver as unknown as { master: PgPool }).master;
+      const pool = (this.dataSource.driver as unknown as { master?: PgPool }).master;
+      // Closed (the app is stopping) or not connected yet: "connection does not exist", a 503.
+      if (!pool) throw Object.assign(new Error('The database connection is closed.'), { code: '08003' });
       const client = await pool.connect();
       try {
         return await client.query(config);
@@ -69,10 +72,11 @@ export class PreparedSql {
     }
   }
 
+  /** Derived from the text, so every holder of a connection (another instance of this class) agrees on it. */
   private nameOf(text: string): string | undefined {
     let name = this.names.get(text);
     if (name === undefined && this.names.size < MAX_NAMED) {
-      name = `hc_${this.names.size + 1}`;
+      name = `hc_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
       this.names.set(text, name);
     }
     return name;
