@@ -70,35 +70,35 @@ export class AuditSealing1764300000000 implements MigrationInterface {
 
     // Appends up to max_rows pending events to the chain, oldest seq first; returns how many.
     // One sealer at a time: another instance's call finds the head locked and returns 0 at once.
-    // Each step is one the guards below check on their own (a link extends the head, the head
-    // moves to that link, only a sealed event leaves the queue), so calling this function is the
-    // only way the app's role can extend the chain, and it cannot rewrite it.
+    // The link itself is made by the audit_chain trigger below from nothing but the event's number
+    // (position, prev_hash and hash are computed there, whatever the insert says), so a link can
+    // only ever be the correct next one, whoever inserts it.
     await q.query(`
       CREATE FUNCTION audit_seal(max_rows integer) RETURNS integer LANGUAGE plpgsql AS $$
       DECLARE
         pos bigint;
         link bytea;
-        next_link bytea;
         sealed integer := 0;
-        e audit_events;
+        queued bigint;
       BEGIN
-        SELECT seq, hash INTO pos, link FROM audit_chain_head WHERE id = 1 FOR UPDATE SKIP LOCKED;
+        PERFORM 1 FROM audit_chain_head WHERE id = 1 FOR UPDATE SKIP LOCKED;
         IF NOT FOUND THEN
           RETURN 0;
         END IF;
-        FOR e IN
-          SELECT ev.* FROM audit_events ev
-           WHERE ev.seq IN (SELECT seq FROM audit_pending ORDER BY seq LIMIT max_rows)
-           ORDER BY ev.seq
+        -- Queued events with no link yet (one linked by hand is only dequeued below).
+        FOR queued IN
+          SELECT p.seq FROM audit_pending p JOIN audit_events e ON e.seq = p.seq
+           WHERE NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.event_seq = p.seq)
+           ORDER BY p.seq LIMIT max_rows
         LOOP
-          pos := pos + 1;
-          next_link := audit_link_hash(link, pos, e);
-          INSERT INTO audit_chain (position, event_seq, prev_hash, hash) VALUES (pos, e.seq, link, next_link);
-          UPDATE audit_chain_head SET seq = pos, hash = next_link WHERE id = 1;
-          DELETE FROM audit_pending WHERE seq = e.seq;
-          link := next_link;
+          INSERT INTO audit_chain (position, event_seq, prev_hash, hash) VALUES (0, queued, '', '');
           sealed := sealed + 1;
         END LOOP;
+        DELETE FROM audit_pending p WHERE EXISTS (SELECT 1 FROM audit_chain c WHERE c.event_seq = p.seq);
+        SELECT position, hash INTO pos, link FROM audit_chain ORDER BY position DESC LIMIT 1;
+        IF FOUND THEN
+          UPDATE audit_chain_head SET seq = pos, hash = link WHERE id = 1 AND seq < pos;
+        END IF;
         RETURN sealed;
       END $$`);
 
@@ -127,20 +127,24 @@ export class AuditSealing1764300000000 implements MigrationInterface {
     await q.query(`
       CREATE FUNCTION audit_chain_guard() RETURNS trigger LANGUAGE plpgsql AS $$
       DECLARE
-        head_seq bigint;
-        head_hash bytea;
+        last_position bigint;
+        last_hash bytea;
         e audit_events;
       BEGIN
         IF TG_OP = 'INSERT' THEN
-          -- Only the next link after the head, hashed from the head and the event as it is.
-          SELECT seq, hash INTO head_seq, head_hash FROM audit_chain_head WHERE id = 1;
-          SELECT * INTO e FROM audit_events WHERE seq = NEW.event_seq;
-          IF FOUND AND NEW.position = head_seq + 1 AND NEW.prev_hash = head_hash
-             AND NEW.hash = audit_link_hash(head_hash, NEW.position, e) THEN
-            RETURN NEW;
+          -- The next link after the newest (or after the head, when a prune left none), made here.
+          SELECT position, hash INTO last_position, last_hash FROM audit_chain ORDER BY position DESC LIMIT 1;
+          IF NOT FOUND THEN
+            SELECT seq, hash INTO last_position, last_hash FROM audit_chain_head WHERE id = 1;
           END IF;
-          RAISE EXCEPTION 'audit_chain: a link must extend the head with the hash of its event'
-            USING ERRCODE = 'insufficient_privilege';
+          SELECT * INTO e FROM audit_events WHERE seq = NEW.event_seq;
+          IF NOT FOUND THEN
+            RAISE EXCEPTION 'audit_chain: event % does not exist', NEW.event_seq USING ERRCODE = 'insufficient_privilege';
+          END IF;
+          NEW.position := last_position + 1;
+          NEW.prev_hash := last_hash;
+          NEW.hash := audit_link_hash(last_hash, NEW.position, e);
+          RETURN NEW;
         END IF;
         -- The retention prune: links up to the position it names, whose events are already gone.
         IF TG_OP = 'DELETE'
@@ -158,15 +162,15 @@ export class AuditSealing1764300000000 implements MigrationInterface {
       CREATE TRIGGER audit_chain_no_truncate BEFORE TRUNCATE ON audit_chain
         FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate()`);
 
-    // The head now moves with the sealer, one link at a time, onto the link just appended.
+    // The head now moves with the sealer, forward, onto the newest link.
     await q.query(`
       CREATE OR REPLACE FUNCTION audit_chain_head_guard() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        IF TG_OP = 'UPDATE' AND NEW.id = OLD.id AND NEW.seq = OLD.seq + 1
-           AND EXISTS (SELECT 1 FROM audit_chain WHERE position = NEW.seq AND hash = NEW.hash AND prev_hash = OLD.hash) THEN
+        IF TG_OP = 'UPDATE' AND NEW.id = OLD.id AND NEW.seq > OLD.seq
+           AND (SELECT position = NEW.seq AND hash = NEW.hash FROM audit_chain ORDER BY position DESC LIMIT 1) THEN
           RETURN NEW;
         END IF;
-        RAISE EXCEPTION 'audit_chain_head moves only onto the next link' USING ERRCODE = 'insufficient_privilege';
+        RAISE EXCEPTION 'audit_chain_head moves only onto the newest link' USING ERRCODE = 'insufficient_privilege';
       END $$`);
 
     // Events: the retention prune may remove only events at least a day old, whatever date it names

@@ -115,8 +115,7 @@ describe('Audit trail: append-only hash chain (e2e)', () => {
       `UPDATE audit_chain_head SET seq = seq + 1`,
       `UPDATE audit_chain_head SET seq = seq - 1, hash = (SELECT prev_hash FROM audit_chain WHERE position = ${newest})`,
       `DELETE FROM audit_events WHERE seq = (SELECT event_seq FROM audit_chain WHERE position = ${newest})`,
-      `INSERT INTO audit_chain (position, event_seq, prev_hash, hash)
-         SELECT h.seq + 1, 424243, h.hash, h.hash FROM audit_chain_head h`,
+      `INSERT INTO audit_chain (position, event_seq, prev_hash, hash) VALUES (1, 424243, '', '')`,
     ]) {
       const error = await t.dataSource
         .transaction(async (m) => {
@@ -182,6 +181,46 @@ describe('Audit trail: an event slipped in with the triggers off (e2e)', () => {
       checked: 1,
       broken: { position: '-', problem: 'event 424242 is neither sealed nor queued for sealing' },
     });
+  });
+});
+
+describe('Audit trail: links are made by the database, whoever inserts them (e2e)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t?.close());
+
+  it('a hand-made link with a forged position and hash is stored as the correct next link', async () => {
+    const audit = t.app.get(AuditService);
+    await audit.record({ action: 'read', status: 200 });
+    await audit.sealAll();
+    await audit.record({ action: 'list', status: 200 });
+    const [{ seq }] = await t.dataSource.query(`SELECT max(seq) AS seq FROM audit_events`);
+    await t.dataSource.query(
+      `INSERT INTO audit_chain (position, event_seq, prev_hash, hash) VALUES (99, $1, '\\x00', '\\x00')`,
+      [seq],
+    );
+    const [link] = await t.dataSource.query(`SELECT position FROM audit_chain WHERE event_seq = $1`, [seq]);
+    expect(link.position).toBe('2');
+    // The head follows at the next sealing, and the chain holds.
+    await audit.record({ action: 'read', status: 200 });
+    await audit.sealAll();
+    expect(await audit.verify()).toMatchObject({ ok: true, checked: 3, pending: 0 });
+  });
+
+  it('an event deleted while queued (triggers off) is reported, and does not stop the sealing', async () => {
+    const audit = t.app.get(AuditService);
+    await audit.sealAll();
+    await t.dataSource.transaction(async (m) => {
+      await m.query(`INSERT INTO audit_events (action, status) VALUES ('read', 200)`);
+      await m.query('ALTER TABLE audit_events DISABLE TRIGGER audit_events_immutable');
+      await m.query(`DELETE FROM audit_events WHERE seq = (SELECT max(seq) FROM audit_pending)`);
+      await m.query('ALTER TABLE audit_events ENABLE TRIGGER audit_events_immutable');
+    });
+    await audit.record({ action: 'list', status: 200 });
+    expect(await audit.seal()).toBe(1);
+    expect(await audit.verify()).toMatchObject({ ok: false, broken: { problem: expect.stringMatching(/^event \d+ was queued for sealing and is missing$/) } });
   });
 });
 

@@ -302,6 +302,10 @@ export class AuditService {
         ORDER BY e.seq LIMIT 1`,
     )) as Array<{ seq: string }>;
     if (outside) return result({ position: '-', problem: `event ${outside.seq} is neither sealed nor queued for sealing` });
+    const [lost] = (await m.query(
+      `SELECT p.seq FROM audit_pending p WHERE NOT EXISTS (SELECT 1 FROM audit_events e WHERE e.seq = p.seq) ORDER BY p.seq LIMIT 1`,
+    )) as Array<{ seq: string }>;
+    if (lost) return result({ position: '-', problem: `event ${lost.seq} was queued for sealing and is missing` });
     return result();
   }
 
