@@ -76,28 +76,31 @@ export class AuditSealing1764300000000 implements MigrationInterface {
     await q.query(`
       CREATE FUNCTION audit_seal(max_rows integer) RETURNS integer LANGUAGE plpgsql AS $$
       DECLARE
+        head_before bigint;
         pos bigint;
         link bytea;
         sealed integer := 0;
         queued bigint;
       BEGIN
-        PERFORM 1 FROM audit_chain_head WHERE id = 1 FOR UPDATE SKIP LOCKED;
+        SELECT seq INTO head_before FROM audit_chain_head WHERE id = 1 FOR UPDATE SKIP LOCKED;
         IF NOT FOUND THEN
           RETURN 0;
         END IF;
-        -- Queued events with no link yet (one linked by hand is only dequeued below).
-        FOR queued IN
-          SELECT p.seq FROM audit_pending p JOIN audit_events e ON e.seq = p.seq
-           WHERE NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.event_seq = p.seq)
-           ORDER BY p.seq LIMIT max_rows
-        LOOP
-          INSERT INTO audit_chain (position, event_seq, prev_hash, hash) VALUES (0, queued, '', '');
-          sealed := sealed + 1;
+        -- The oldest queued events, by primary key one at a time: no statement here may let the planner
+        -- scan the events or the chain (millions of rows; plpgsql's cached plans cannot see how few are
+        -- meant). An event already linked by hand only leaves the queue; one whose event is gone stays
+        -- (audit-verify reports it).
+        FOR queued IN SELECT seq FROM audit_pending ORDER BY seq LIMIT max_rows LOOP
+          IF NOT EXISTS (SELECT 1 FROM audit_chain WHERE event_seq = queued) THEN
+            CONTINUE WHEN NOT EXISTS (SELECT 1 FROM audit_events WHERE seq = queued);
+            INSERT INTO audit_chain (position, event_seq, prev_hash, hash) VALUES (0, queued, '', '');
+            sealed := sealed + 1;
+          END IF;
+          DELETE FROM audit_pending WHERE seq = queued;
         END LOOP;
-        DELETE FROM audit_pending p WHERE EXISTS (SELECT 1 FROM audit_chain c WHERE c.event_seq = p.seq);
         SELECT position, hash INTO pos, link FROM audit_chain ORDER BY position DESC LIMIT 1;
-        IF FOUND THEN
-          UPDATE audit_chain_head SET seq = pos, hash = link WHERE id = 1 AND seq < pos;
+        IF FOUND AND pos > head_before THEN
+          UPDATE audit_chain_head SET seq = pos, hash = link WHERE id = 1;
         END IF;
         RETURN sealed;
       END $$`);
