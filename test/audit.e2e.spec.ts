@@ -1,26 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { EventRow } from '../src/audit/audit-chain.js';
 import { AuditService } from '../src/audit/audit.service.js';
 import { createTestApp, type TestApp } from './utils/app.js';
 import { buildDoctor, buildUser, createAdmin, createDoctor, createPatient, createUser, PASSWORD, type TestUser } from './utils/factories.js';
 import type { RequestOptions } from './utils/http.js';
 import { expectProblem } from './utils/problem.js';
-
-interface EventRow {
-  seq: string;
-  actor_id: string | null;
-  session_id: string | null;
-  action: string;
-  resource_type: string | null;
-  resource_id: string | null;
-  patient_id: string | null;
-  result_ids: string[] | null;
-  status: number;
-  reason: string | null;
-  request_id: string | null;
-  client_ip: string | null;
-  user_agent: string | null;
-}
 
 describe('Audit trail: what requests record (e2e)', () => {
   let t: TestApp;

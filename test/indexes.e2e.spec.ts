@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { PreparedSql } from '../src/database/prepared-sql.js';
 import { createTestApp, type TestApp } from './utils/app.js';
+import { captureSql } from './utils/capture-sql.js';
 import { createAdmin, createDoctor, createPatient, createUser, type TestUser } from './utils/factories.js';
 
 interface PlanNode {
@@ -55,30 +55,7 @@ describe('List queries use indexes (e2e)', () => {
     );
     await t.dataSource.query('ANALYZE');
 
-    // The SQL as sent, through TypeORM or as a prepared statement (PreparedSql: the hot lists on PostgreSQL;
-    // on PGlite it goes through TypeORM in turn, and is captured once).
-    let inPrepared = 0;
-    const prepared = t.app.get(PreparedSql);
-    const preparedQuery = prepared.query.bind(prepared);
-    prepared.query = (async (sql: string, params: unknown[], ...rest: unknown[]) => {
-      captured.push({ sql, params: params ?? [] });
-      inPrepared++;
-      try {
-        return await (preparedQuery as (...a: unknown[]) => Promise<unknown>)(sql, params, ...rest);
-      } finally {
-        inPrepared--;
-      }
-    }) as typeof prepared.query;
-    const createRunner = t.dataSource.createQueryRunner.bind(t.dataSource);
-    t.dataSource.createQueryRunner = (...args: Parameters<typeof createRunner>) => {
-      const runner = createRunner(...args);
-      const query = runner.query.bind(runner);
-      runner.query = ((sql: string, params?: unknown[], ...rest: unknown[]) => {
-        if (!inPrepared) captured.push({ sql, params: params ?? [] });
-        return (query as (...a: unknown[]) => Promise<unknown>)(sql, params, ...rest);
-      }) as typeof runner.query;
-      return runner;
-    };
+    captureSql(t, (statement) => captured.push(statement));
   }, 120_000);
   afterAll(() => t?.close());
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { PreparedSql } from '../src/database/prepared-sql.js';
 import { createTestApp, type TestApp } from './utils/app.js';
+import { captureSql } from './utils/capture-sql.js';
 import { createDoctor, createPatient, createUser, type TestUser } from './utils/factories.js';
 
 /**
@@ -30,30 +30,7 @@ describe('Queries per page (e2e)', () => {
       [alice.id],
     );
 
-    // Every statement, whether through TypeORM or as a prepared statement (PreparedSql: on PGlite it goes
-    // through TypeORM in turn, and is counted once).
-    let inPrepared = 0;
-    const prepared = t.app.get(PreparedSql);
-    const preparedQuery = prepared.query.bind(prepared);
-    prepared.query = (async (text: string, ...rest: unknown[]) => {
-      queries.push(text);
-      inPrepared++;
-      try {
-        return await (preparedQuery as (...a: unknown[]) => Promise<unknown>)(text, ...rest);
-      } finally {
-        inPrepared--;
-      }
-    }) as typeof prepared.query;
-    const createRunner = t.dataSource.createQueryRunner.bind(t.dataSource);
-    t.dataSource.createQueryRunner = (...args: Parameters<typeof createRunner>) => {
-      const runner = createRunner(...args);
-      const query = runner.query.bind(runner);
-      runner.query = ((sql: string, ...rest: unknown[]) => {
-        if (!inPrepared) queries.push(sql);
-        return (query as (...a: unknown[]) => Promise<unknown>)(sql, ...rest);
-      }) as typeof runner.query;
-      return runner;
-    };
+    captureSql(t, ({ sql }) => queries.push(sql));
   });
   afterAll(() => t?.close());
 

@@ -80,14 +80,14 @@ export interface PageRequest {
   cursor?: CursorPayload;
 }
 
-export interface PageLinks {
+export interface PageLinks<T extends ObjectLiteral = ObjectLiteral> {
   /** Absolute URL of the current request; cursor is replaced in it. */
   url: URL;
   /**
    * Runs the finished query (default: TypeORM's getMany). Hot lists pass one
    * that runs the builder's SQL as a prepared statement and maps the rows.
    */
-  fetch?: <R extends ObjectLiteral>(qb: SelectQueryBuilder<R>) => Promise<R[]>;
+  fetch?: (qb: SelectQueryBuilder<T>) => Promise<T[]>;
 }
 
 /**
@@ -180,7 +180,7 @@ export async function keysetPage<T extends ObjectLiteral & { id: string }>(
   page: PageRequest,
   propertyOf: (column: string) => string,
   codec: CursorCodec,
-  links: PageLinks,
+  links: PageLinks<T>,
 ): Promise<PageDto<T>> {
   const { ordering, cursor, pageSize } = page;
   const backwards = cursor?.r === true;

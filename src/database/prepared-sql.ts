@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, QueryFailedError } from 'typeorm';
+import { DataSource, type EntityManager, type ObjectLiteral, QueryFailedError, type SelectQueryBuilder } from 'typeorm';
 
 interface PgResult {
   rows: Record<string, unknown>[];
@@ -81,4 +81,19 @@ export class PreparedSql {
     }
     return name;
   }
+}
+
+/**
+ * A keysetPage `fetch` for a hot list: the finished builder's SQL (a handful
+ * of distinct texts per list) run as a prepared statement, each row mapped by
+ * `map` (TypeORM's aliased columns, e.g. p_id) instead of TypeORM's hydration.
+ */
+export function preparedFetch<T extends ObjectLiteral>(
+  sql: Pick<PreparedSql, 'query'>,
+  map: (row: Record<string, unknown>) => T,
+): (qb: SelectQueryBuilder<T>) => Promise<T[]> {
+  return async (qb) => {
+    const [text, params] = qb.getQueryAndParameters();
+    return (await sql.query(text, params)).map(map);
+  };
 }

@@ -4,17 +4,9 @@ import { DataSource, type Repository } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { sqlState, UNIQUE_VIOLATION } from '../common/db-errors.js';
 import type { AuthUser } from '../common/decorators.js';
-import {
-  CursorCodec,
-  keysetPage,
-  type PageDto,
-  type PageLinks,
-  pageRequest,
-  parseOrdering,
-  type SortField,
-} from '../common/pagination.js';
-import { entityFromRow, likeContains } from '../common/sql.js';
-import { PreparedSql } from '../database/prepared-sql.js';
+import { CursorCodec, keysetPage, type PageDto, pageRequest, parseOrdering, type SortField } from '../common/pagination.js';
+import { entityFromRow, likeContains, toDate } from '../common/sql.js';
+import { PreparedSql, preparedFetch } from '../database/prepared-sql.js';
 import { Doctor } from './doctor.entity.js';
 import { type DoctorDto, toDoctorDto } from './dto/doctor-response.dto.js';
 import type { CreateDoctorDto } from './dto/create-doctor.dto.js';
@@ -30,8 +22,6 @@ const PROPERTY_OF: Record<string, string> = { name: 'name', specialization: 'spe
 const RETURNING = ['id', 'name', 'specialization', 'email', 'phone', 'createdById', 'createdAt', 'updatedAt'];
 const DUPLICATE_EMAIL = 'A doctor with that email already exists.';
 
-const asDate = (value: unknown) => (value instanceof Date ? value : new Date(value as string));
-
 /** A row of TypeORM's SELECT for alias d: every column as d_<column>. */
 function doctorFromAliasedRow(row: Record<string, unknown>): Doctor {
   const doctor = new Doctor();
@@ -41,8 +31,8 @@ function doctorFromAliasedRow(row: Record<string, unknown>): Doctor {
   doctor.email = row.d_email as string;
   doctor.phone = row.d_phone as string;
   doctor.createdById = (row.d_created_by as string | null) ?? null;
-  doctor.createdAt = asDate(row.d_created_at);
-  doctor.updatedAt = asDate(row.d_updated_at);
+  doctor.createdAt = toDate(row.d_created_at);
+  doctor.updatedAt = toDate(row.d_updated_at);
   return doctor;
 }
 
@@ -90,11 +80,8 @@ export class DoctorsService {
     }
     const result = await keysetPage(qb, 'd', page, (c) => PROPERTY_OF[c], this.cursors, {
       url,
-      // Everyone's doctor search: the builder's SQL as a prepared statement, rows mapped here.
-      fetch: (async (built: typeof qb) => {
-        const [text, params] = built.getQueryAndParameters();
-        return (await this.sql.query(text, params)).map(doctorFromAliasedRow);
-      }) as PageLinks['fetch'],
+      // Everyone's doctor search, as a prepared statement.
+      fetch: preparedFetch(this.sql, doctorFromAliasedRow),
     });
     return { ...result, results: result.results.map(toDoctorDto) };
   }

@@ -3,17 +3,9 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, type Repository, type SelectQueryBuilder } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import type { AuthUser } from '../common/decorators.js';
-import {
-  CursorCodec,
-  keysetPage,
-  type PageDto,
-  type PageLinks,
-  pageRequest,
-  parseOrdering,
-  type SortField,
-} from '../common/pagination.js';
-import { entityFromRow, likeContains } from '../common/sql.js';
-import { PreparedSql } from '../database/prepared-sql.js';
+import { CursorCodec, keysetPage, type PageDto, pageRequest, parseOrdering, type SortField } from '../common/pagination.js';
+import { entityFromRow, likeContains, toDate } from '../common/sql.js';
+import { PreparedSql, preparedFetch } from '../database/prepared-sql.js';
 import type { CreatePatientDto } from './dto/create-patient.dto.js';
 import type { ListAdminPatientsDto } from './dto/list-admin-patients.dto.js';
 import type { ListPatientsDto } from './dto/list-patients.dto.js';
@@ -45,8 +37,6 @@ interface PatientRow {
   updated_at: Date | string;
 }
 
-const asDate = (value: unknown) => (value instanceof Date ? value : new Date(value as string));
-
 function patientFromRow(row: PatientRow): Patient {
   const patient = new Patient();
   patient.id = row.id;
@@ -55,8 +45,8 @@ function patientFromRow(row: PatientRow): Patient {
   patient.age = row.age;
   patient.gender = row.gender;
   patient.address = row.address;
-  patient.createdAt = asDate(row.created_at);
-  patient.updatedAt = asDate(row.updated_at);
+  patient.createdAt = toDate(row.created_at);
+  patient.updatedAt = toDate(row.updated_at);
   return patient;
 }
 
@@ -69,8 +59,8 @@ function patientFromAliasedRow(row: Record<string, unknown>): Patient {
   patient.age = row.p_age as number;
   patient.gender = row.p_gender as Patient['gender'];
   patient.address = row.p_address as string;
-  patient.createdAt = asDate(row.p_created_at);
-  patient.updatedAt = asDate(row.p_updated_at);
+  patient.createdAt = toDate(row.p_created_at);
+  patient.updatedAt = toDate(row.p_updated_at);
   return patient;
 }
 
@@ -112,11 +102,8 @@ export class PatientsService {
       (qb) => {
         if (user.role !== 'admin') qb.andWhere('p.owner_id = :ownerId', { ownerId: user.id });
       },
-      // The front desk's list: the builder's SQL (a handful of distinct texts) as a prepared statement.
-      async (qb) => {
-        const [text, params] = qb.getQueryAndParameters();
-        return (await this.sql.query(text, params)).map(patientFromAliasedRow);
-      },
+      // The front desk's list, as a prepared statement.
+      preparedFetch(this.sql, patientFromAliasedRow),
     );
     return { ...page, results: page.results.map(toPatientDto) };
   }
@@ -145,7 +132,7 @@ export class PatientsService {
     if (query.gender) qb.andWhere('p.gender = :gender', { gender: query.gender });
     if (query.min_age !== undefined) qb.andWhere('p.age >= :minAge', { minAge: query.min_age });
     if (query.max_age !== undefined) qb.andWhere('p.age <= :maxAge', { maxAge: query.max_age });
-    return keysetPage(qb, 'p', page, (c) => PROPERTY_OF[c], this.cursors, { url, fetch: fetch as PageLinks['fetch'] });
+    return keysetPage(qb, 'p', page, (c) => PROPERTY_OF[c], this.cursors, { url, fetch });
   }
 
   async get(user: AuthUser, id: string): Promise<PatientDto> {
