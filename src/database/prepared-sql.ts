@@ -10,6 +10,8 @@ interface PgResult {
 interface PgClient {
   query(config: { name?: string; text: string; values: unknown[] }): Promise<PgResult>;
   release(error?: Error | boolean): void;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  removeListener(event: 'error', listener: (error: Error) => void): unknown;
 }
 interface PgPool {
   connect(): Promise<PgClient>;
@@ -62,10 +64,19 @@ export class PreparedSql {
       // Closed (the app is stopping) or not connected yet: "connection does not exist", a 503.
       if (!pool) throw Object.assign(new Error('The database connection is closed.'), { code: '08003' });
       const client = await pool.connect();
+      // pg-pool removes its own listener from a checked-out client: without one, the server closing the
+      // connection mid-query (a restart) is an unhandled 'error' event, and the process exits.
+      let broken: Error | undefined;
+      const onError = (error: Error) => {
+        broken = error;
+      };
+      client.on('error', onError);
       try {
         return await client.query(config);
       } finally {
-        client.release();
+        client.removeListener('error', onError);
+        // A broken connection is destroyed, not handed to the next request.
+        client.release(broken);
       }
     } catch (error) {
       throw error instanceof QueryFailedError ? error : new QueryFailedError(text, values, error as Error);
