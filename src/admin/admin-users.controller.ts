@@ -2,7 +2,7 @@ import { Body, Controller, Get, Param, Patch, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { Audited } from '../audit/audited.decorator.js';
 import { ApiPageResponse, ApiProblems } from '../common/api-docs.js';
-import { RequestUrl } from '../common/decorators.js';
+import { type AuthUser, CurrentUser, RequestUrl } from '../common/decorators.js';
 import type { PageDto } from '../common/pagination.js';
 import { UuidParam } from '../common/params.js';
 import { ListUsersDto } from '../users/dto/list-users.dto.js';
@@ -21,8 +21,12 @@ export class AdminUsersController {
   @ApiOperation({ summary: 'Every account, by username' })
   @ApiPageResponse(AdminUserDto)
   @ApiProblems(400)
-  list(@Query() query: ListUsersDto, @RequestUrl() url: URL): Promise<PageDto<AdminUserDto>> {
-    return this.users.list(query, url);
+  list(
+    @CurrentUser() user: AuthUser,
+    @Query() query: ListUsersDto,
+    @RequestUrl() url: URL,
+  ): Promise<PageDto<AdminUserDto>> {
+    return this.users.list(user, query, url);
   }
 
   @Get(':id')

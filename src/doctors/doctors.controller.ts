@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags
 import { Audited } from '../audit/audited.decorator.js';
 import { ApiPageResponse, ApiProblems, NoContent } from '../common/api-docs.js';
 import { type AuthUser, CurrentUser, RequestUrl } from '../common/decorators.js';
-import type { PageDto } from '../common/pagination.js';
+import type { PageDto } from '../common/pagination/page.dto.js';
 import { UuidParam } from '../common/params.js';
 import { DoctorsService } from './doctors.service.js';
 import { CreateDoctorDto } from './dto/create-doctor.dto.js';
@@ -29,9 +29,13 @@ export class DoctorsController {
   @Get()
   @ApiOperation({ summary: 'All doctors, newest first' })
   @ApiPageResponse(DoctorDto)
-  @ApiProblems(400, 401)
-  list(@Query() query: ListDoctorsDto, @RequestUrl() url: URL): Promise<PageDto<DoctorDto>> {
-    return this.doctors.list(query, url);
+  @ApiProblems(400, 401, 429)
+  list(
+    @CurrentUser() user: AuthUser,
+    @Query() query: ListDoctorsDto,
+    @RequestUrl() url: URL,
+  ): Promise<PageDto<DoctorDto>> {
+    return this.doctors.list(user, query, url);
   }
 
   @Get(':id')

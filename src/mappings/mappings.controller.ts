@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiParam, ApiTags } fr
 import { Audited } from '../audit/audited.decorator.js';
 import { ApiPageResponse, ApiProblems, NoContent } from '../common/api-docs.js';
 import { type AuthUser, CurrentUser, RequestUrl } from '../common/decorators.js';
-import type { PageDto } from '../common/pagination.js';
+import type { PageDto } from '../common/pagination/page.dto.js';
 import { UuidParam } from '../common/params.js';
 import { CreateMappingDto } from './dto/create-mapping.dto.js';
 import { ListMappingsDto } from './dto/list-mappings.dto.js';
