@@ -1,3 +1,4 @@
+// Past 250 lines for now: the patient and doctor filters and orderings below still wait to move into test/patients.e2e.spec.ts and test/doctors.e2e.spec.ts (the generic contract now lives in test/pagination.e2e.spec.ts).
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestApp, type TestApp } from './utils/app.js';

@@ -1,3 +1,4 @@
+// Past 250 lines: one suite for the one class, a describe per service method; splitting it would scatter its rules.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { HttpException, NotFoundException } from '@nestjs/common';
