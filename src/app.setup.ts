@@ -13,7 +13,8 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { BODY_LIMIT, findUnsafeString, registerJsonParser, unsafeStringError } from './common/json-body.js';
 import { PROBLEM_CONTENT_TYPE, statusTitle } from './common/problem.js';
-import { type EnvironmentVariables, validateEnv } from './config/env.validation.js';
+import type { AppConfig } from './config/app-config.js';
+import type { EnvironmentVariables } from './config/env.validation.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -41,10 +42,10 @@ function contentSecurityPolicy(path: string): string {
 export const HEADERS_TIMEOUT_MS = 10_000;
 
 /** Fastify options shared by main.ts and the tests. */
-export function createFastifyAdapter(): FastifyAdapter {
+export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
   return new FastifyAdapter({
     // request.ip / protocol / host believe X-Forwarded-* only from these proxies.
-    trustProxy: trustProxySetting(validateEnv(process.env).TRUST_PROXY),
+    trustProxy: trustProxySetting(config.http.trustProxy),
     bodyLimit: BODY_LIMIT,
     routerOptions: { ignoreTrailingSlash: true },
     // One request id for the whole request: taken from X-Request-Id when it

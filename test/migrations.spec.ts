@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { DataSource, QueryFailedError } from 'typeorm';
 import { type ChainRow, GENESIS_HASH, rowHash } from '../src/audit/audit-chain.js';
+import { validate } from '../src/config/app-config.js';
 import { buildDataSourceOptions } from '../src/database/data-source-options.js';
 import { runMigrations } from '../src/database/migrate.js';
 
@@ -10,8 +11,8 @@ const admin = process.env.TEST_DATABASE_URL;
 
 /** A brand-new, empty database (not the migrated template): PGlite in memory, or a new PostgreSQL database. */
 async function emptyDatabase(): Promise<{ options: () => ReturnType<typeof buildDataSourceOptions>; drop: () => Promise<void> }> {
-  const base = { DB_HOST: 'unused', DB_PORT: 5432, DB_POOL_SIZE: 4, PGLITE_DATA_DIR: 'memory://' };
-  if (!admin) return { options: () => buildDataSourceOptions(base), drop: async () => undefined };
+  const base = { DB_POOL_SIZE: '4', PGLITE_DATA_DIR: 'memory://' };
+  if (!admin) return { options: () => buildDataSourceOptions(validate(base).database), drop: async () => undefined };
   const name = `hc_test_mig_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   const client = new pg.Client({ connectionString: admin });
   await client.connect();
@@ -20,7 +21,7 @@ async function emptyDatabase(): Promise<{ options: () => ReturnType<typeof build
   const url = new URL(admin);
   url.pathname = `/${name}`;
   return {
-    options: () => buildDataSourceOptions({ ...base, DATABASE_URL: url.toString() }),
+    options: () => buildDataSourceOptions(validate({ ...base, DATABASE_URL: url.toString() }).database),
     drop: async () => {
       const c = new pg.Client({ connectionString: admin });
       await c.connect();
