@@ -28,7 +28,7 @@ export async function createSuperuser(app: INestApplicationContext, input: Super
   const hasher = app.get(PasswordHasher);
   const users = app.get(UsersService);
   const audit = app.get(AuditService);
-  const passwordHash = await hasher.hash(input.password);
+  const passwordHash = await hasher.hash(input.password, 'cli:create-superuser');
   try {
     // The account and its audit event in one transaction (the CLI has no request: no actor, IP or request id).
     return await app.get(DataSource).transaction(async (manager) => {
