@@ -109,7 +109,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const { AppModule } = await import('./app.module.js');
-  const { createSuperuser } = await import('./users/superuser.js');
+  const { createSuperuser } = await import('./auth/superuser.js');
   const app = await NestFactory.createApplicationContext(AppModule, { logger: false, abortOnError: false });
   try {
     const user = await createSuperuser(app, { username: values.username, email: values.email, password });

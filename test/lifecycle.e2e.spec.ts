@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PasswordHasher } from '../src/auth/password-hasher.js';
-import { createSuperuser } from '../src/users/superuser.js';
+import { createSuperuser } from '../src/auth/superuser.js';
 import { createTestApp, type TestApp } from './utils/app.js';
 import { buildUser, createUser } from './utils/factories.js';
 

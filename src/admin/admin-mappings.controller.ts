@@ -7,7 +7,7 @@ import type { PageDto } from '../common/pagination.js';
 import { ListAdminMappingsDto } from '../mappings/dto/list-admin-mappings.dto.js';
 import { AdminMappingDto } from '../mappings/dto/mapping-response.dto.js';
 import { MappingsService } from '../mappings/mappings.service.js';
-import { AdminOnly } from './admin-only.decorator.js';
+import { AdminOnly } from '../auth/admin-only.decorator.js';
 
 /** Reads for the staff console; assign and unassign through /api/mappings/. */
 @AdminOnly()

@@ -7,7 +7,7 @@ import type { PageDto } from '../common/pagination.js';
 import { ListAdminPatientsDto } from '../patients/dto/list-admin-patients.dto.js';
 import { AdminPatientDto } from '../patients/dto/patient-response.dto.js';
 import { PatientsService } from '../patients/patients.service.js';
-import { AdminOnly } from './admin-only.decorator.js';
+import { AdminOnly } from '../auth/admin-only.decorator.js';
 
 /** Reads for the staff console; changes go through /api/patients/, where admins pass every ownership rule. */
 @AdminOnly()

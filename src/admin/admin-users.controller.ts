@@ -8,7 +8,7 @@ import { UuidParam } from '../common/params.js';
 import { ListUsersDto } from '../users/dto/list-users.dto.js';
 import { UpdateUserDto } from '../users/dto/update-user.dto.js';
 import { AdminUserDto } from '../users/dto/user-response.dto.js';
-import { AdminOnly } from './admin-only.decorator.js';
+import { AdminOnly } from '../auth/admin-only.decorator.js';
 import { AdminUsersService } from './admin-users.service.js';
 
 /** Accounts: created by registering (or `npm run cli -- create-superuser`), managed here. */

@@ -1,6 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOperation } from '@nestjs/swagger';
-import { AdminOnly } from '../admin/admin-only.decorator.js';
+import { AdminOnly } from '../auth/admin-only.decorator.js';
 import { ApiPageResponse, ApiProblems } from '../common/api-docs.js';
 import { RequestUrl } from '../common/decorators.js';
 import type { PageDto } from '../common/pagination.js';

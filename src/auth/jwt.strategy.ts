@@ -3,7 +3,7 @@ import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { isUUID } from 'class-validator';
 import { ExtractJwt, Strategy } from 'passport-jwt';
-import type { AuthUser } from '../common/decorators.js';
+import type { AuthUser } from './current-user.decorator.js';
 import { JWT_KEY } from './auth.constants.js';
 import { SessionsService } from './sessions.service.js';
 import { isAcceptableToken, type VerifiedToken } from './tokens.service.js';

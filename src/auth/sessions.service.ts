@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { EntityManager, Repository } from 'typeorm';
-import type { AuthUser } from '../common/decorators.js';
+import type { AuthUser } from './current-user.decorator.js';
 import type { EnvironmentVariables } from '../config/env.validation.js';
 import type { Role } from '../users/user.entity.js';
 import { Session } from './session.entity.js';

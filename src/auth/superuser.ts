@@ -3,10 +3,10 @@ import { validate } from 'class-validator';
 import { plainToInstance } from 'class-transformer';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
-import { RegisterDto } from '../auth/dto/register.dto.js';
-import { PasswordHasher } from '../auth/password-hasher.js';
+import { RegisterDto } from './dto/register.dto.js';
+import { PasswordHasher } from './password-hasher.js';
 import { flattenValidationErrors } from '../common/validation.js';
-import { UsersService } from './users.service.js';
+import { UsersService } from '../users/users.service.js';
 
 export interface SuperuserInput {
   username: string;
