@@ -1,6 +1,14 @@
 import { AuditSealing1764300000000 } from './1764300000000-AuditSealing.js';
 import { AuditTrail1764250000000 } from './1764250000000-AuditTrail.js';
 import { InitialSchema1764160000000 } from './1764160000000-InitialSchema.js';
+import { RefreshGrace1796290100000 } from './1796290100000-RefreshGrace.js';
+import { UsernameCanonical1796290000000 } from './1796290000000-UsernameCanonical.js';
 
 /** Every migration, oldest first. An explicit list: no globbing, no __dirname (ESM). */
-export const migrations = [InitialSchema1764160000000, AuditTrail1764250000000, AuditSealing1764300000000];
+export const migrations = [
+  InitialSchema1764160000000,
+  AuditTrail1764250000000,
+  AuditSealing1764300000000,
+  UsernameCanonical1796290000000,
+  RefreshGrace1796290100000,
+];

@@ -110,7 +110,7 @@ async function main(argv: string[]): Promise<number> {
     if (password !== again) throw new Error("The passwords don't match");
   }
 
-  const { createSuperuser } = await import('./users/superuser.js');
+  const { createSuperuser } = await import('./auth/superuser.js');
   const { username, email } = values;
   return withApp(settings, async (app) => {
     const user = await createSuperuser(app, { username, email, password });

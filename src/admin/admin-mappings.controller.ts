@@ -2,12 +2,13 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOperation } from '@nestjs/swagger';
 import { Audited } from '../audit/audited.decorator.js';
 import { ApiPageResponse, ApiProblems } from '../common/api-docs.js';
-import { type AuthUser, CurrentUser, RequestUrl } from '../common/decorators.js';
+import { RequestUrl } from '../common/decorators.js';
+import { type AuthUser, CurrentUser } from '../auth/current-user.decorator.js';
 import type { PageDto } from '../common/pagination/page.dto.js';
 import { ListAdminMappingsDto } from '../mappings/dto/list-admin-mappings.dto.js';
 import { AdminMappingDto } from '../mappings/dto/mapping-response.dto.js';
 import { MappingsService } from '../mappings/mappings.service.js';
-import { AdminOnly } from './admin-only.decorator.js';
+import { AdminOnly } from '../auth/admin-only.decorator.js';
 
 /** Reads for the staff console; assign and unassign through /api/mappings/. */
 @AdminOnly()

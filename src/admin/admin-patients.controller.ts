@@ -2,12 +2,13 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOperation } from '@nestjs/swagger';
 import { Audited } from '../audit/audited.decorator.js';
 import { ApiPageResponse, ApiProblems } from '../common/api-docs.js';
-import { type AuthUser, CurrentUser, RequestUrl } from '../common/decorators.js';
+import { RequestUrl } from '../common/decorators.js';
+import { type AuthUser, CurrentUser } from '../auth/current-user.decorator.js';
 import type { PageDto } from '../common/pagination/page.dto.js';
 import { ListAdminPatientsDto } from '../patients/dto/list-admin-patients.dto.js';
 import { AdminPatientDto } from '../patients/dto/patient-response.dto.js';
 import { PatientsService } from '../patients/patients.service.js';
-import { AdminOnly } from './admin-only.decorator.js';
+import { AdminOnly } from '../auth/admin-only.decorator.js';
 
 /** Reads for the staff console; changes go through /api/patients/, where admins pass every ownership rule. */
 @AdminOnly()

@@ -5,7 +5,7 @@ import { AuditService } from '../audit/audit.service.js';
 import { SessionsService } from '../auth/sessions.service.js';
 import { CursorCodec, keysetPage, type PageDto, pageRequest, parseOrdering, type SortField } from '../common/pagination.js';
 import { likeContains } from '../common/sql.js';
-import type { AuthUser } from '../common/decorators.js';
+import type { AuthUser } from '../auth/current-user.decorator.js';
 import type { ListUsersDto } from '../users/dto/list-users.dto.js';
 import type { UpdateUserDto } from '../users/dto/update-user.dto.js';
 import { type AdminUserDto, toAdminUserDto } from '../users/dto/user-response.dto.js';

@@ -1,8 +1,9 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOperation } from '@nestjs/swagger';
-import { AdminOnly } from '../admin/admin-only.decorator.js';
+import { AdminOnly } from '../auth/admin-only.decorator.js';
 import { ApiPageResponse, ApiProblems } from '../common/api-docs.js';
-import { type AuthUser, CurrentUser, RequestUrl } from '../common/decorators.js';
+import { RequestUrl } from '../common/decorators.js';
+import { type AuthUser, CurrentUser } from '../auth/current-user.decorator.js';
 import type { PageDto } from '../common/pagination.js';
 import { AuditService } from './audit.service.js';
 import { AuditEventDto } from './dto/audit-event-response.dto.js';

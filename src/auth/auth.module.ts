@@ -10,6 +10,7 @@ import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { resolveJwtKey } from './jwt-secret.js';
 import { JwtStrategy } from './jwt.strategy.js';
+import { MeController } from './me.controller.js';
 import { PasswordHasher } from './password-hasher.js';
 import { Session } from './session.entity.js';
 import { SessionsService } from './sessions.service.js';
@@ -17,7 +18,7 @@ import { TokensService } from './tokens.service.js';
 
 @Module({
   imports: [UsersModule, PassportModule, JwtModule.register({}), TypeOrmModule.forFeature([Session])],
-  controllers: [AuthController],
+  controllers: [AuthController, MeController],
   providers: [
     {
       provide: JWT_KEY,

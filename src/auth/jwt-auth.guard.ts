@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { contextOf } from '../audit/audit-context.js';
 import { AuditService } from '../audit/audit.service.js';
-import { IS_PUBLIC_KEY } from '../common/decorators.js';
+import { IS_PUBLIC_KEY } from './public.decorator.js';
 
 /** The global guard (APP_GUARD): every route needs a valid access token unless marked @Public(). */
 @Injectable()

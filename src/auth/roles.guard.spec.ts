@@ -2,7 +2,8 @@ import { describe, expect, it, jest } from '@jest/globals';
 import { type ExecutionContext, ForbiddenException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { AuditService } from '../audit/audit.service.js';
-import { type AuthUser, Roles } from '../common/decorators.js';
+import { type AuthUser } from './current-user.decorator.js';
+import { Roles } from './roles.decorator.js';
 import type { Role } from '../users/user.entity.js';
 import { RolesGuard } from './roles.guard.js';
 

@@ -2,7 +2,8 @@ import { type CanActivate, type ExecutionContext, ForbiddenException, Injectable
 import { Reflector } from '@nestjs/core';
 import { contextOf } from '../audit/audit-context.js';
 import { AuditService } from '../audit/audit.service.js';
-import { type AuthUser, ROLES_KEY } from '../common/decorators.js';
+import { type AuthUser } from './current-user.decorator.js';
+import { ROLES_KEY } from './roles.decorator.js';
 import type { Role } from '../users/user.entity.js';
 
 /**

@@ -113,6 +113,17 @@ export class EnvironmentVariables {
   @IsInt()
   JWT_REFRESH_IDLE_TTL = 1800;
 
+  /**
+   * Seconds in which a refresh token just rotated may be presented again and
+   * get the same new refresh token (a retry after a lost response, two tabs
+   * refreshing at once) instead of ending the session as reuse. 0: no grace.
+   */
+  @Transform(toInt)
+  @Min(0)
+  @Max(60)
+  @IsInt()
+  JWT_REFRESH_GRACE = 5;
+
   /** A session (login) ends this many seconds after login, whatever happens. */
   @Transform(toInt)
   @Min(10)

@@ -2,7 +2,8 @@ import { Body, Controller, Delete, Get, Param, Patch, Post, Put, Query } from '@
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Audited } from '../audit/audited.decorator.js';
 import { ApiPageResponse, ApiProblems, NoContent } from '../common/api-docs.js';
-import { type AuthUser, CurrentUser, RequestUrl } from '../common/decorators.js';
+import { RequestUrl } from '../common/decorators.js';
+import { type AuthUser, CurrentUser } from '../auth/current-user.decorator.js';
 import type { PageDto } from '../common/pagination/page.dto.js';
 import { UuidParam } from '../common/params.js';
 import { DoctorsService } from './doctors.service.js';

@@ -5,7 +5,7 @@ import { Test } from '@nestjs/testing';
 import { DataSource, QueryFailedError } from 'typeorm';
 import { fakeTransactions } from '../../test/utils/fake-transactions.js';
 import { AuditService } from '../audit/audit.service.js';
-import type { AuthUser } from '../common/decorators.js';
+import type { AuthUser } from '../auth/current-user.decorator.js';
 import { CursorCodec } from '../common/pagination/cursor-codec.js';
 import { ValidationFailedException } from '../common/problem.js';
 import { SEARCHES_PER_USER, SearchGate } from '../common/search-gate.js';

@@ -2,7 +2,7 @@ import { ConflictException, ForbiddenException, Injectable, NotFoundException } 
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { sqlState, UNIQUE_VIOLATION } from '../common/db-errors.js';
-import type { AuthUser } from '../common/decorators.js';
+import type { AuthUser } from '../auth/current-user.decorator.js';
 import { CursorCodec } from '../common/pagination/cursor-codec.js';
 import { pageRequest, parseOrdering } from '../common/pagination/keyset-query.js';
 import { mapPage, type PageDto, pageOf } from '../common/pagination/page.dto.js';

@@ -2,7 +2,7 @@ import { ConflictException, Injectable, NotFoundException } from '@nestjs/common
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { constraintOf, FOREIGN_KEY_VIOLATION, sqlState, UNIQUE_VIOLATION } from '../common/db-errors.js';
-import type { AuthUser } from '../common/decorators.js';
+import type { AuthUser } from '../auth/current-user.decorator.js';
 import { CursorCodec } from '../common/pagination/cursor-codec.js';
 import { type PageRequest, pageRequest, parseOrdering } from '../common/pagination/keyset-query.js';
 import type { PageQueryDto } from '../common/pagination/page-query.dto.js';

@@ -5,7 +5,7 @@ import { Reflector } from '@nestjs/core';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { ThrottlerModule, type ThrottlerStorage } from '@nestjs/throttler';
 import type { Redis } from 'ioredis';
-import type { AuthUser } from '../common/decorators.js';
+import type { AuthUser } from '../auth/current-user.decorator.js';
 import type { EnvironmentVariables } from '../config/env.validation.js';
 import { LoginLockoutService } from './login-lockout.service.js';
 import { AUTH_RATE_LIMITED, REDIS } from './rate-limits.js';

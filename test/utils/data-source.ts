@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from '../../src/database/data-source-options.js';
+import { validate } from '../../src/config/app-config.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 /** A migrated database of this test file's own (in-memory PGlite, or PostgreSQL with TEST_DATABASE_URL), for repository specs. */
@@ -8,14 +9,7 @@ export async function openTestDataSource(): Promise<{ dataSource: DataSource; db
   const db = await createTestDatabase();
   const dataSource = new DataSource(
     buildDataSourceOptions(
-      {
-        DATABASE_URL: db.env.DATABASE_URL,
-        DB_NAME: undefined,
-        DB_HOST: 'unused',
-        DB_PORT: 5432,
-        DB_POOL_SIZE: 4,
-        PGLITE_DATA_DIR: db.env.PGLITE_DATA_DIR ?? 'memory://',
-      },
+      validate({ DATABASE_URL: db.env.DATABASE_URL, DB_POOL_SIZE: '4', PGLITE_DATA_DIR: db.env.PGLITE_DATA_DIR ?? 'memory://' }).database,
       'tool',
     ),
   );
