@@ -7,6 +7,7 @@ import { DataSource, type DataSourceOptions } from 'typeorm';
 import { AdminModule } from './admin/admin.module.js';
 import { AuditInterceptor } from './audit/audit.interceptor.js';
 import { AuditModule } from './audit/audit.module.js';
+import { RefusalsModule } from './audit/refusals.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
 import { RolesGuard } from './auth/roles.guard.js';
@@ -100,6 +101,7 @@ import { UsersModule } from './users/users.module.js';
     DatabaseModule,
     ThrottlingModule,
     AuditModule,
+    RefusalsModule,
     HealthModule,
     UsersModule,
     AuthModule,
@@ -110,8 +112,9 @@ import { UsersModule } from './users/users.module.js';
   ],
   providers: [
     DatabaseStartupShutdown,
-    // In this order: whether the database is up yet, who is calling, whether they are within their rate limits,
-    // whether their role may use the route.
+    // In this order: whether the database is up yet, who is calling (a caller without a valid token is first
+    // held to its address's anonymous budget), whether they are within their rate limits, whether their role
+    // may use the route.
     { provide: APP_GUARD, useClass: DatabaseReadyGuard },
     { provide: APP_GUARD, useClass: JwtAuthGuard },
     { provide: APP_GUARD, useClass: ApiThrottlerGuard },

@@ -30,6 +30,14 @@ async function emptyDatabase(): Promise<{ options: () => ReturnType<typeof build
   };
 }
 
+async function columns(ds: DataSource, table: string): Promise<string[]> {
+  const rows: Array<{ column_name: string }> = await ds.query(
+    `SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1`,
+    [table],
+  );
+  return rows.map((r) => r.column_name);
+}
+
 async function tables(ds: DataSource): Promise<string[]> {
   const rows: Array<{ tablename: string }> = await ds.query(
     `SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`,
@@ -62,7 +70,7 @@ describe('Migrations', () => {
   });
 
   it('apply, revert with down(), and apply again', async () => {
-    const all = ['InitialSchema1764160000000', 'AuditTrail1764250000000', 'AuditSealing1764300000000'];
+    const all = ['InitialSchema1764160000000', 'AuditTrail1764250000000', 'AuditSealing1764300000000', 'AuditRefusalCounts1796290000000'];
     expect(await runMigrations(ds, !!admin)).toEqual(all);
     expect(await tables(ds)).toEqual(
       expect.arrayContaining(['users', 'sessions', 'patients', 'doctors', 'patient_doctor_mappings', 'audit_events', 'audit_chain']),
@@ -70,6 +78,8 @@ describe('Migrations', () => {
     expect(await runMigrations(ds, !!admin)).toEqual([]);
 
     // Every down() works, newest first.
+    await ds.undoLastMigration({ transaction: 'each' });
+    expect(await columns(ds, 'audit_events')).not.toContain('count');
     await ds.undoLastMigration({ transaction: 'each' });
     expect(await tables(ds)).not.toContain('audit_chain');
     expect(await tables(ds)).toContain('audit_events');
@@ -93,6 +103,7 @@ describe('Migrations', () => {
       })
       .catch(() => undefined);
     await ds.query(`INSERT INTO audit_events (action, status) VALUES ('read', 200)`);
+    await ds.undoLastMigration({ transaction: 'each' }); // AuditRefusalCounts, which reverts whatever the events
     await expect(ds.undoLastMigration({ transaction: 'each' })).rejects.toThrow(/AuditSealing cannot be reverted: 0 .* 1 are sealed at a position/);
     // Nothing was undone, not even the sealing the refused down() tried first: the events wait in the queue.
     expect(await tables(ds)).toContain('audit_chain');
@@ -105,10 +116,11 @@ describe('Migrations', () => {
 
   it('the sealing migration keeps a chain built by the insert trigger, and the sealer extends it', async () => {
     await ds.undoLastMigration({ transaction: 'each' });
+    await ds.undoLastMigration({ transaction: 'each' });
     for (const action of ['read', 'list', 'create']) {
       await ds.query(`INSERT INTO audit_events (action, status, reason, prev_hash, hash) VALUES ($1, 200, 'é 🩺', '', '')`, [action]);
     }
-    expect(await runMigrations(ds, !!admin)).toEqual(['AuditSealing1764300000000']);
+    expect(await runMigrations(ds, !!admin)).toEqual(['AuditSealing1764300000000', 'AuditRefusalCounts1796290000000']);
     for (const action of ['update', 'delete']) await ds.query(`INSERT INTO audit_events (action, status) VALUES ($1, 204)`, [action]);
     expect(await ds.query(`SELECT audit_seal(100) AS n`)).toEqual([{ n: 2 }]);
 
@@ -198,9 +210,14 @@ if (admin) {
       const sources = await Promise.all([0, 1, 2].map(() => new DataSource(db.options()).initialize()));
       try {
         const applied = await Promise.all(sources.map((s) => runMigrations(s, true)));
-        expect(applied.flat()).toEqual(['InitialSchema1764160000000', 'AuditTrail1764250000000', 'AuditSealing1764300000000']);
+        expect(applied.flat()).toEqual([
+          'InitialSchema1764160000000',
+          'AuditTrail1764250000000',
+          'AuditSealing1764300000000',
+          'AuditRefusalCounts1796290000000',
+        ]);
         const rows = await sources[0].query('SELECT name FROM typeorm_migrations');
-        expect(rows).toHaveLength(3);
+        expect(rows).toHaveLength(4);
       } finally {
         await Promise.all(sources.map((s) => s.destroy()));
         await db.drop();

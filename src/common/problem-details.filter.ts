@@ -1,7 +1,8 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject, Logger, Optional } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DATABASE_RETRY_AFTER, databaseUnavailable, sqlState } from './db-errors.js';
 import { PROBLEM_CONTENT_TYPE, type ProblemDetails, statusTitle, ValidationFailedException } from './problem.js';
+import { isRefusal, REFUSAL_RECORDER, type RefusalRecorder } from './refusal.js';
 
 /** PostgreSQL errors that a client's value could cause, in case validation missed one. */
 const CLIENT_SQLSTATES: Record<string, { status: number; detail: string }> = {
@@ -37,10 +38,14 @@ interface FrameworkError {
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Exceptions');
 
+  constructor(@Optional() @Inject(REFUSAL_RECORDER) private readonly refusals?: RefusalRecorder) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
     const reply = ctx.getResponse<FastifyReply>();
     const request = ctx.getRequest<FastifyRequest>();
+    // The one place a guard's refusal is recorded (the guards only throw it, with its reason).
+    if (isRefusal(exception)) this.refusals?.refused(exception, request);
     let problem = this.toProblem(exception, request);
 
     // A path that exists, asked with a method it does not have: 405 and Allow, as DRF answers.

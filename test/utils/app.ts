@@ -34,6 +34,7 @@ export async function createTestApp(env: Record<string, string | undefined> = {}
     // lifted (the guard still runs); test/throttling.e2e.spec.ts sets its own.
     AUTH_RATE_LIMIT: '1000000',
     USER_RATE_LIMIT: '1000000',
+    ANON_RATE_LIMIT: '1000000',
     LOGIN_FAILURE_LIMIT: '1000000',
     LOGIN_FAILURE_HOURLY_LIMIT: '1000000',
     THROTTLE_ENABLED: undefined,
