@@ -1,4 +1,5 @@
 import { AuditSealing1764300000000 } from './1764300000000-AuditSealing.js';
+import { AuditRefusalCounts1796290200000 } from './1796290200000-AuditRefusalCounts.js';
 import { AuditTrail1764250000000 } from './1764250000000-AuditTrail.js';
 import { InitialSchema1764160000000 } from './1764160000000-InitialSchema.js';
 import { RefreshGrace1796290100000 } from './1796290100000-RefreshGrace.js';
@@ -11,4 +12,5 @@ export const migrations = [
   AuditSealing1764300000000,
   UsernameCanonical1796290000000,
   RefreshGrace1796290100000,
+  AuditRefusalCounts1796290200000,
 ];

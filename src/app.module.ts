@@ -4,6 +4,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { AdminModule } from './admin/admin.module.js';
 import { AuditInterceptor } from './audit/audit.interceptor.js';
 import { AuditModule } from './audit/audit.module.js';
+import { RefusalsModule } from './audit/refusals.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
 import { RolesGuard } from './auth/roles.guard.js';
@@ -44,6 +45,7 @@ export class AppModule {
         DatabaseModule.forRoot(config.database, use),
         ThrottlingModule,
         AuditModule,
+        RefusalsModule,
         HealthModule,
         UsersModule,
         AuthModule,
@@ -53,8 +55,9 @@ export class AppModule {
         AdminModule,
       ],
       providers: [
-        // In this order: whether the database is up yet, who is calling, whether they are within their rate limits,
-        // whether their role may use the route.
+        // In this order: whether the database is up yet, who is calling (a caller without a valid token is first
+        // held to its address's anonymous budget), whether they are within their rate limits, whether their role
+        // may use the route.
         { provide: APP_GUARD, useClass: DatabaseReadyGuard },
         { provide: APP_GUARD, useClass: JwtAuthGuard },
         { provide: APP_GUARD, useClass: ApiThrottlerGuard },

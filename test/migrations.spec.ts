@@ -32,6 +32,14 @@ async function emptyDatabase(): Promise<{ options: () => ReturnType<typeof build
   };
 }
 
+async function columns(ds: DataSource, table: string): Promise<string[]> {
+  const rows: Array<{ column_name: string }> = await ds.query(
+    `SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1`,
+    [table],
+  );
+  return rows.map((r) => r.column_name);
+}
+
 async function tables(ds: DataSource): Promise<string[]> {
   const rows: Array<{ tablename: string }> = await ds.query(
     `SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`,
@@ -44,7 +52,7 @@ function sqlStateOf(error: unknown): string | undefined {
 }
 
 /** The migrations after AuditSealing, oldest first. */
-const LATER = ['UsernameCanonical1796290000000', 'RefreshGrace1796290100000'];
+const LATER = ['UsernameCanonical1796290000000', 'RefreshGrace1796290100000', 'AuditRefusalCounts1796290200000'];
 
 /** Reverts the newest migrations until `name` is the newest applied. */
 async function revertUntil(ds: DataSource, name: string): Promise<void> {
@@ -53,14 +61,6 @@ async function revertUntil(ds: DataSource, name: string): Promise<void> {
     if (!last || last.name === name) return;
     await ds.undoLastMigration({ transaction: 'each' });
   }
-}
-
-async function columns(ds: DataSource, table: string): Promise<string[]> {
-  const rows: Array<{ column_name: string }> = await ds.query(
-    `SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1`,
-    [table],
-  );
-  return rows.map((r) => r.column_name);
 }
 
 /** Reverting to an empty schema is refused once there are audit events: start over instead. */
@@ -93,6 +93,8 @@ describe('Migrations', () => {
 
     // Every down() works, newest first.
     await ds.undoLastMigration({ transaction: 'each' });
+    expect(await columns(ds, 'audit_events')).not.toContain('count');
+    await ds.undoLastMigration({ transaction: 'each' });
     expect(await columns(ds, 'sessions')).not.toContain('rotated_at');
     await ds.undoLastMigration({ transaction: 'each' });
     expect(await columns(ds, 'users')).not.toContain('username_canonical');
@@ -120,6 +122,7 @@ describe('Migrations', () => {
       })
       .catch(() => undefined);
     await ds.query(`INSERT INTO audit_events (action, status) VALUES ('read', 200)`);
+    await ds.undoLastMigration({ transaction: 'each' }); // AuditRefusalCounts, which reverts whatever the events
     await expect(ds.undoLastMigration({ transaction: 'each' })).rejects.toThrow(/AuditSealing cannot be reverted: 0 .* 1 are sealed at a position/);
     // Nothing was undone, not even the sealing the refused down() tried first: the events wait in the queue.
     expect(await tables(ds)).toContain('audit_chain');

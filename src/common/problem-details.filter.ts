@@ -1,7 +1,8 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject, Logger, Optional } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { clientSqlError, DATABASE_RETRY_AFTER, databaseUnavailable } from './db-errors.js';
 import { problem, type ProblemDetails, type ProblemExtras, sendProblem, ValidationFailedException } from './problem.js';
+import { isRefusal, REFUSAL_RECORDER, type RefusalRecorder } from './refusal.js';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
@@ -31,10 +32,14 @@ interface FrameworkError {
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Exceptions');
 
+  constructor(@Optional() @Inject(REFUSAL_RECORDER) private readonly refusals?: RefusalRecorder) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
     const reply = ctx.getResponse<FastifyReply>();
     const request = ctx.getRequest<FastifyRequest>();
+    // The one place a guard's refusal is recorded (the guards only throw it, with its reason).
+    if (isRefusal(exception)) this.refusals?.refused(exception, request);
     let body = this.toProblem(exception, request);
 
     // A path that exists, asked with a method it does not have: 405 and Allow, as DRF answers.

@@ -172,6 +172,15 @@ export class EnvironmentVariables {
   @IsInt()
   USER_RATE_LIMIT = 600;
 
+  /**
+   * Requests a minute per client IP to routes that need a token, made without a valid one
+   * (none, malformed, expired): counted before any token work, so a flood is answered 429 cheaply.
+   */
+  @Transform(toInt)
+  @Min(1)
+  @IsInt()
+  ANON_RATE_LIMIT = 60;
+
   /** Failed logins per username within LOGIN_FAILURE_WINDOW before it is locked until the window ends. */
   @Transform(toInt)
   @Min(1)

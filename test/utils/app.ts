@@ -20,6 +20,7 @@ export const TEST_SETTINGS: Readonly<Record<string, string | undefined>> = {
   // lifted (the guard still runs); test/throttling.e2e.spec.ts sets its own.
   AUTH_RATE_LIMIT: '1000000',
   USER_RATE_LIMIT: '1000000',
+  ANON_RATE_LIMIT: '1000000',
   LOGIN_FAILURE_LIMIT: '1000000',
   LOGIN_FAILURE_HOURLY_LIMIT: '1000000',
   // Reuse of a spent refresh token ends its session at once, as the suites
