@@ -62,7 +62,7 @@ describe('Migrations', () => {
   });
 
   it('apply, revert with down(), and apply again', async () => {
-    const all = ['InitialSchema1764160000000', 'AuditTrail1764250000000', 'AuditSealing1764300000000'];
+    const all = ['InitialSchema1764160000000', 'AuditTrail1764250000000', 'AuditSealing1764300000000', 'Mfa1796287163000'];
     expect(await runMigrations(ds, !!admin)).toEqual(all);
     expect(await tables(ds)).toEqual(
       expect.arrayContaining(['users', 'sessions', 'patients', 'doctors', 'patient_doctor_mappings', 'audit_events', 'audit_chain']),
@@ -70,6 +70,10 @@ describe('Migrations', () => {
     expect(await runMigrations(ds, !!admin)).toEqual([]);
 
     // Every down() works, newest first.
+    await ds.undoLastMigration({ transaction: 'each' });
+    expect(await tables(ds)).not.toContain('mfa_factors');
+    expect(await tables(ds)).not.toContain('mfa_recovery_codes');
+    expect(await tables(ds)).toContain('audit_chain');
     await ds.undoLastMigration({ transaction: 'each' });
     expect(await tables(ds)).not.toContain('audit_chain');
     expect(await tables(ds)).toContain('audit_events');
@@ -84,6 +88,8 @@ describe('Migrations', () => {
   });
 
   it('reverting the sealing migration is refused once a rolled-back write left a gap in the numbering', async () => {
+    // The sealing migration is reverted from under the ones after it.
+    await ds.undoLastMigration({ transaction: 'each' });
     await ds.query(`INSERT INTO audit_events (action, status) VALUES ('read', 200)`);
     // A write that rolls back takes its number with it.
     await ds
@@ -105,10 +111,11 @@ describe('Migrations', () => {
 
   it('the sealing migration keeps a chain built by the insert trigger, and the sealer extends it', async () => {
     await ds.undoLastMigration({ transaction: 'each' });
+    await ds.undoLastMigration({ transaction: 'each' });
     for (const action of ['read', 'list', 'create']) {
       await ds.query(`INSERT INTO audit_events (action, status, reason, prev_hash, hash) VALUES ($1, 200, 'é 🩺', '', '')`, [action]);
     }
-    expect(await runMigrations(ds, !!admin)).toEqual(['AuditSealing1764300000000']);
+    expect(await runMigrations(ds, !!admin)).toEqual(['AuditSealing1764300000000', 'Mfa1796287163000']);
     for (const action of ['update', 'delete']) await ds.query(`INSERT INTO audit_events (action, status) VALUES ($1, 204)`, [action]);
     expect(await ds.query(`SELECT audit_seal(100) AS n`)).toEqual([{ n: 2 }]);
 
