@@ -481,6 +481,7 @@ async function startServers(ctx) {
     ...process.env,
     NODE_ENV: 'production',
     JWT_SECRET,
+    MFA_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
     LOG_LEVEL: 'warn',
     DATABASE_URL: DB_URL,
     HOST: '127.0.0.1',

@@ -7,6 +7,7 @@ import { AuditModule } from './audit/audit.module.js';
 import { RefusalsModule } from './audit/refusals.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { JwtAuthGuard } from './auth/jwt-auth.guard.js';
+import { MfaRequiredGuard } from './auth/mfa/mfa-required.guard.js';
 import { RolesGuard } from './auth/roles.guard.js';
 import { ProblemDetailsFilter } from './common/problem-details.filter.js';
 import { createValidationPipe } from './common/validation.js';
@@ -60,6 +61,7 @@ export class AppModule {
         // may use the route.
         { provide: APP_GUARD, useClass: DatabaseReadyGuard },
         { provide: APP_GUARD, useClass: JwtAuthGuard },
+        { provide: APP_GUARD, useClass: MfaRequiredGuard },
         { provide: APP_GUARD, useClass: ApiThrottlerGuard },
         { provide: APP_GUARD, useClass: RolesGuard },
         { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },

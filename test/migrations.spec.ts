@@ -52,7 +52,7 @@ function sqlStateOf(error: unknown): string | undefined {
 }
 
 /** The migrations after AuditSealing, oldest first. */
-const LATER = ['UsernameCanonical1796290000000', 'RefreshGrace1796290100000', 'AuditRefusalCounts1796290200000'];
+const LATER = ['UsernameCanonical1796290000000', 'RefreshGrace1796290100000', 'AuditRefusalCounts1796290200000', 'Mfa1796290300000'];
 
 /** Reverts the newest migrations until `name` is the newest applied. */
 async function revertUntil(ds: DataSource, name: string): Promise<void> {
@@ -92,6 +92,9 @@ describe('Migrations', () => {
     expect(await runMigrations(ds, !!admin)).toEqual([]);
 
     // Every down() works, newest first.
+    await ds.undoLastMigration({ transaction: 'each' });
+    expect(await tables(ds)).not.toContain('mfa_factors');
+    expect(await tables(ds)).not.toContain('mfa_recovery_codes');
     await ds.undoLastMigration({ transaction: 'each' });
     expect(await columns(ds, 'audit_events')).not.toContain('count');
     await ds.undoLastMigration({ transaction: 'each' });

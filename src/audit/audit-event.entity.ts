@@ -15,6 +15,12 @@ export const AUDIT_ACTIONS = [
   'access_denied',
   'user_changed',
   'audit_pruned',
+  // Second factors (migrations/1796290300000-Mfa).
+  'mfa_setup',
+  'mfa_confirmed',
+  'mfa_disabled',
+  'mfa_failed',
+  'mfa_recovery_used',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -6,6 +6,7 @@ import { Public } from './public.decorator.js';
 import { RegisteredUserDto } from '../users/dto/user-response.dto.js';
 import { AuthRateLimited } from '../throttling/rate-limits.js';
 import { AuthService } from './auth.service.js';
+import { MfaSetupRoute } from './mfa/mfa-required.guard.js';
 import { ChangePasswordDto } from './dto/change-password.dto.js';
 import { LoginDto } from './dto/login.dto.js';
 import { RefreshDto } from './dto/refresh.dto.js';
@@ -61,6 +62,7 @@ export class AuthController {
     return this.auth.logout(dto.refresh);
   }
 
+  @MfaSetupRoute()
   @Post('logout-all')
   @NoContent()
   @ApiBearerAuth()

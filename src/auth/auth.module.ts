@@ -11,14 +11,19 @@ import { AuthService } from './auth.service.js';
 import { resolveJwtKey } from './jwt-secret.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import { MeController } from './me.controller.js';
+import { MfaRecoveryCode } from './mfa/mfa-recovery-code.entity.js';
+import { MfaFactor } from './mfa/mfa-factor.entity.js';
+import { MfaController } from './mfa/mfa.controller.js';
+import { MFA_PROVIDERS } from './mfa/mfa.providers.js';
+import { MfaService } from './mfa/mfa.service.js';
 import { PasswordHasher } from './password-hasher.js';
 import { Session } from './session.entity.js';
 import { SessionsService } from './sessions.service.js';
 import { TokensService } from './tokens.service.js';
 
 @Module({
-  imports: [UsersModule, PassportModule, JwtModule.register({}), TypeOrmModule.forFeature([Session])],
-  controllers: [AuthController, MeController],
+  imports: [UsersModule, PassportModule, JwtModule.register({}), TypeOrmModule.forFeature([Session, MfaFactor, MfaRecoveryCode])],
+  controllers: [AuthController, MeController, MfaController],
   providers: [
     {
       provide: JWT_KEY,
@@ -34,7 +39,8 @@ import { TokensService } from './tokens.service.js';
     TokensService,
     PasswordHasher,
     JwtStrategy,
+    ...MFA_PROVIDERS,
   ],
-  exports: [JWT_KEY, SessionsService, PasswordHasher],
+  exports: [JWT_KEY, SessionsService, PasswordHasher, MfaService],
 })
 export class AuthModule {}

@@ -9,6 +9,7 @@ import { UsersService } from '../users/users.service.js';
 import { AuditService } from '../audit/audit.service.js';
 import { LoginLockoutService } from '../throttling/login-lockout.service.js';
 import { AuthService } from './auth.service.js';
+import { MfaService } from './mfa/mfa.service.js';
 import { PasswordHasher } from './password-hasher.js';
 import { SessionsService } from './sessions.service.js';
 import { TokensService } from './tokens.service.js';
@@ -55,6 +56,7 @@ describe(AuthService.name, () => {
     record: jest.fn<AuditService['record']>(),
     recordQuietly: jest.fn<AuditService['recordQuietly']>(),
   };
+  const mfa = { verifyLoginFactor: jest.fn<MfaService['verifyLoginFactor']>() };
   const lockout = {
     assertNotLocked: jest.fn<LoginLockoutService['assertNotLocked']>(),
     recordFailure: jest.fn<LoginLockoutService['recordFailure']>(),
@@ -64,11 +66,12 @@ describe(AuthService.name, () => {
   const dataSource = { transaction: jest.fn(async (work: (m: typeof manager) => Promise<unknown>) => work(manager)) };
 
   beforeEach(async () => {
-    for (const mock of [users, sessions, tokens, hasher, lockout, audit].flatMap((m) => Object.values(m))) mock.mockReset();
+    for (const mock of [users, sessions, tokens, hasher, lockout, audit, mfa].flatMap((m) => Object.values(m))) mock.mockReset();
     dataSource.transaction.mockClear();
     tokens.signAccess.mockReturnValue('access.jwt');
     tokens.signRefresh.mockReturnValue('refresh.jwt');
     hasher.hash.mockResolvedValue('$argon2id$new');
+    mfa.verifyLoginFactor.mockResolvedValue('ok');
     const moduleRef = await Test.createTestingModule({
       providers: [
         AuthService,
@@ -79,6 +82,7 @@ describe(AuthService.name, () => {
         { provide: DataSource, useValue: dataSource },
         { provide: LoginLockoutService, useValue: lockout },
         { provide: AuditService, useValue: audit },
+        { provide: MfaService, useValue: mfa },
       ],
     }).compile();
     service = moduleRef.get(AuthService);
@@ -137,6 +141,30 @@ describe(AuthService.name, () => {
       expect(sessions.open).not.toHaveBeenCalled();
       // Each failure counts against the account when the name resolves to one, else against the canonical name.
       expect(lockout.recordFailure.mock.calls).toEqual([['name:ada'], [`user:${wrong.id}`], [`user:${inactive.id}`]]);
+    });
+
+    it('a missing or wrong second factor fails with the same 401 as a wrong password, counted by the lockout', async () => {
+      const found = user();
+      users.findForLogin.mockResolvedValue(found);
+      hasher.verify.mockResolvedValueOnce(false);
+      const wrongPassword = await rejection(service.login({ username: 'ada', password: 'nope' }));
+      // The factor is not even asked for when the password is wrong.
+      expect(mfa.verifyLoginFactor).not.toHaveBeenCalled();
+      const errors = [wrongPassword];
+      for (const result of ['otp_missing', 'otp_wrong'] as const) {
+        hasher.verify.mockResolvedValueOnce(true);
+        mfa.verifyLoginFactor.mockResolvedValueOnce(result);
+        errors.push(await rejection(service.login({ username: 'ada', password: PASSWORD, otp: '123456' })));
+      }
+      expect(mfa.verifyLoginFactor.mock.calls).toEqual([
+        [found, '123456'],
+        [found, '123456'],
+      ]);
+      for (const error of errors) expect(error).toBeInstanceOf(UnauthorizedException);
+      expect(new Set(errors.map((e) => JSON.stringify((e as UnauthorizedException).getResponse()))).size).toBe(1);
+      expect(lockout.recordFailure.mock.calls).toEqual([['ada'], ['ada'], ['ada']]);
+      expect(sessions.open).not.toHaveBeenCalled();
+      expect(audit.recordQuietly.mock.calls.map(([event]) => event.reason)).toEqual(['wrong_password', 'otp_missing', 'otp_wrong']);
     });
 
     it('a locked username is refused before any lookup or hashing, and a success counts no failure', async () => {

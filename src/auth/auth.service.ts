@@ -11,6 +11,7 @@ import type { ChangePasswordDto } from './dto/change-password.dto.js';
 import type { LoginDto } from './dto/login.dto.js';
 import type { RegisterDto } from './dto/register.dto.js';
 import type { TokenPairDto } from './dto/token-pair.dto.js';
+import { MfaService } from './mfa/mfa.service.js';
 import { PasswordHasher } from './password-hasher.js';
 import { checkPassword } from './password-policy.js';
 import { SessionsService } from './sessions.service.js';
@@ -38,6 +39,7 @@ export class AuthService {
     private readonly dataSource: DataSource,
     private readonly lockout: LoginLockoutService,
     private readonly audit: AuditService,
+    private readonly mfa: MfaService,
   ) {}
 
   async register(dto: RegisterDto): Promise<RegisteredUserDto> {
@@ -72,10 +74,12 @@ export class AuthService {
     // Before any hashing: a locked account, whichever spelling of its name was typed.
     if (user) await this.assertNotLocked(subject, { action: 'login_failed', resourceId: user.id });
     const valid = await this.hasher.verify(user?.passwordHash, dto.password, subject);
-    if (!user || !valid || !user.isActive) {
+    // The second factor (src/auth/mfa), asked only once the password was right; missing or wrong, it fails alike.
+    const factor = user && valid && user.isActive ? await this.mfa.verifyLoginFactor(user, dto.otp) : 'ok';
+    if (!user || !valid || !user.isActive || factor !== 'ok') {
       await this.lockout.recordFailure(subject);
       // The account's id when there is one (never the username typed: it may be a mistyped password).
-      const reason = !user ? 'unknown_user' : !valid ? 'wrong_password' : 'inactive_user';
+      const reason = !user ? 'unknown_user' : !valid ? 'wrong_password' : !user.isActive ? 'inactive_user' : factor;
       void this.audit.recordQuietly({
         action: 'login_failed',
         resourceType: 'user',

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { EnvironmentVariables, validateEnv } from './env.validation.js';
 
 const SECRET = 'a-production-secret-that-is-long-enough-0123456789';
+const MFA_KEY = 'an-mfa-encryption-key-that-is-long-enough-0123456789';
 
 /** The message validateEnv throws for `env`. */
 function failure(env: Record<string, unknown>): string {
@@ -73,7 +74,7 @@ describe(validateEnv.name, () => {
 
   describe('production', () => {
     it('refuses to start without JWT_SECRET, with one readable line', () => {
-      const message = failure({ NODE_ENV: 'production' });
+      const message = failure({ NODE_ENV: 'production', MFA_ENCRYPTION_KEY: MFA_KEY });
       expect(message).toBe('Invalid configuration: JWT_SECRET is required when NODE_ENV=production');
       expect(message).not.toContain('\n');
     });
@@ -83,13 +84,49 @@ describe(validateEnv.name, () => {
     });
 
     it('starts with a long enough JWT_SECRET', () => {
-      expect(validateEnv({ NODE_ENV: 'production', JWT_SECRET: SECRET })).toMatchObject({ NODE_ENV: 'production', JWT_SECRET: SECRET });
+      expect(validateEnv({ NODE_ENV: 'production', JWT_SECRET: SECRET, MFA_ENCRYPTION_KEY: MFA_KEY })).toMatchObject({
+        NODE_ENV: 'production',
+        JWT_SECRET: SECRET,
+      });
+    });
+
+    it('refuses to start without MFA_ENCRYPTION_KEY (an empty one counts as missing)', () => {
+      expect(failure({ NODE_ENV: 'production', JWT_SECRET: SECRET })).toBe(
+        'Invalid configuration: MFA_ENCRYPTION_KEY is required when NODE_ENV=production',
+      );
+      expect(failure({ NODE_ENV: 'production', JWT_SECRET: SECRET, MFA_ENCRYPTION_KEY: '' })).toMatch(
+        /MFA_ENCRYPTION_KEY is required/,
+      );
+    });
+  });
+
+  describe('ADMIN_MFA_REQUIRED', () => {
+    const production = { NODE_ENV: 'production', JWT_SECRET: SECRET, MFA_ENCRYPTION_KEY: MFA_KEY };
+
+    it('defaults to true in production and false in development and test', () => {
+      expect(validateEnv(production).ADMIN_MFA_REQUIRED).toBe(true);
+      expect(validateEnv({ NODE_ENV: 'development' }).ADMIN_MFA_REQUIRED).toBe(false);
+      expect(validateEnv({ NODE_ENV: 'test' }).ADMIN_MFA_REQUIRED).toBe(false);
+      expect(validateEnv({ ...production, ADMIN_MFA_REQUIRED: '' }).ADMIN_MFA_REQUIRED).toBe(true);
+    });
+
+    it('an explicit value wins in every environment', () => {
+      expect(validateEnv({ ...production, ADMIN_MFA_REQUIRED: 'false' }).ADMIN_MFA_REQUIRED).toBe(false);
+      expect(validateEnv({ NODE_ENV: 'development', ADMIN_MFA_REQUIRED: 'true' }).ADMIN_MFA_REQUIRED).toBe(true);
+      expect(failure({ ADMIN_MFA_REQUIRED: 'sometimes' })).toContain('ADMIN_MFA_REQUIRED');
+    });
+
+    it('rejects an MFA_ENCRYPTION_KEY shorter than 32 characters without echoing it', () => {
+      const short = 'x'.repeat(31);
+      const message = failure({ MFA_ENCRYPTION_KEY: short });
+      expect(message).toMatch(/MFA_ENCRYPTION_KEY must be at least 32 characters/);
+      expect(message).not.toContain(short);
     });
   });
 
   it.each(['development', 'production', 'test'])('rejects a JWT_SECRET shorter than 32 characters (NODE_ENV=%s)', (nodeEnv) => {
     expect(failure({ NODE_ENV: nodeEnv, JWT_SECRET: 'x'.repeat(31) })).toMatch(/JWT_SECRET must be at least 32 characters/);
-    expect(validateEnv({ NODE_ENV: nodeEnv, JWT_SECRET: 'x'.repeat(32) }).JWT_SECRET).toHaveLength(32);
+    expect(validateEnv({ NODE_ENV: nodeEnv, JWT_SECRET: 'x'.repeat(32), MFA_ENCRYPTION_KEY: MFA_KEY }).JWT_SECRET).toHaveLength(32);
   });
 
   it.each(['abc', '70000', '65536', '-1', '3000.5', '0x50', '1e3'])('rejects PORT=%s', (port) => {

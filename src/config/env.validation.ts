@@ -131,6 +131,21 @@ export class EnvironmentVariables {
   @IsInt()
   JWT_SESSION_TTL = 43200;
 
+  /**
+   * Admins must sign in with a second factor (TOTP): until they set one up, their token reaches only the MFA
+   * setup routes. Unset: true when NODE_ENV=production, false otherwise (resolved by validateEnv).
+   */
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
+  ADMIN_MFA_REQUIRED?: boolean;
+
+  /** Encrypts TOTP secrets at rest and keys the recovery codes' hashes, at least 32 characters. Required in production. */
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'MFA_ENCRYPTION_KEY must be at least 32 characters' })
+  MFA_ENCRYPTION_KEY?: string;
+
   /** Comma-separated origins allowed by CORS; empty means no cross-origin access. */
   @Transform(toList)
   @IsString({ each: true })
@@ -252,6 +267,8 @@ const OPTIONAL_VARIABLES = [
   'SUPERUSER_PASSWORD',
   'REDIS_URL',
   'PASSWORD_HASH_CONCURRENCY',
+  'ADMIN_MFA_REQUIRED',
+  'MFA_ENCRYPTION_KEY',
 ];
 
 /**
@@ -272,9 +289,13 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
   if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
     problems.push('JWT_SECRET is required when NODE_ENV=production');
   }
+  if (env.NODE_ENV === 'production' && !env.MFA_ENCRYPTION_KEY) {
+    problems.push('MFA_ENCRYPTION_KEY is required when NODE_ENV=production');
+  }
   if (problems.length > 0) {
     throw new Error(`Invalid configuration: ${problems.join('; ')}`);
   }
+  env.ADMIN_MFA_REQUIRED ??= env.NODE_ENV === 'production';
   return env;
 }
 

@@ -1,6 +1,7 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsString, MaxLength } from 'class-validator';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { RECOVERY_CODE_MAX_INPUT } from '../mfa/recovery-codes.js';
 import { nfkc } from './register.dto.js';
 
 export class LoginDto {
@@ -15,4 +16,16 @@ export class LoginDto {
   @IsString()
   @MaxLength(1024)
   password: string;
+
+  @ApiPropertyOptional({
+    description:
+      'Accounts with a second factor: the 6-digit TOTP code, or an unused recovery code. Missing or wrong, ' +
+      'the login fails like a wrong password (the same 401). Ignored for accounts without one.',
+    maxLength: RECOVERY_CODE_MAX_INPUT,
+    example: '492039',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(RECOVERY_CODE_MAX_INPUT)
+  otp?: string;
 }
