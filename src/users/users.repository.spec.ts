@@ -6,6 +6,7 @@ import { createTestDatabase, type TestDatabase } from '../../test/utils/database
 import { User } from './user.entity.js';
 import { canonicalUsername } from './username.js';
 import { UsersRepository } from './users.repository.js';
+import { validate } from '../config/app-config.js';
 
 /** A user row with unique values (the canonical form computed as the service does). */
 function row(overrides: Partial<{ username: string; email: string }> = {}) {
@@ -29,7 +30,7 @@ describe(UsersRepository.name, () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     dataSource = new DataSource(
-      buildDataSourceOptions({ DB_HOST: 'unused', DB_PORT: 5432, DB_POOL_SIZE: 2, PGLITE_DATA_DIR: 'memory://', ...db.env } as never),
+      buildDataSourceOptions(validate({ DB_POOL_SIZE: '2', PGLITE_DATA_DIR: 'memory://', ...db.env }).database),
     );
     await dataSource.initialize();
     if (db.kind === 'pglite') await dataSource.runMigrations();

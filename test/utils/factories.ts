@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { HttpClient } from './http.js';
+import { canonicalUsername } from '../../src/users/username.js';
 
 export const PASSWORD = 'Quiet-Harbour-Lantern-42';
 
@@ -68,9 +69,10 @@ export async function createAdmin(t: { http: HttpClient; dataSource: DataSource 
 /** Inserts a user straight into the database (no password anyone can use), for repository specs. */
 export async function insertUser(db: DataSource, overrides: Partial<{ username: string; email: string; role: string }> = {}) {
   const { username, email } = buildUser(overrides);
+  const name = overrides.username ?? username;
   const [row] = (await db.query(
-    `INSERT INTO users (username, email, password_hash, role) VALUES ($1, $2, 'unusable', $3) RETURNING id, username`,
-    [overrides.username ?? username, overrides.email ?? email, overrides.role ?? 'user'],
+    `INSERT INTO users (username, username_canonical, email, password_hash, role) VALUES ($1, $2, $3, 'unusable', $4) RETURNING id, username`,
+    [name, canonicalUsername(name), overrides.email ?? email, overrides.role ?? 'user'],
   )) as Array<{ id: string; username: string }>;
   return row;
 }
