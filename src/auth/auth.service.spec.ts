@@ -162,7 +162,7 @@ describe(AuthService.name, () => {
       ]);
       for (const error of errors) expect(error).toBeInstanceOf(UnauthorizedException);
       expect(new Set(errors.map((e) => JSON.stringify((e as UnauthorizedException).getResponse()))).size).toBe(1);
-      expect(lockout.recordFailure.mock.calls).toEqual([['ada'], ['ada'], ['ada']]);
+      expect(lockout.recordFailure.mock.calls).toEqual([[`user:${found.id}`], [`user:${found.id}`], [`user:${found.id}`]]);
       expect(sessions.open).not.toHaveBeenCalled();
       expect(audit.recordQuietly.mock.calls.map(([event]) => event.reason)).toEqual(['wrong_password', 'otp_missing', 'otp_wrong']);
     });

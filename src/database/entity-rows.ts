@@ -18,13 +18,30 @@ function quote(identifier: string): string {
  * prefix of our choosing for joined tables), never by TypeORM's own aliases.
  */
 export class EntityRows<T extends ObjectLiteral> {
-  readonly metadata: EntityMetadata;
-  /** Every column a row may carry (hidden ones, `select: false`, only when asked for by name). */
-  private readonly columns: ColumnMetadata[];
+  private cached?: { metadata: EntityMetadata; columns: ColumnMetadata[] };
 
-  constructor(dataSource: DataSource, target: EntityTarget<T>) {
-    this.metadata = dataSource.getMetadata(target);
-    this.columns = this.metadata.columns.filter((c) => !c.relationMetadata || c.propertyName !== c.relationMetadata.propertyName);
+  // Read on first use, not here: a server that starts while PostgreSQL is down has no metadata until it connects.
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly target: EntityTarget<T>,
+  ) {}
+
+  get metadata(): EntityMetadata {
+    return this.resolved().metadata;
+  }
+
+  /** Every column a row may carry (hidden ones, `select: false`, only when asked for by name). */
+  private get columns(): ColumnMetadata[] {
+    return this.resolved().columns;
+  }
+
+  private resolved(): { metadata: EntityMetadata; columns: ColumnMetadata[] } {
+    if (!this.cached) {
+      const metadata = this.dataSource.getMetadata(this.target);
+      const columns = metadata.columns.filter((c) => !c.relationMetadata || c.propertyName !== c.relationMetadata.propertyName);
+      this.cached = { metadata, columns };
+    }
+    return this.cached;
   }
 
   /** The column behind an entity property; throws on a typo, at start-up. */

@@ -27,20 +27,30 @@ export type DoctorChanges = Partial<Pick<Doctor, 'name' | 'specialization' | 'em
 @Injectable()
 export class DoctorsRepository {
   private readonly rows: EntityRows<Doctor>;
-  readonly sortFields: Record<string, SortField>;
-  private readonly byId: string;
+  private statements?: { sortFields: Record<string, SortField>; byId: string };
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly sql: PreparedSql,
   ) {
     this.rows = new EntityRows(dataSource, Doctor);
-    this.sortFields = this.rows.sortFields(DOCTOR_SORTS);
-    this.byId = `SELECT ${this.rows.selectList('doctors')} FROM doctors WHERE id = $1`;
+  }
+
+  /** Built on first use, from metadata that exists once the database is connected (see EntityRows). */
+  private get built() {
+    this.statements ??= {
+      sortFields: this.rows.sortFields(DOCTOR_SORTS),
+      byId: `SELECT ${this.rows.selectList('doctors')} FROM doctors WHERE id = $1`,
+    };
+    return this.statements;
+  }
+
+  get sortFields(): Record<string, SortField> {
+    return this.built.sortFields;
   }
 
   async findById(id: string): Promise<Doctor | null> {
-    const [row] = await this.sql.query(this.byId, [id]);
+    const [row] = await this.sql.query(this.built.byId, [id]);
     return row ? this.rows.fromRow(row) : null;
   }
 

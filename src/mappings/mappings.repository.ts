@@ -26,7 +26,6 @@ export class MappingsRepository {
   private readonly rows: EntityRows<Mapping>;
   private readonly patients: EntityRows<Patient>;
   private readonly doctors: EntityRows<Doctor>;
-  readonly sortFields: Record<string, SortField>;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -35,7 +34,11 @@ export class MappingsRepository {
     this.rows = new EntityRows(dataSource, Mapping);
     this.patients = new EntityRows(dataSource, Patient);
     this.doctors = new EntityRows(dataSource, Doctor);
-    this.sortFields = this.rows.sortFields(MAPPING_SORTS);
+  }
+
+  /** Derived on first use, from metadata that exists once the database is connected (see EntityRows). */
+  get sortFields(): Record<string, SortField> {
+    return this.rows.sortFields(MAPPING_SORTS);
   }
 
   /** One keyset page of mappings (up to pageSize + 1 rows, in SQL order: see pageOf). */

@@ -32,9 +32,7 @@ export type PatientChanges = Partial<Pick<Patient, 'name' | 'age' | 'gender' | '
 export class PatientsRepository {
   private readonly rows: EntityRows<Patient>;
   private readonly owners: EntityRows<User>;
-  readonly sortFields: Record<string, SortField>;
-  private readonly byId: string;
-  private readonly byIdAndOwner: string;
+  private statements?: { sortFields: Record<string, SortField>; byId: string; byIdAndOwner: string };
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -42,19 +40,32 @@ export class PatientsRepository {
   ) {
     this.rows = new EntityRows(dataSource, Patient);
     this.owners = new EntityRows(dataSource, User);
-    this.sortFields = this.rows.sortFields(PATIENT_SORTS);
-    // The hottest read (every GET, PUT check and mapping create).
-    const select = `SELECT ${this.rows.selectList('patients')} FROM patients`;
-    this.byId = `${select} WHERE id = $1`;
-    this.byIdAndOwner = `${select} WHERE id = $1 AND owner_id = $2`;
+  }
+
+  /** Built on first use, from metadata that exists once the database is connected (see EntityRows). */
+  private get built() {
+    if (!this.statements) {
+      // The hottest read (every GET, PUT check and mapping create).
+      const select = `SELECT ${this.rows.selectList('patients')} FROM patients`;
+      this.statements = {
+        sortFields: this.rows.sortFields(PATIENT_SORTS),
+        byId: `${select} WHERE id = $1`,
+        byIdAndOwner: `${select} WHERE id = $1 AND owner_id = $2`,
+      };
+    }
+    return this.statements;
+  }
+
+  get sortFields(): Record<string, SortField> {
+    return this.built.sortFields;
   }
 
   /** The patient with this id (of this owner, when one is given), or null. */
   async findById(id: string, ownerId?: string): Promise<Patient | null> {
     const [row] =
       ownerId === undefined
-        ? await this.sql.query(this.byId, [id])
-        : await this.sql.query(this.byIdAndOwner, [id, ownerId]);
+        ? await this.sql.query(this.built.byId, [id])
+        : await this.sql.query(this.built.byIdAndOwner, [id, ownerId]);
     return row ? this.rows.fromRow(row) : null;
   }
 
