@@ -61,9 +61,10 @@ export class AppModule {
         // may use the route.
         { provide: APP_GUARD, useClass: DatabaseReadyGuard },
         { provide: APP_GUARD, useClass: JwtAuthGuard },
-        { provide: APP_GUARD, useClass: MfaRequiredGuard },
         { provide: APP_GUARD, useClass: ApiThrottlerGuard },
         { provide: APP_GUARD, useClass: RolesGuard },
+        // Last: an admin without a confirmed second factor reaches only the MFA setup routes and logout-all.
+        { provide: APP_GUARD, useClass: MfaRequiredGuard },
         { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
         { provide: APP_PIPE, useFactory: createValidationPipe },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
