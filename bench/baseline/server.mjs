@@ -385,9 +385,10 @@ function orderingOf(params, fields, fallback) {
  * keysetPage of src/common/pagination.ts: WHERE ... AND (sort, id) < ($n, $n+1)
  * ORDER BY sort, id LIMIT size+1, the LIMIT written into the text as TypeORM does.
  */
-async function keysetPage({ select, alias, where, values, params, fields, list, url }) {
+async function keysetPage({ select, alias, where, values, params, fields, list, url, caller }) {
   const ordering = orderingOf(params, fields, '-created_at');
-  const scope = `${list}|${ordering.key}`;
+  // Bound to the list, its ordering and the caller, as the API's cursors are.
+  const scope = JSON.stringify([list, ordering.key, caller.id, caller.role]);
   const pageSize = pageSizeOf(params);
   const rawCursor = params.get('cursor');
   const cursor = rawCursor === null ? undefined : openCursor(rawCursor, scope);
@@ -495,6 +496,7 @@ async function listPatients(req, res, url) {
     fields: PATIENT_FIELDS,
     list: 'patients',
     url,
+    caller: user,
   });
   const results = page.rows.map((r) => patientDto(r, 'p_'));
   await audit(req, res, user, { action: 'list', resourceType: 'patient', resultIds: results.map((r) => r.id), status: 200 });
@@ -513,7 +515,7 @@ async function createPatient(req, res) {
 }
 
 async function listDoctors(req, res, url) {
-  await authenticateAndCount(req);
+  const user = await authenticateAndCount(req);
   const params = url.searchParams;
   const where = [];
   const values = [];
@@ -523,7 +525,7 @@ async function listDoctors(req, res, url) {
     values.push(likeContains(search));
     where.push(`("d"."name" ILIKE $${values.length} OR "d"."specialization" ILIKE $${values.length})`);
   }
-  const page = await keysetPage({ select: DOCTOR_SELECT, alias: 'd', where, values, params, fields: DOCTOR_FIELDS, list: 'doctors', url });
+  const page = await keysetPage({ select: DOCTOR_SELECT, alias: 'd', where, values, params, fields: DOCTOR_FIELDS, list: 'doctors', url, caller: user });
   send(res, 200, { next: page.next, previous: page.previous, results: page.rows.map(doctorDto) });
 }
 

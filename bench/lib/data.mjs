@@ -113,8 +113,8 @@ export async function writeIds(db, file, sql, values) {
  * A cursor for the owner's default list (-created_at) whose next page ends
  * `fromEnd` rows before the end of the list. Sealed as the API seals its
  * cursors (src/common/pagination.ts, key derived in pagination.module.ts:
- * HMAC-SHA256 of the JWT secret with "cursor-v2", AES-256-GCM, the list and
- * ordering as associated data). The harness checks both servers accept it.
+ * HMAC-SHA256 of the JWT secret with "cursor-v2", AES-256-GCM, the list,
+ * ordering and caller as associated data). The harness checks both servers accept it.
  */
 export async function cursorNearEnd(db, ownerId, jwtSecret, fromEnd) {
   const { rows } = await db.query(
@@ -123,7 +123,8 @@ export async function cursorNearEnd(db, ownerId, jwtSecret, fromEnd) {
     [ownerId, fromEnd],
   );
   if (!rows[0]) throw new Error('no row for the cursor');
-  return sealCursor({ v: rows[0].created_at.toISOString(), i: rows[0].id, r: false }, 'patients|-created_at', jwtSecret);
+  // Bound to the list, the ordering and the caller (the owner, an ordinary user), as the API binds them.
+  return sealCursor({ v: rows[0].created_at.toISOString(), i: rows[0].id, r: false }, JSON.stringify(['patients', '-created_at', ownerId, 'user']), jwtSecret);
 }
 
 export function sealCursor(payload, scope, jwtSecret) {

@@ -135,7 +135,10 @@ describe('PasswordHasher concurrency', () => {
 describe('PasswordHasher fairness between keys', () => {
   /** A gate whose tasks finish only when told: what runs and what waits is then plain to see. */
   function heldHasher(limit: number) {
-    const hasher = new PasswordHasher({ get: () => limit } as unknown as ConfigService);
+    // PASSWORD_HASH_PER_ACCOUNT unset: its default, MAX_IN_FLIGHT_PER_KEY.
+    const hasher = new PasswordHasher({
+      get: (key: string) => (key === 'PASSWORD_HASH_CONCURRENCY' ? limit : undefined),
+    } as unknown as ConfigService);
     const gate = new Semaphore(limit, 128);
     (hasher as unknown as { gate: Semaphore }).gate = gate;
     return { hasher, gate };

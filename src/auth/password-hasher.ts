@@ -45,12 +45,14 @@ export class PasswordHasher implements OnModuleInit {
   /** A real hash of a random value, verified when a login names no user, so both paths cost the same. */
   private dummyHash: string | undefined;
   private readonly gate: Semaphore;
+  private readonly perKey: number;
   /** Per key: hashes in flight, and the end of its line (each waits for the one before). */
   private readonly lines = new Map<string, { inFlight: number; tail: Promise<void> }>();
 
   constructor(@Optional() config?: ConfigService) {
     const configured = config?.get<number>('PASSWORD_HASH_CONCURRENCY');
     this.gate = new Semaphore(configured ?? defaultConcurrency(), MAX_WAITING);
+    this.perKey = config?.get<number>('PASSWORD_HASH_PER_ACCOUNT') ?? MAX_IN_FLIGHT_PER_KEY;
   }
 
   /** How many hashes may run at once. */
@@ -85,7 +87,7 @@ export class PasswordHasher implements OnModuleInit {
    */
   private async throttled<T>(key: string, task: () => Promise<T>): Promise<T> {
     const line = this.lines.get(key) ?? { inFlight: 0, tail: Promise.resolve() };
-    if (line.inFlight >= MAX_IN_FLIGHT_PER_KEY) {
+    if (line.inFlight >= this.perKey) {
       throw new TooManyRequestsException('Too many password checks for this account at once; try again shortly.', 1);
     }
     line.inFlight += 1;

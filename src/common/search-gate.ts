@@ -1,6 +1,7 @@
-import { HttpException, HttpStatus, Injectable, Module } from '@nestjs/common';
+import { HttpException, HttpStatus, Injectable, Module, Optional } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 
-/** Searches one user may run at once, across the patient and doctor lists. */
+/** Searches one user may run at once, across the patient and doctor lists (SEARCH_CONCURRENCY_PER_USER's default). */
 export const SEARCHES_PER_USER = 2;
 
 /**
@@ -13,12 +14,17 @@ export const SEARCHES_PER_USER = 2;
 @Injectable()
 export class SearchGate {
   private readonly running = new Map<string, number>();
+  private readonly limit: number;
+
+  constructor(@Optional() config?: ConfigService) {
+    this.limit = config?.get<number>('SEARCH_CONCURRENCY_PER_USER') ?? SEARCHES_PER_USER;
+  }
 
   async run<T>(userId: string, task: () => Promise<T>): Promise<T> {
     const now = this.running.get(userId) ?? 0;
-    if (now >= SEARCHES_PER_USER) {
+    if (now >= this.limit) {
       throw new HttpException(
-        { message: `At most ${SEARCHES_PER_USER} searches at once per user; try again shortly.`, retryAfter: 1 },
+        { message: `At most ${this.limit} searches at once per user; try again shortly.`, retryAfter: 1 },
         HttpStatus.TOO_MANY_REQUESTS,
       );
     }

@@ -231,6 +231,20 @@ export class EnvironmentVariables {
   @IsInt()
   PASSWORD_HASH_CONCURRENCY?: number;
 
+  /** Hashes one account (or one unknown name) may have in flight, run one at a time; more get 429. */
+  @Transform(toInt)
+  @Min(1)
+  @Max(1024)
+  @IsInt()
+  PASSWORD_HASH_PER_ACCOUNT = 4;
+
+  /** Searches (patients, doctors) one user may run at once; more get 429. */
+  @Transform(toInt)
+  @Min(1)
+  @Max(1024)
+  @IsInt()
+  SEARCH_CONCURRENCY_PER_USER = 2;
+
   /** On SIGTERM/SIGINT: seconds of serving with readiness at 503 before the listener closes. */
   @Transform(toInt)
   @Min(0)
