@@ -205,9 +205,14 @@ if (admin) {
       const sources = await Promise.all([0, 1, 2].map(() => new DataSource(db.options()).initialize()));
       try {
         const applied = await Promise.all(sources.map((s) => runMigrations(s, true)));
-        expect(applied.flat()).toEqual(['InitialSchema1764160000000', 'AuditTrail1764250000000', 'AuditSealing1764300000000']);
+        expect(applied.flat()).toEqual([
+          'InitialSchema1764160000000',
+          'AuditTrail1764250000000',
+          'AuditSealing1764300000000',
+          'Mfa1796287163000',
+        ]);
         const rows = await sources[0].query('SELECT name FROM typeorm_migrations');
-        expect(rows).toHaveLength(3);
+        expect(rows).toHaveLength(4);
       } finally {
         await Promise.all(sources.map((s) => s.destroy()));
         await db.drop();

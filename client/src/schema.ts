@@ -132,6 +132,83 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's second factor: on, pending, required */
+        get: operations["mfaStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa/setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start setting up a TOTP second factor
+         * @description Returns a new secret and its otpauth:// URI (for a QR code). It is not active until confirmed; calling setup again replaces a pending secret. 409 once a factor is on.
+         */
+        post: operations["mfaSetup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn the second factor on with a code from the app
+         * @description Returns ten single-use recovery codes, shown only this once. From now on login needs `otp`.
+         */
+        post: operations["mfaConfirm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn the second factor off
+         * @description Needs the password and a code (TOTP or recovery). Wrong ones count in the failed-login lockout; the 400 does not say which was wrong. The recovery codes are removed too.
+         */
+        post: operations["mfaDisable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/me": {
         parameters: {
             query?: never;
@@ -423,7 +500,7 @@ export interface components {
             /** Format: uuid */
             session_id: string | null;
             /** @enum {string} */
-            action: "create" | "read" | "list" | "update" | "delete" | "login_succeeded" | "login_failed" | "token_refreshed" | "refresh_reuse_detected" | "logout" | "password_changed" | "access_denied" | "user_changed" | "audit_pruned";
+            action: "create" | "read" | "list" | "update" | "delete" | "login_succeeded" | "login_failed" | "token_refreshed" | "refresh_reuse_detected" | "logout" | "password_changed" | "access_denied" | "user_changed" | "audit_pruned" | "mfa_setup" | "mfa_confirmed" | "mfa_disabled" | "mfa_failed" | "mfa_recovery_used";
             /** @enum {string|null} */
             resource_type: "patient" | "mapping" | "doctor" | "user" | "audit_event" | null;
             /** Format: uuid */
@@ -488,6 +565,11 @@ export interface components {
             username: string;
             /** @example correct horse battery staple */
             password: string;
+            /**
+             * @description Accounts with a second factor: the 6-digit TOTP code, or an unused recovery code. Missing or wrong, the login fails like a wrong password (the same 401). Ignored for accounts without one.
+             * @example 492039
+             */
+            otp?: string;
         };
         TokenPairDto: {
             /** @description Refresh token (valid 30 minutes unused, within a 12-hour session). Rotates on use. */
@@ -507,6 +589,60 @@ export interface components {
             old_password: string;
             /** @example a new long passphrase 42 */
             new_password: string;
+        };
+        MfaStatusDto: {
+            /** @description A confirmed second factor is on: login needs `otp`. */
+            enabled: boolean;
+            /** @description A setup was started and awaits confirmation. */
+            pending: boolean;
+            /** @description This account must have a second factor (ADMIN_MFA_REQUIRED, admins). */
+            required: boolean;
+            /**
+             * @description Unused recovery codes.
+             * @example 10
+             */
+            recovery_codes_left: number;
+        };
+        MfaSetupDto: {
+            /**
+             * @description The new TOTP secret (base32), for typing into an app by hand. Not active until confirmed.
+             * @example JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
+             */
+            secret: string;
+            /**
+             * @description The same secret as an otpauth:// URI (SHA-1, 6 digits, 30 s), to show as a QR code.
+             * @example otpauth://totp/Healthcare%20API:ada?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Healthcare%20API
+             */
+            otpauth_uri: string;
+        };
+        ConfirmMfaDto: {
+            /**
+             * @description The 6-digit code the authenticator app shows now.
+             * @example 492039
+             */
+            code: string;
+        };
+        MfaRecoveryCodesDto: {
+            /**
+             * @description Ten single-use recovery codes, each accepted once in place of a TOTP code. Shown only now: they are stored hashed.
+             * @example [
+             *       "7k2m-x9qd-4hz1",
+             *       "p3vt-0c8e-wq6n"
+             *     ]
+             */
+            recovery_codes: string[];
+        };
+        DisableMfaDto: {
+            /**
+             * @description The account's password.
+             * @example correct horse battery staple
+             */
+            password: string;
+            /**
+             * @description A code from the authenticator app, or an unused recovery code.
+             * @example 492039
+             */
+            code: string;
         };
         MeDto: {
             /**
@@ -872,7 +1008,7 @@ export interface operations {
                 patient?: string;
                 resource_type?: "patient" | "mapping" | "doctor" | "user" | "audit_event";
                 resource_id?: string;
-                action?: "create" | "read" | "list" | "update" | "delete" | "login_succeeded" | "login_failed" | "token_refreshed" | "refresh_reuse_detected" | "logout" | "password_changed" | "access_denied" | "user_changed" | "audit_pruned";
+                action?: "create" | "read" | "list" | "update" | "delete" | "login_succeeded" | "login_failed" | "token_refreshed" | "refresh_reuse_detected" | "logout" | "password_changed" | "access_denied" | "user_changed" | "audit_pruned" | "mfa_setup" | "mfa_confirmed" | "mfa_disabled" | "mfa_failed" | "mfa_recovery_used";
                 /** @description The outcome: the HTTP status the request ended with. */
                 status?: number;
                 /** @description At or after this time. */
@@ -1236,6 +1372,224 @@ export interface operations {
             };
             /** @description Body is not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    mfaStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaStatusDto"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    mfaSetup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaSetupDto"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Conflicts with an existing record */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    mfaConfirm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfirmMfaDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaRecoveryCodesDto"];
+                };
+            };
+            /** @description Invalid input (validation errors name each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Conflicts with an existing record */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Body larger than 100 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    mfaDisable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DisableMfaDto"];
+            };
+        };
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input (validation errors name each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Authenticated, but not allowed to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Conflicts with an existing record */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Body larger than 100 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Error */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -30,6 +30,11 @@ const ACTIONS = Object.keys({
   access_denied: true,
   user_changed: true,
   audit_pruned: true,
+  mfa_setup: true,
+  mfa_confirmed: true,
+  mfa_disabled: true,
+  mfa_failed: true,
+  mfa_recovery_used: true,
 } satisfies Record<AuditEvent['action'], true>);
 const RESOURCES = Object.keys({
   patient: true,
