@@ -1,12 +1,12 @@
 import { DataSource } from 'typeorm';
-import { validateEnv } from './src/config/env.validation.js';
+import { validate } from './src/config/app-config.js';
+import { readEnvironment } from './src/config/dotenv.js';
 import { buildDataSourceOptions } from './src/database/data-source-options.js';
-import { loadDotEnv } from './src/config/dotenv.js';
-
-loadDotEnv();
 
 /**
  * The DataSource for the TypeORM CLI (npm run migration:*), built by the same
- * function as the app's, so both always talk to the same database.
+ * function as the app's, so both always talk to the same database. A tool:
+ * no deadline on long statements. (The TypeORM CLI imports this file: the
+ * environment is read and validated here, once.)
  */
-export default new DataSource(buildDataSourceOptions(validateEnv(process.env), 'tool'));
+export default new DataSource(buildDataSourceOptions(validate(readEnvironment()).database, 'tool'));

@@ -1,7 +1,18 @@
 import { AuditSealing1764300000000 } from './1764300000000-AuditSealing.js';
+import { AuditRefusalCounts1796290200000 } from './1796290200000-AuditRefusalCounts.js';
 import { AuditTrail1764250000000 } from './1764250000000-AuditTrail.js';
 import { InitialSchema1764160000000 } from './1764160000000-InitialSchema.js';
-import { Mfa1796287163000 } from './1796287163000-Mfa.js';
+import { Mfa1796290300000 } from './1796290300000-Mfa.js';
+import { RefreshGrace1796290100000 } from './1796290100000-RefreshGrace.js';
+import { UsernameCanonical1796290000000 } from './1796290000000-UsernameCanonical.js';
 
 /** Every migration, oldest first. An explicit list: no globbing, no __dirname (ESM). */
-export const migrations = [InitialSchema1764160000000, AuditTrail1764250000000, AuditSealing1764300000000, Mfa1796287163000];
+export const migrations = [
+  InitialSchema1764160000000,
+  AuditTrail1764250000000,
+  AuditSealing1764300000000,
+  UsernameCanonical1796290000000,
+  RefreshGrace1796290100000,
+  AuditRefusalCounts1796290200000,
+  Mfa1796290300000,
+];

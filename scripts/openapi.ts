@@ -7,18 +7,15 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppModule } from '../src/app.module.js';
+import { buildOpenApiDocument, createFastifyAdapter, NEST_APP_OPTIONS } from '../src/app.setup.js';
+import { validate } from '../src/config/app-config.js';
 
-// An in-memory database and a throwaway key: generating the document touches nothing on disk.
-delete process.env.DATABASE_URL;
-delete process.env.DB_NAME;
-process.env.PGLITE_DATA_DIR = 'memory://';
-process.env.JWT_SECRET = randomBytes(32).toString('hex');
-process.env.LOG_LEVEL = 'silent';
+// Defaults only (not the developer's .env), an in-memory database and a throwaway key: generating the
+// document touches nothing on disk.
+const config = validate({ PGLITE_DATA_DIR: 'memory://', JWT_SECRET: randomBytes(32).toString('hex'), LOG_LEVEL: 'silent' });
 
-const { AppModule } = await import('../src/app.module.js');
-const { buildOpenApiDocument, createFastifyAdapter, NEST_APP_OPTIONS } = await import('../src/app.setup.js');
-
-const app = await NestFactory.create<NestFastifyApplication>(AppModule, createFastifyAdapter(), {
+const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), createFastifyAdapter(config), {
   ...NEST_APP_OPTIONS,
   logger: false,
 });

@@ -3,11 +3,9 @@ import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { loadDotEnv } from './config/dotenv.js';
-import { setDatabaseUse } from './database/database-startup.js';
-
-// Fail at once if the database is down; no deadline on long maintenance statements.
-setDatabaseUse('tool');
+import { AppModule } from './app.module.js';
+import { type AppConfig, validate } from './config/app-config.js';
+import { readEnvironment } from './config/dotenv.js';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
 
@@ -41,11 +39,15 @@ function promptHidden(question: string): Promise<string> {
   });
 }
 
-/** Boots the app's modules without HTTP, runs `work`, closes. */
-async function withApp<T>(work: (app: INestApplicationContext) => Promise<T>): Promise<T> {
-  loadDotEnv();
-  const { AppModule } = await import('./app.module.js');
-  const app = await NestFactory.createApplicationContext(AppModule, { logger: false, abortOnError: false });
+/**
+ * Boots the app's modules without HTTP, runs `work`, closes. A tool: it fails
+ * at once if the database is down, and long maintenance statements have no deadline.
+ */
+async function withApp<T>(config: AppConfig, work: (app: INestApplicationContext) => Promise<T>): Promise<T> {
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, { use: 'tool' }), {
+    logger: false,
+    abortOnError: false,
+  });
   try {
     return await work(app);
   } finally {
@@ -53,9 +55,9 @@ async function withApp<T>(work: (app: INestApplicationContext) => Promise<T>): P
   }
 }
 
-async function auditCommand(command: 'audit-verify' | 'audit-prune'): Promise<number> {
+async function auditCommand(config: AppConfig, command: 'audit-verify' | 'audit-prune'): Promise<number> {
   const { AuditService } = await import('./audit/audit.service.js');
-  return withApp(async (app) => {
+  return withApp(config, async (app) => {
     const audit = app.get(AuditService);
     if (command === 'audit-verify') {
       // Events written in the last moments are queued; chain them first so everything is checked.
@@ -72,8 +74,7 @@ async function auditCommand(command: 'audit-verify' | 'audit-prune'): Promise<nu
       );
       return 1;
     }
-    const { ConfigService } = await import('@nestjs/config');
-    const days = app.get(ConfigService).getOrThrow<number>('AUDIT_RETENTION_DAYS');
+    const days = config.audit.retentionDays;
     const { removed, throughPosition } = await audit.prune(days);
     process.stdout.write(
       removed > 0
@@ -86,7 +87,8 @@ async function auditCommand(command: 'audit-verify' | 'audit-prune'): Promise<nu
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if ((command === 'audit-verify' || command === 'audit-prune') && rest.length === 0) return auditCommand(command);
+  const config = () => validate(readEnvironment());
+  if ((command === 'audit-verify' || command === 'audit-prune') && rest.length === 0) return auditCommand(config(), command);
   if (command !== 'create-superuser') {
     process.stderr.write(USAGE);
     return command === undefined || command === '--help' ? 0 : 2;
@@ -100,24 +102,21 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(USAGE);
     return 2;
   }
-  loadDotEnv();
-  let password = process.env.SUPERUSER_PASSWORD;
+  const settings = config();
+  let password = settings.auth.superuserPassword;
   if (!password) {
     password = await promptHidden('Password: ');
     const again = await promptHidden('Password (again): ');
     if (password !== again) throw new Error("The passwords don't match");
   }
 
-  const { AppModule } = await import('./app.module.js');
-  const { createSuperuser } = await import('./users/superuser.js');
-  const app = await NestFactory.createApplicationContext(AppModule, { logger: false, abortOnError: false });
-  try {
-    const user = await createSuperuser(app, { username: values.username, email: values.email, password });
+  const { createSuperuser } = await import('./auth/superuser.js');
+  const { username, email } = values;
+  return withApp(settings, async (app) => {
+    const user = await createSuperuser(app, { username, email, password });
     process.stdout.write(`Superuser ${user.username} created (id ${user.id}).\n`);
     return 0;
-  } finally {
-    await app.close();
-  }
+  });
 }
 
 main(process.argv.slice(2)).then(

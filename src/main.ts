@@ -2,44 +2,40 @@ import 'reflect-metadata';
 import { ConsoleLogger, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { ConfigService } from '@nestjs/config';
+import { AppModule } from './app.module.js';
 import { configureApp, createFastifyAdapter, NEST_APP_OPTIONS } from './app.setup.js';
-import { loadDotEnv } from './config/dotenv.js';
-import { type EnvironmentVariables, validateEnv } from './config/env.validation.js';
-import { setDatabaseUse } from './database/database-startup.js';
+import { validate } from './config/app-config.js';
+import { readEnvironment } from './config/dotenv.js';
+import { startupSummary } from './config/startup-summary.js';
 import { DrainService } from './health/drain.service.js';
 
 async function bootstrap(): Promise<void> {
-  // Checked here first, so a bad configuration stops the app with one line, not a stack trace.
-  loadDotEnv();
-  validateEnv(process.env);
-  // Bounded queries; if PostgreSQL is down, listen anyway (503 on data routes) and connect when it comes up.
-  setDatabaseUse('server');
-  const { AppModule } = await import('./app.module.js');
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule, createFastifyAdapter(), {
+  // Validated once, here: a bad configuration stops the app with one line, not a stack trace.
+  const config = validate(readEnvironment());
+  // A server: bounded queries; if PostgreSQL is down, listen anyway (503 on data routes) and connect when it comes up.
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, { use: 'server' }), createFastifyAdapter(config), {
     ...NEST_APP_OPTIONS,
     // Until pino takes over (configureApp), and for a failed start: JSON lines too.
     logger: new ConsoleLogger({ json: true }),
     abortOnError: false,
   });
   await configureApp(app);
-  const config = app.get<ConfigService<EnvironmentVariables, true>>(ConfigService);
-  const port = config.getOrThrow('PORT', { infer: true });
-  const host = config.getOrThrow('HOST', { infer: true });
+  const { port, host, shutdownDrainSeconds } = config.http;
   await app.listen(port, host);
   const logger = new Logger('Bootstrap');
-  logger.log(`Healthcare API on http://${host === '0.0.0.0' ? 'localhost' : host}:${port} (docs at /docs)`);
+  for (const line of startupSummary(config)) logger.log(line);
 
   // Graceful stop: readiness turns 503 at once, requests keep being served for
   // SHUTDOWN_DRAIN_SECONDS (so a load balancer can take the instance out), then
   // the listener closes, the requests in flight finish, the pool closes, exit 0.
-  const drainSeconds = config.getOrThrow('SHUTDOWN_DRAIN_SECONDS', { infer: true });
+  // A second signal (Ctrl-C reaches both npm and this process, and npm forwards
+  // its own) changes nothing: the stop already under way finishes.
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
     app.get(DrainService).start();
-    logger.log(`${signal}: draining for ${drainSeconds} s, then closing`);
+    logger.log(`${signal}: draining for ${shutdownDrainSeconds} s, then closing`);
     setTimeout(() => {
       app.close().then(
         () => process.exit(0),
@@ -48,10 +44,10 @@ async function bootstrap(): Promise<void> {
           process.exit(1);
         },
       );
-    }, drainSeconds * 1000);
+    }, shutdownDrainSeconds * 1000);
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
 
 bootstrap().catch((error: unknown) => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { EventRow } from '../src/audit/audit-chain.js';
 import { AuditService } from '../src/audit/audit.service.js';
+import { RefusalWriter } from '../src/audit/refusal-writer.js';
 import { createTestApp, type TestApp } from './utils/app.js';
 import { buildDoctor, buildUser, createAdmin, createDoctor, createPatient, createUser, PASSWORD, type TestUser } from './utils/factories.js';
 import type { RequestOptions } from './utils/http.js';
@@ -26,7 +27,9 @@ describe('Audit trail: what requests record (e2e)', () => {
       ...options,
       headers: { ...options.headers, 'x-request-id': requestId, 'user-agent': 'audit-test/1.0' },
     });
-    // Refusals are written without holding up the answer: give them a moment.
+    // Refusals are written without holding up the answer (RefusalWriter batches them): write them now,
+    // and give the others a moment.
+    await t.app.get(RefusalWriter).flush();
     let events: EventRow[] = [];
     for (let i = 0; i < 20; i++) {
       events = await t.dataSource.query(

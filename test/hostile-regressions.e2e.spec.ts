@@ -1,8 +1,38 @@
 import { createHmac, randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestApp, TEST_JWT_SECRET, type TestApp } from './utils/app.js';
-import { buildDoctor, buildUser, createUser, type TestUser } from './utils/factories.js';
+import { buildDoctor, buildPatient, buildUser, createAdmin, createPatient, createUser, type TestUser } from './utils/factories.js';
 import { expectProblem } from './utils/problem.js';
+
+/** Writes `request` on a raw socket and resolves with everything the server sends until it closes. */
+function rawExchange(baseUrl: string, request: string): Promise<string> {
+  const url = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname, () => socket.write(request));
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (text += chunk));
+    socket.on('end', () => resolve(text));
+    socket.on('error', reject);
+    // A keep-alive answer does not close the socket: stop once a whole JSON body is in.
+    socket.on('data', () => {
+      const [head, body = ''] = text.split('\r\n\r\n');
+      const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? -1);
+      if (length >= 0 && Buffer.byteLength(body) >= length) {
+        socket.destroy();
+        resolve(text);
+      }
+    });
+  });
+}
+
+/** The status and JSON body of a raw HTTP/1.1 answer. */
+function parseRaw(text: string): { status: number; headers: string; body: any } {
+  const [head, body = ''] = text.split('\r\n\r\n');
+  return { status: Number(head.split(' ')[1]), headers: head.toLowerCase(), body: body ? JSON.parse(body) : undefined };
+}
 
 /** What `npm run test:fuzz` found, kept as plain regression tests. */
 
@@ -62,5 +92,104 @@ describe('Hostile-input regressions (e2e)', () => {
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('x-request-id')).toEqual(expect.any(String));
+  });
+
+  describe('a request target in absolute form (issue 11, item 12)', () => {
+    const host = () => new URL(t.baseUrl).host;
+
+    it('naming another host is refused like a bad Host, whatever the Host header says', async () => {
+      for (const target of ['http://evil.example/api/patients/', 'https://evil.example/api/patients/', `http://${host()}@evil.example/api/patients/`]) {
+        const answer = parseRaw(
+          await rawExchange(t.baseUrl, `GET ${target} HTTP/1.1\r\nHost: ${host()}\r\nAuthorization: Bearer ${alice.access}\r\n\r\n`),
+        );
+        expect({ target, status: answer.status }).toEqual({ target, status: 400 });
+        expect(answer.headers).toContain('content-type: application/problem+json');
+        expect(answer.headers).toContain('cache-control: no-store');
+        expect(answer.body).toMatchObject({ status: 400, title: 'Bad Request' });
+        expect(JSON.stringify(answer.body)).not.toContain('evil.example');
+      }
+    });
+
+    it('naming our own host is served, and its links use only the validated Host', async () => {
+      await createPatient(t.http, alice.access);
+      await createPatient(t.http, alice.access);
+      const answer = parseRaw(
+        await rawExchange(
+          t.baseUrl,
+          `GET http://${host()}/api/patients/?page_size=1 HTTP/1.1\r\nHost: ${host()}\r\nAuthorization: Bearer ${alice.access}\r\n\r\n`,
+        ),
+      );
+      expect(answer.status).toBe(200);
+      expect(new URL(answer.body.next).host).toBe(host());
+    });
+  });
+
+  it('a client that sends part of its headers is cut off within the headers timeout plus a second (issue 11, item 11)', async () => {
+    const server = t.app.getHttpServer() as Server;
+    const configured = server.headersTimeout;
+    // A smaller bound than the production 10 s keeps the test short; the check interval is the production one.
+    server.headersTimeout = 1500;
+    try {
+      const started = Date.now();
+      const text = await rawExchange(t.baseUrl, `GET /api/patients/ HTTP/1.1\r\nHost: ${new URL(t.baseUrl).host}\r\nX-Slow: `);
+      const elapsed = Date.now() - started;
+      expect(parseRaw(text)).toMatchObject({ status: 408, body: { status: 408, title: 'Request Timeout' } });
+      expect(elapsed).toBeLessThan(1500 + 1000);
+    } finally {
+      server.headersTimeout = configured;
+    }
+  });
+
+  describe('bodies full of unknown keys (issue 11, item 2)', () => {
+    it('more keys than any route takes: a 400 that names the limit, with a small body, on every body route', async () => {
+      const body = `{${Array.from({ length: 10_000 }, (_, i) => `"k${i}":1`).join(',')}}`;
+      for (const path of ['/api/patients/', '/api/doctors/', '/api/auth/register/', '/api/mappings/']) {
+        const res = await t.http.post(path, undefined, { raw: body, token: alice.access, headers: { 'content-type': 'application/json' } });
+        expectProblem(res, 400);
+        expect(res.body.detail).toMatch(/more than 64 keys/);
+        expect(res.text.length).toBeLessThan(1000);
+      }
+    });
+
+    it('within the bound, a validation error lists at most 10 unknown fields and says how many more', async () => {
+      const extra = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`unknown_${i}_${'x'.repeat(1500)}`, i]));
+      const res = await t.http.post('/api/patients/', { ...buildPatient(), ...extra }, { token: alice.access });
+      expectProblem(res, 400);
+      expect(Object.keys(res.body.errors)).toHaveLength(10);
+      expect(res.body.detail).toMatch(/ and 50 more\.$/);
+      expect(res.text.length).toBeLessThan(4000);
+    });
+
+    it('a query with more parameters than any route takes is a 400 that names the limit', async () => {
+      const query = Array.from({ length: 1000 }, (_, i) => `p${i}=${i}`).join('&');
+      const res = await t.http.get(`/api/patients/?${query}`, { token: alice.access });
+      expectProblem(res, 400);
+      expect(res.body.detail).toMatch(/more than 64 parameters/);
+      expect(res.text.length).toBeLessThan(1000);
+    });
+  });
+
+  describe('date-time parameters take RFC 3339 only (issue 11, item 10)', () => {
+    let admin: TestUser;
+    beforeAll(async () => {
+      admin = await createAdmin(t);
+    });
+
+    it.each(['2026-W49-4', '2026-W49-4T07:00:00Z', '2026-337', '20261203T070000Z', '2026-12-03', '2026-12', '2026', '2026-12-03T07:00Z', '2026-12-03T07:00:00,5Z', '2026-12-03T24:00:00Z', '2026-02-30T00:00:00Z', '0000-01-01T00:00:00Z'])(
+      '%s answers 400 on since and until',
+      async (value) => {
+        for (const name of ['since', 'until']) {
+          const res = await t.http.get(`/api/admin/audit-events/?${name}=${encodeURIComponent(value)}`, { token: admin.access });
+          expectProblem(res, 400, [name]);
+        }
+      },
+    );
+
+    it.each(['2026-12-03T07:00:00Z', '2026-12-03T07:00:00.123+05:30', '2026-12-03t07:00:00z', '2000-01-01T00:00:00-08:00'])('%s is accepted', async (value) => {
+      const res = await t.http.get(`/api/admin/audit-events/?since=${encodeURIComponent(value)}&until=${encodeURIComponent('2100-01-01T00:00:00Z')}`, {
+        token: admin.access,
+      });
+      expect(res.status).toBe(200);
+    });
   });
 });

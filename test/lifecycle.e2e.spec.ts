@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PasswordHasher } from '../src/auth/password-hasher.js';
-import { createSuperuser } from '../src/users/superuser.js';
+import { createSuperuser } from '../src/auth/superuser.js';
 import { createTestApp, type TestApp } from './utils/app.js';
 import { buildUser, createUser } from './utils/factories.js';
 
@@ -61,9 +61,9 @@ describe('create-superuser and shutdown (e2e)', () => {
     const verify = hasher.verify.bind(hasher);
     let started!: () => void;
     const serving = new Promise<void>((resolve) => (started = resolve));
-    hasher.verify = (hash, password) => {
+    hasher.verify = (hash, password, key) => {
       started();
-      return verify(hash, password);
+      return verify(hash, password, key);
     };
     const inFlight = t.http.post('/api/auth/login/', { username: input.username, password: input.password });
     await serving;

@@ -3,15 +3,17 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { DataSource, QueryFailedError } from 'typeorm';
 import { type ChainRow, GENESIS_HASH, rowHash } from '../src/audit/audit-chain.js';
+import { validate } from '../src/config/app-config.js';
 import { buildDataSourceOptions } from '../src/database/data-source-options.js';
 import { runMigrations } from '../src/database/migrate.js';
+import { canonicalUsername } from '../src/users/username.js';
 
 const admin = process.env.TEST_DATABASE_URL;
 
 /** A brand-new, empty database (not the migrated template): PGlite in memory, or a new PostgreSQL database. */
 async function emptyDatabase(): Promise<{ options: () => ReturnType<typeof buildDataSourceOptions>; drop: () => Promise<void> }> {
-  const base = { DB_HOST: 'unused', DB_PORT: 5432, DB_POOL_SIZE: 4, PGLITE_DATA_DIR: 'memory://' };
-  if (!admin) return { options: () => buildDataSourceOptions(base), drop: async () => undefined };
+  const base = { DB_POOL_SIZE: '4', PGLITE_DATA_DIR: 'memory://' };
+  if (!admin) return { options: () => buildDataSourceOptions(validate(base).database), drop: async () => undefined };
   const name = `hc_test_mig_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   const client = new pg.Client({ connectionString: admin });
   await client.connect();
@@ -20,7 +22,7 @@ async function emptyDatabase(): Promise<{ options: () => ReturnType<typeof build
   const url = new URL(admin);
   url.pathname = `/${name}`;
   return {
-    options: () => buildDataSourceOptions({ ...base, DATABASE_URL: url.toString() }),
+    options: () => buildDataSourceOptions(validate({ ...base, DATABASE_URL: url.toString() }).database),
     drop: async () => {
       const c = new pg.Client({ connectionString: admin });
       await c.connect();
@@ -28,6 +30,14 @@ async function emptyDatabase(): Promise<{ options: () => ReturnType<typeof build
       await c.end();
     },
   };
+}
+
+async function columns(ds: DataSource, table: string): Promise<string[]> {
+  const rows: Array<{ column_name: string }> = await ds.query(
+    `SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1`,
+    [table],
+  );
+  return rows.map((r) => r.column_name);
 }
 
 async function tables(ds: DataSource): Promise<string[]> {
@@ -39,6 +49,18 @@ async function tables(ds: DataSource): Promise<string[]> {
 
 function sqlStateOf(error: unknown): string | undefined {
   return error instanceof QueryFailedError ? (error.driverError as { code?: string }).code : undefined;
+}
+
+/** The migrations after AuditSealing, oldest first. */
+const LATER = ['UsernameCanonical1796290000000', 'RefreshGrace1796290100000', 'AuditRefusalCounts1796290200000', 'Mfa1796290300000'];
+
+/** Reverts the newest migrations until `name` is the newest applied. */
+async function revertUntil(ds: DataSource, name: string): Promise<void> {
+  for (;;) {
+    const [last] = (await ds.query(`SELECT name FROM typeorm_migrations ORDER BY id DESC LIMIT 1`)) as Array<{ name: string }>;
+    if (!last || last.name === name) return;
+    await ds.undoLastMigration({ transaction: 'each' });
+  }
 }
 
 /** Reverting to an empty schema is refused once there are audit events: start over instead. */
@@ -62,7 +84,7 @@ describe('Migrations', () => {
   });
 
   it('apply, revert with down(), and apply again', async () => {
-    const all = ['InitialSchema1764160000000', 'AuditTrail1764250000000', 'AuditSealing1764300000000', 'Mfa1796287163000'];
+    const all = ['InitialSchema1764160000000', 'AuditTrail1764250000000', 'AuditSealing1764300000000', ...LATER];
     expect(await runMigrations(ds, !!admin)).toEqual(all);
     expect(await tables(ds)).toEqual(
       expect.arrayContaining(['users', 'sessions', 'patients', 'doctors', 'patient_doctor_mappings', 'audit_events', 'audit_chain']),
@@ -73,7 +95,12 @@ describe('Migrations', () => {
     await ds.undoLastMigration({ transaction: 'each' });
     expect(await tables(ds)).not.toContain('mfa_factors');
     expect(await tables(ds)).not.toContain('mfa_recovery_codes');
-    expect(await tables(ds)).toContain('audit_chain');
+    await ds.undoLastMigration({ transaction: 'each' });
+    expect(await columns(ds, 'audit_events')).not.toContain('count');
+    await ds.undoLastMigration({ transaction: 'each' });
+    expect(await columns(ds, 'sessions')).not.toContain('rotated_at');
+    await ds.undoLastMigration({ transaction: 'each' });
+    expect(await columns(ds, 'users')).not.toContain('username_canonical');
     await ds.undoLastMigration({ transaction: 'each' });
     expect(await tables(ds)).not.toContain('audit_chain');
     expect(await tables(ds)).toContain('audit_events');
@@ -88,8 +115,7 @@ describe('Migrations', () => {
   });
 
   it('reverting the sealing migration is refused once a rolled-back write left a gap in the numbering', async () => {
-    // The sealing migration is reverted from under the ones after it.
-    await ds.undoLastMigration({ transaction: 'each' });
+    await revertUntil(ds, 'AuditSealing1764300000000');
     await ds.query(`INSERT INTO audit_events (action, status) VALUES ('read', 200)`);
     // A write that rolls back takes its number with it.
     await ds
@@ -110,12 +136,11 @@ describe('Migrations', () => {
   });
 
   it('the sealing migration keeps a chain built by the insert trigger, and the sealer extends it', async () => {
-    await ds.undoLastMigration({ transaction: 'each' });
-    await ds.undoLastMigration({ transaction: 'each' });
+    await revertUntil(ds, 'AuditTrail1764250000000');
     for (const action of ['read', 'list', 'create']) {
       await ds.query(`INSERT INTO audit_events (action, status, reason, prev_hash, hash) VALUES ($1, 200, 'é 🩺', '', '')`, [action]);
     }
-    expect(await runMigrations(ds, !!admin)).toEqual(['AuditSealing1764300000000', 'Mfa1796287163000']);
+    expect(await runMigrations(ds, !!admin)).toEqual(['AuditSealing1764300000000', ...LATER]);
     for (const action of ['update', 'delete']) await ds.query(`INSERT INTO audit_events (action, status) VALUES ($1, 204)`, [action]);
     expect(await ds.query(`SELECT audit_seal(100) AS n`)).toEqual([{ n: 2 }]);
 
@@ -140,12 +165,49 @@ describe('Migrations', () => {
     }
   });
 
+  it('UsernameCanonical: accounts that collide under the canonical form keep the oldest; the others are deactivated', async () => {
+    await revertUntil(ds, 'AuditSealing1764300000000');
+    // lower() tells these apart, the canonical form does not (ß folds to ss).
+    const insert = async (username: string, joined: string) => {
+      const [u] = await ds.query(
+        `INSERT INTO users (username, email, password_hash, date_joined) VALUES ($1, $2, 'x', $3) RETURNING id`,
+        [username, `${randomUUID()}@example.org`, joined],
+      );
+      return u.id as string;
+    };
+    const older = await insert('Straße_mig', '2026-01-01T00:00:00Z');
+    const newer = await insert('STRASSE_MIG', '2026-02-01T00:00:00Z');
+    const alone = await insert('Alone_mig', '2026-03-01T00:00:00Z');
+    await ds.query(
+      `INSERT INTO sessions (user_id, refresh_jti, refresh_expires_at, expires_at)
+       VALUES ($1, gen_random_uuid(), now() + interval '1 hour', now() + interval '1 hour')`,
+      [newer],
+    );
+    expect(await runMigrations(ds, !!admin)).toEqual(LATER);
+
+    const rows: Array<{ id: string; username_canonical: string; is_active: boolean }> = await ds.query(
+      `SELECT id, username_canonical, is_active FROM users WHERE id = ANY ($1) ORDER BY date_joined`,
+      [[older, newer, alone]],
+    );
+    expect(rows).toEqual([
+      { id: older, username_canonical: 'strasse_mig', is_active: true },
+      { id: newer, username_canonical: `DUPLICATE:${newer}`, is_active: false },
+      { id: alone, username_canonical: 'alone_mig', is_active: true },
+    ]);
+    const [live] = await ds.query(`SELECT count(*)::int AS n FROM sessions WHERE user_id = $1 AND revoked_at IS NULL`, [newer]);
+    expect(live.n).toBe(0);
+    // The marker is out of reach of any typed name: the canonical form never holds an ASCII capital.
+    expect(canonicalUsername(`DUPLICATE:${newer}`)).not.toBe(`DUPLICATE:${newer}`);
+    await ds.query(`DELETE FROM sessions WHERE user_id = ANY ($1)`, [[older, newer, alone]]);
+    await ds.query(`DELETE FROM users WHERE id = ANY ($1)`, [[older, newer, alone]]);
+  });
+
   describe('the database enforces the rules itself', () => {
     let userId: string;
 
     beforeAll(async () => {
       const [u] = await ds.query(
-        `INSERT INTO users (username, email, password_hash) VALUES ('Ada', 'Ada@Example.org', 'x') RETURNING id`,
+        `INSERT INTO users (username, username_canonical, email, password_hash) VALUES ('Ada', 'ada', 'Ada@Example.org', 'x') RETURNING id`,
       );
       userId = u.id;
     });
@@ -155,7 +217,11 @@ describe('Migrations', () => {
         ['ada', 'other@example.org'],
         ['other', 'ada@example.org'],
       ]) {
-        const insert = ds.query(`INSERT INTO users (username, email, password_hash) VALUES ($1, $2, 'x')`, [username, email]);
+        const insert = ds.query(`INSERT INTO users (username, username_canonical, email, password_hash) VALUES ($1, $2, $3, 'x')`, [
+          username,
+          canonicalUsername(username),
+          email,
+        ]);
         await expect(insert.catch(sqlStateOf)).resolves.toBe('23505');
       }
     });
@@ -184,7 +250,7 @@ describe('Migrations', () => {
         ]);
       // A mapping's owner must be its patient's owner.
       const [other] = await ds.query(
-        `INSERT INTO users (username, email, password_hash) VALUES ('Eve', 'eve@example.org', 'x') RETURNING id`,
+        `INSERT INTO users (username, username_canonical, email, password_hash) VALUES ('Eve', 'eve', 'eve@example.org', 'x') RETURNING id`,
       );
       await expect(insertMapping(other.id).catch(sqlStateOf)).resolves.toBe('23503');
       await insertMapping(userId);
@@ -205,14 +271,9 @@ if (admin) {
       const sources = await Promise.all([0, 1, 2].map(() => new DataSource(db.options()).initialize()));
       try {
         const applied = await Promise.all(sources.map((s) => runMigrations(s, true)));
-        expect(applied.flat()).toEqual([
-          'InitialSchema1764160000000',
-          'AuditTrail1764250000000',
-          'AuditSealing1764300000000',
-          'Mfa1796287163000',
-        ]);
+        expect(applied.flat()).toEqual(['InitialSchema1764160000000', 'AuditTrail1764250000000', 'AuditSealing1764300000000', ...LATER]);
         const rows = await sources[0].query('SELECT name FROM typeorm_migrations');
-        expect(rows).toHaveLength(4);
+        expect(rows).toHaveLength(3 + LATER.length);
       } finally {
         await Promise.all(sources.map((s) => s.destroy()));
         await db.drop();

@@ -111,4 +111,48 @@ describe('Patients (e2e)', () => {
     expect(res.body.name).toBe(name);
     expect(res.body.address).toBe('Straße 5\nBerlin');
   });
+
+  it("user A's ordering=name cursor replayed by user B is 400, whatever B's own patients are (issue 11, item 6)", async () => {
+    for (let i = 0; i < 3; i++) await createPatient(t.http, alice.access, { name: `Cursor ${i}` });
+    await createPatient(t.http, bob.access, { name: 'Cursor probe' });
+    const first = await t.http.get('/api/patients/?ordering=name&page_size=1', { token: alice.access });
+    const next = new URL(first.body.next);
+    const path = `${next.pathname}${next.search}`;
+    expect((await t.http.get(path, { token: alice.access })).status).toBe(200);
+    expectProblem(await t.http.get(path, { token: bob.access }), 400, ['cursor']);
+  });
+
+  describe('search (issue 11, item 9)', () => {
+    const names = async (search: string) => {
+      const res = await t.http.get(`/api/patients/?${new URLSearchParams({ search, page_size: '100' })}`, { token: alice.access });
+      expect(res.status).toBe(200);
+      return (res.body.results as Array<{ name: string }>).map((r) => r.name).sort();
+    };
+
+    beforeAll(async () => {
+      for (const name of ['Jo Search', 'Ann Jo Search', 'Joanna Search']) await createPatient(t.http, alice.access, { name });
+    });
+
+    it('3 letters or digits in a row: a substring, in any case', async () => {
+      expect(await names('joa')).toEqual(['Joanna Search']);
+      expect(await names('SEARCH')).toEqual(['Ann Jo Search', 'Jo Search', 'Joanna Search']);
+    });
+
+    it('fewer: names that start with the term (still served by the trigram index)', async () => {
+      expect(await names('jo')).toEqual(['Jo Search', 'Joanna Search']);
+      expect(await names('j')).toEqual(['Jo Search', 'Joanna Search']);
+    });
+
+    it.each(['%'.repeat(200), '_', '%_%', '   ', '!?', '\\'])('a term without a letter or digit (%j) is 400, never a table scan', async (search) => {
+      const res = await t.http.get(`/api/patients/?${new URLSearchParams({ search })}`, { token: alice.access });
+      expectProblem(res, 400, ['search']);
+      const admin = await t.http.get(`/api/doctors/?${new URLSearchParams({ search })}`, { token: alice.access });
+      expectProblem(admin, 400, ['search']);
+    });
+
+    it('an empty search is no search', async () => {
+      const res = await t.http.get('/api/patients/?search=', { token: alice.access });
+      expect(res.status).toBe(200);
+    });
+  });
 });

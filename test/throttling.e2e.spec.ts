@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { RefusalWriter } from '../src/audit/refusal-writer.js';
 import { createTestApp, type TestApp } from './utils/app.js';
-import { buildUser, createUser, PASSWORD, type TestUser } from './utils/factories.js';
+import { buildUser, createPatient, createUser, PASSWORD, type TestUser } from './utils/factories.js';
 import type { HttpResponse } from './utils/http.js';
 import { expectProblem } from './utils/problem.js';
 
@@ -20,6 +21,37 @@ const randomIp = () => `198.51.${Math.floor(Math.random() * 250)}.${Math.floor(M
 
 const wrongLogin = (t: TestApp, username: string, headers?: Record<string, string>) =>
   t.http.post('/api/auth/login/', { username, password: 'Wrong-Password-123' }, { headers });
+
+interface RefusalRow {
+  actor_id: string | null;
+  route: string | null;
+  reason: string;
+  status: number;
+  count: number;
+  user_agent: string | null;
+}
+
+/** The refusals recorded for a client address, once RefusalWriter has written what it holds. */
+async function refusalsOf(t: TestApp, ip: string): Promise<RefusalRow[]> {
+  await t.app.get(RefusalWriter).flush();
+  return t.dataSource.query(
+    `SELECT actor_id, route, reason, status, count, user_agent FROM audit_events
+      WHERE client_ip = $1 AND action = 'access_denied' ORDER BY seq`,
+    [ip],
+  );
+}
+
+/** count summed per route, status and reason; and the most rows any of them took. */
+function tally(rows: RefusalRow[]) {
+  const sums: Record<string, number> = {};
+  const rowsOf: Record<string, number> = {};
+  for (const row of rows) {
+    const key = `${row.route} ${row.status} ${row.reason}`;
+    sums[key] = (sums[key] ?? 0) + row.count;
+    rowsOf[key] = (rowsOf[key] ?? 0) + 1;
+  }
+  return { sums, mostRows: Math.max(0, ...Object.values(rowsOf)) };
+}
 
 describe('Throttling (e2e)', () => {
   describe('per client IP on the auth routes', () => {
@@ -122,6 +154,100 @@ describe('Throttling (e2e)', () => {
     });
   });
 
+  describe('per client IP without a valid token (ANON_RATE_LIMIT), before the token check', () => {
+    let t: TestApp;
+    let alice: TestUser;
+    beforeAll(async () => {
+      t = await createTestApp({ ANON_RATE_LIMIT: '5', TRUST_PROXY: '1' });
+      alice = await createUser(t.http);
+    });
+    afterAll(() => t?.close());
+
+    it('a flood gets 429 with Retry-After past the budget, whatever the token; one aggregated audit row per route and reason', async () => {
+      const ip = randomIp();
+      const from = { 'x-forwarded-for': ip };
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push((await t.http.get('/api/patients/', { headers: from })).status);
+      statuses.push((await t.http.get('/api/patients/', { headers: from, token: 'not.a.token' })).status);
+      statuses.push((await t.http.get(`/api/patients/${randomUUID()}/`, { headers: from })).status);
+      expect(statuses).toEqual([401, 401, 401, 401, 401]);
+
+      // Past the budget: 429 instead of 401, with no token, a malformed one or an expired-looking one, on any route.
+      const flood = 20;
+      for (let i = 0; i < flood; i++) {
+        const res = await t.http.get('/api/patients/', { headers: from, token: i % 2 ? 'not.a.token' : undefined });
+        expectTooMany(res, 60);
+        expect(res.headers.get('www-authenticate')).toBeNull();
+      }
+      expectTooMany(await t.http.get('/api/doctors/', { headers: from }), 60);
+
+      // A valid token from the same address is not counted (users behind one NAT keep working), nor another address.
+      expect((await t.http.get('/api/patients/', { headers: from, token: alice.access })).status).toBe(200);
+      expect((await t.http.get('/api/patients/', { headers: { 'x-forwarded-for': randomIp() } })).status).toBe(401);
+      // Public routes keep their own limits.
+      expect((await t.http.get('/health', { headers: from })).status).toBe(200);
+
+      const rows = await refusalsOf(t, ip);
+      const { sums, mostRows } = tally(rows);
+      expect(sums).toEqual({
+        'GET /api/patients 401 no_token': 3,
+        'GET /api/patients 401 invalid_token': 1,
+        'GET /api/patients/:id 401 no_token': 1,
+        'GET /api/patients 429 rate_limited': flood,
+        'GET /api/doctors 429 rate_limited': 1,
+      });
+      // One row per client IP, route, reason and minute (two if a minute turned during the test), not one per request.
+      expect(mostRows).toBeLessThanOrEqual(2);
+      expect(rows.every((row) => row.actor_id === null)).toBe(true);
+    });
+  });
+
+  describe('refusals in the audit trail', () => {
+    let t: TestApp;
+    let alice: TestUser;
+    let bob: TestUser;
+    beforeAll(async () => {
+      t = await createTestApp({ TRUST_PROXY: '1' });
+      alice = await createUser(t.http);
+      bob = await createUser(t.http);
+    });
+    afterAll(() => t?.close());
+
+    it("an authenticated caller's refusals stay one event each (a cross-user 404, a 403)", async () => {
+      const ip = randomIp();
+      const patient = await createPatient(t.http, alice.access);
+      for (let i = 0; i < 3; i++) {
+        expectProblem(await t.http.get(`/api/patients/${patient.id}/`, { token: bob.access, headers: { 'x-forwarded-for': ip } }), 404);
+        expectProblem(await t.http.get('/api/admin/patients/', { token: bob.access, headers: { 'x-forwarded-for': ip } }), 403);
+      }
+      await t.app.get(RefusalWriter).flush();
+      const rows: Array<{ actor_id: string; action: string; status: number; reason: string; count: number }> = await t.dataSource.query(
+        `SELECT actor_id, action, status, reason, count FROM audit_events WHERE client_ip = $1 AND status >= 400 ORDER BY seq`,
+        [ip],
+      );
+      expect(rows.filter((r) => r.status === 404)).toEqual(
+        Array.from({ length: 3 }, () => ({ actor_id: bob.id, action: 'read', status: 404, reason: 'not_found', count: 1 })),
+      );
+      expect(rows.filter((r) => r.status === 403)).toEqual(
+        Array.from({ length: 3 }, () => ({ actor_id: bob.id, action: 'access_denied', status: 403, reason: 'not_admin', count: 1 })),
+      );
+    });
+
+    it('keeps at most 256 characters of a user agent, anonymous or not', async () => {
+      const ip = randomIp();
+      const headers = { 'x-forwarded-for': ip, 'user-agent': `flood/${'x'.repeat(2000)}` };
+      expectProblem(await t.http.get('/api/patients/', { headers }), 401);
+      expectProblem(await t.http.get('/api/admin/patients/', { headers, token: alice.access }), 403);
+      expect((await t.http.get('/api/patients/', { headers, token: alice.access })).status).toBe(200);
+      await t.app.get(RefusalWriter).flush();
+      const rows: Array<{ n: number }> = await t.dataSource.query(
+        `SELECT length(user_agent) AS n FROM audit_events WHERE client_ip = $1 ORDER BY seq`,
+        [ip],
+      );
+      expect(rows.map((r) => r.n).sort()).toEqual([256, 256, 256]);
+    });
+  });
+
   describe('per user on the API', () => {
     let t: TestApp;
     let alice: TestUser;
@@ -154,7 +280,14 @@ describe('Throttling (e2e)', () => {
     let a: TestApp;
     let b: TestApp;
     beforeAll(async () => {
-      const env = { REDIS_URL, TRUST_PROXY: '1', AUTH_RATE_LIMIT: '4', LOGIN_FAILURE_LIMIT: '3', LOGIN_FAILURE_WINDOW: '60' };
+      const env = {
+        REDIS_URL,
+        TRUST_PROXY: '1',
+        AUTH_RATE_LIMIT: '4',
+        ANON_RATE_LIMIT: '4',
+        LOGIN_FAILURE_LIMIT: '3',
+        LOGIN_FAILURE_WINDOW: '60',
+      };
       a = await createTestApp(env);
       b = await createTestApp(env);
     });
@@ -174,6 +307,19 @@ describe('Throttling (e2e)', () => {
       expect(statuses).toEqual([401, 401, 401, 401]);
       expectTooMany(await wrongLogin(a, `u_${randomUUID()}`, ip), 60);
       expectTooMany(await wrongLogin(b, `u_${randomUUID()}`, ip), 60);
+    });
+
+    it('two instances share the per-IP budget of requests without a valid token', async () => {
+      const ip = { 'x-forwarded-for': randomIp() };
+      const statuses = [
+        (await a.http.get('/api/patients/', { headers: ip })).status,
+        (await b.http.get('/api/patients/', { headers: ip })).status,
+        (await a.http.get('/api/patients/', { headers: ip, token: 'not.a.token' })).status,
+        (await b.http.get('/api/doctors/', { headers: ip })).status,
+      ];
+      expect(statuses).toEqual([401, 401, 401, 401]);
+      expectTooMany(await a.http.get('/api/patients/', { headers: ip }), 60);
+      expectTooMany(await b.http.get('/api/patients/', { headers: ip }), 60);
     });
 
     it('two instances share the failed-login count of a username', async () => {

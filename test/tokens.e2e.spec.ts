@@ -1,5 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { SignJWT } from 'jose';
 import { createTestApp, TEST_JWT_SECRET, type TestApp } from './utils/app.js';
 import { createUser, PASSWORD, type TestUser } from './utils/factories.js';
 import type { HttpResponse } from './utils/http.js';
@@ -138,5 +139,52 @@ describe('Forged and misused tokens (e2e)', () => {
       }
       expect((await refresh(again.body.refresh)).status).toBe(200);
     });
+  });
+});
+
+describe('Tokens signed with our key but without exp, or with crit (e2e)', () => {
+  let t: TestApp;
+  let user: TestUser;
+  const key = new TextEncoder().encode(TEST_JWT_SECRET);
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    user = await createUser(t.http);
+  });
+  afterAll(() => t?.close());
+
+  /** The user's real claims, re-signed with jose: no exp unless given, any protected header. */
+  async function resign(token: string, { exp, header = {} }: { exp?: number; header?: Record<string, unknown> }) {
+    const { iat: _iat, exp: _exp, ...claims } = claimsOf(token);
+    const jwt = new SignJWT({ ...claims, jti: randomUUID() })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT', ...header })
+      .setIssuedAt();
+    if (exp !== undefined) jwt.setExpirationTime(exp);
+    // jose refuses to sign a crit it does not know unless told it is understood.
+    return jwt.sign(key, { crit: { 'x-test': true } });
+  }
+  const inFifteenMinutes = () => Math.floor(Date.now() / 1000) + 900;
+  const crit = { crit: ['x-test'], 'x-test': 1 };
+
+  it('a jose-signed token with exp and no crit is accepted (so the 401s below are about exp and crit)', async () => {
+    expect((await t.http.get('/api/auth/me/', { token: await resign(user.access, { exp: inFifteenMinutes() }) })).status).toBe(200);
+  });
+
+  it.each<[string, { exp?: number; header?: Record<string, unknown> }]>([
+    ['no exp', {}],
+    ['a crit header', { exp: inFifteenMinutes(), header: crit }],
+    ['no exp and a crit header', { header: crit }],
+  ])('401 for an access token with %s', async (_label, shape) => {
+    expectBearer401(await t.http.get('/api/auth/me/', { token: await resign(user.access, shape) }));
+  });
+
+  it.each<[string, { exp?: number; header?: Record<string, unknown> }]>([
+    ['no exp', {}],
+    ['a crit header', { exp: inFifteenMinutes(), header: crit }],
+  ])('401 for a refresh token with %s, on refresh and logout; the session is untouched', async (_label, shape) => {
+    const forged = await resign(user.refresh, shape);
+    expectBearer401(await t.http.post('/api/auth/refresh/', { refresh: forged }));
+    expectBearer401(await t.http.post('/api/auth/logout/', { refresh: forged }));
+    expect((await t.http.get('/api/auth/me/', { token: user.access })).status).toBe(200);
   });
 });

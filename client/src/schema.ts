@@ -21,6 +21,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Liveness: the process answers */
+        get: operations["healthLive"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Readiness: the database answers (503 otherwise) */
+        get: operations["healthReady"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/register": {
         parameters: {
             query?: never;
@@ -132,6 +166,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller */
+        get: operations["usersMe"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/mfa": {
         parameters: {
             query?: never;
@@ -203,57 +254,6 @@ export interface paths {
          * @description Needs the password and a code (TOTP or recovery). Wrong ones count in the failed-login lockout; the 400 does not say which was wrong. The recovery codes are removed too.
          */
         post: operations["mfaDisable"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/auth/me": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The caller */
-        get: operations["usersMe"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/health": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Liveness: the process answers */
-        get: operations["healthLive"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/health/ready": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Readiness: the database answers (503 otherwise) */
-        get: operations["healthReady"];
-        put?: never;
-        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -521,6 +521,37 @@ export interface components {
             /** @description The previous link’s hash (hex); null until sealed. */
             prev_hash: string | null;
         };
+        HealthDto: {
+            /**
+             * @example ok
+             * @enum {string}
+             */
+            status: "ok" | "error" | "shutting_down";
+            /**
+             * @example {
+             *       "database": {
+             *         "status": "up"
+             *       }
+             *     }
+             */
+            info: {
+                [key: string]: unknown;
+            };
+            /** @example {} */
+            error: {
+                [key: string]: unknown;
+            };
+            /**
+             * @example {
+             *       "database": {
+             *         "status": "up"
+             *       }
+             *     }
+             */
+            details: {
+                [key: string]: unknown;
+            };
+        };
         RegisterDto: {
             /**
              * @description Letters, digits and @.+-_ ; unique regardless of case.
@@ -590,6 +621,30 @@ export interface components {
             /** @example a new long passphrase 42 */
             new_password: string;
         };
+        MeDto: {
+            /**
+             * Format: uuid
+             * @example 0b8f5c1e-6f0e-4c39-9a57-3f1c6f2d9a10
+             */
+            id: string;
+            /** @example ada */
+            username: string;
+            /**
+             * Format: email
+             * @example ada@example.org
+             */
+            email: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-26T12:00:00.000Z
+             */
+            date_joined: string;
+            /**
+             * @example user
+             * @enum {string}
+             */
+            role: "user" | "admin";
+        };
         MfaStatusDto: {
             /** @description A confirmed second factor is on: login needs `otp`. */
             enabled: boolean;
@@ -643,61 +698,6 @@ export interface components {
              * @example 492039
              */
             code: string;
-        };
-        MeDto: {
-            /**
-             * Format: uuid
-             * @example 0b8f5c1e-6f0e-4c39-9a57-3f1c6f2d9a10
-             */
-            id: string;
-            /** @example ada */
-            username: string;
-            /**
-             * Format: email
-             * @example ada@example.org
-             */
-            email: string;
-            /**
-             * Format: date-time
-             * @example 2026-11-26T12:00:00.000Z
-             */
-            date_joined: string;
-            /**
-             * @example user
-             * @enum {string}
-             */
-            role: "user" | "admin";
-        };
-        HealthDto: {
-            /**
-             * @example ok
-             * @enum {string}
-             */
-            status: "ok" | "error" | "shutting_down";
-            /**
-             * @example {
-             *       "database": {
-             *         "status": "up"
-             *       }
-             *     }
-             */
-            info: {
-                [key: string]: unknown;
-            };
-            /** @example {} */
-            error: {
-                [key: string]: unknown;
-            };
-            /**
-             * @example {
-             *       "database": {
-             *         "status": "up"
-             *       }
-             *     }
-             */
-            details: {
-                [key: string]: unknown;
-            };
         };
         CreatePatientDto: {
             /** @example Grace Hopper */
@@ -1061,6 +1061,53 @@ export interface operations {
             };
         };
     };
+    healthLive: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HealthDto"];
+                };
+            };
+        };
+    };
+    healthReady: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HealthDto"];
+                };
+            };
+            /** @description A dependency (the database) is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
     authRegister: {
         parameters: {
             query?: never;
@@ -1381,6 +1428,34 @@ export interface operations {
             };
         };
     };
+    usersMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeDto"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
     mfaStatus: {
         parameters: {
             query?: never;
@@ -1588,83 +1663,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
-            /** @description Error */
+            /** @description Too many requests at once; retry after Retry-After seconds */
             429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDto"];
-                };
-            };
-        };
-    };
-    usersMe: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MeDto"];
-                };
-            };
-            /** @description Missing, invalid or expired token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ProblemDto"];
-                };
-            };
-        };
-    };
-    healthLive: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HealthDto"];
-                };
-            };
-        };
-    };
-    healthReady: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HealthDto"];
-                };
-            };
-            /** @description A dependency (the database) is unavailable */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1681,7 +1681,7 @@ export interface operations {
                 page_size?: number;
                 /** @description Opaque cursor taken from a `next` or `previous` link. */
                 cursor?: string;
-                /** @description Case-insensitive substring of the name. */
+                /** @description Case-insensitive substring of the name. A term with fewer than 3 letters or digits in a row matches names that start with it; one without any letter or digit is refused (400). */
                 search?: string;
                 gender?: "male" | "female" | "other" | "unknown";
                 /** @description Inclusive. */
@@ -1717,6 +1717,15 @@ export interface operations {
             };
             /** @description Missing, invalid or expired token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Too many requests at once; retry after Retry-After seconds */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2009,7 +2018,7 @@ export interface operations {
                 page_size?: number;
                 /** @description Opaque cursor taken from a `next` or `previous` link. */
                 cursor?: string;
-                /** @description Case-insensitive substring of the name or the specialization. */
+                /** @description Case-insensitive substring of the name or the specialization. A term with fewer than 3 letters or digits in a row matches those that start with it; one without any letter or digit is refused (400). */
                 search?: string;
                 /** @description Case-insensitive exact specialization. */
                 specialization?: string;
@@ -2042,6 +2051,15 @@ export interface operations {
             };
             /** @description Missing, invalid or expired token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Too many requests at once; retry after Retry-After seconds */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2604,7 +2622,7 @@ export interface operations {
                 page_size?: number;
                 /** @description Opaque cursor taken from a `next` or `previous` link. */
                 cursor?: string;
-                /** @description Case-insensitive substring of the name. */
+                /** @description Case-insensitive substring of the name. A term with fewer than 3 letters or digits in a row matches names that start with it; one without any letter or digit is refused (400). */
                 search?: string;
                 gender?: "male" | "female" | "other" | "unknown";
                 /** @description Inclusive. */
@@ -2651,6 +2669,15 @@ export interface operations {
             };
             /** @description Authenticated, but not allowed to do this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Too many requests at once; retry after Retry-After seconds */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

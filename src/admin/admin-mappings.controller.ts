@@ -3,11 +3,12 @@ import { ApiOperation } from '@nestjs/swagger';
 import { Audited } from '../audit/audited.decorator.js';
 import { ApiPageResponse, ApiProblems } from '../common/api-docs.js';
 import { RequestUrl } from '../common/decorators.js';
-import type { PageDto } from '../common/pagination.js';
+import { type AuthUser, CurrentUser } from '../auth/current-user.decorator.js';
+import type { PageDto } from '../common/pagination/page.dto.js';
 import { ListAdminMappingsDto } from '../mappings/dto/list-admin-mappings.dto.js';
 import { AdminMappingDto } from '../mappings/dto/mapping-response.dto.js';
 import { MappingsService } from '../mappings/mappings.service.js';
-import { AdminOnly } from './admin-only.decorator.js';
+import { AdminOnly } from '../auth/admin-only.decorator.js';
 
 /** Reads for the staff console; assign and unassign through /api/mappings/. */
 @AdminOnly()
@@ -20,7 +21,11 @@ export class AdminMappingsController {
   @ApiOperation({ summary: 'Every mapping, newest first, with patient and doctor names' })
   @ApiPageResponse(AdminMappingDto)
   @ApiProblems(400)
-  list(@Query() query: ListAdminMappingsDto, @RequestUrl() url: URL): Promise<PageDto<AdminMappingDto>> {
-    return this.mappings.listAll(query, url);
+  list(
+    @CurrentUser() user: AuthUser,
+    @Query() query: ListAdminMappingsDto,
+    @RequestUrl() url: URL,
+  ): Promise<PageDto<AdminMappingDto>> {
+    return this.mappings.listAll(user, query, url);
   }
 }

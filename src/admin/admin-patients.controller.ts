@@ -3,11 +3,12 @@ import { ApiOperation } from '@nestjs/swagger';
 import { Audited } from '../audit/audited.decorator.js';
 import { ApiPageResponse, ApiProblems } from '../common/api-docs.js';
 import { RequestUrl } from '../common/decorators.js';
-import type { PageDto } from '../common/pagination.js';
+import { type AuthUser, CurrentUser } from '../auth/current-user.decorator.js';
+import type { PageDto } from '../common/pagination/page.dto.js';
 import { ListAdminPatientsDto } from '../patients/dto/list-admin-patients.dto.js';
 import { AdminPatientDto } from '../patients/dto/patient-response.dto.js';
 import { PatientsService } from '../patients/patients.service.js';
-import { AdminOnly } from './admin-only.decorator.js';
+import { AdminOnly } from '../auth/admin-only.decorator.js';
 
 /** Reads for the staff console; changes go through /api/patients/, where admins pass every ownership rule. */
 @AdminOnly()
@@ -19,8 +20,12 @@ export class AdminPatientsController {
   @Get()
   @ApiOperation({ summary: "Every owner's patients (or one owner's), each with its owner's username" })
   @ApiPageResponse(AdminPatientDto)
-  @ApiProblems(400)
-  list(@Query() query: ListAdminPatientsDto, @RequestUrl() url: URL): Promise<PageDto<AdminPatientDto>> {
-    return this.patients.listAll(query, url);
+  @ApiProblems(400, 429)
+  list(
+    @CurrentUser() user: AuthUser,
+    @Query() query: ListAdminPatientsDto,
+    @RequestUrl() url: URL,
+  ): Promise<PageDto<AdminPatientDto>> {
+    return this.patients.listAll(user, query, url);
   }
 }

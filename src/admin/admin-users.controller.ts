@@ -3,12 +3,13 @@ import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { Audited } from '../audit/audited.decorator.js';
 import { ApiPageResponse, ApiProblems } from '../common/api-docs.js';
 import { RequestUrl } from '../common/decorators.js';
+import { type AuthUser, CurrentUser } from '../auth/current-user.decorator.js';
 import type { PageDto } from '../common/pagination.js';
 import { UuidParam } from '../common/params.js';
 import { ListUsersDto } from '../users/dto/list-users.dto.js';
 import { UpdateUserDto } from '../users/dto/update-user.dto.js';
 import { AdminUserDto } from '../users/dto/user-response.dto.js';
-import { AdminOnly } from './admin-only.decorator.js';
+import { AdminOnly } from '../auth/admin-only.decorator.js';
 import { AdminUsersService } from './admin-users.service.js';
 
 /** Accounts: created by registering (or `npm run cli -- create-superuser`), managed here. */
@@ -21,8 +22,12 @@ export class AdminUsersController {
   @ApiOperation({ summary: 'Every account, by username' })
   @ApiPageResponse(AdminUserDto)
   @ApiProblems(400)
-  list(@Query() query: ListUsersDto, @RequestUrl() url: URL): Promise<PageDto<AdminUserDto>> {
-    return this.users.list(query, url);
+  list(
+    @CurrentUser() user: AuthUser,
+    @Query() query: ListUsersDto,
+    @RequestUrl() url: URL,
+  ): Promise<PageDto<AdminUserDto>> {
+    return this.users.list(user, query, url);
   }
 
   @Get(':id')

@@ -5,16 +5,16 @@ import { AuditService } from '../audit/audit.service.js';
 import { SessionsService } from '../auth/sessions.service.js';
 import { CursorCodec, keysetPage, type PageDto, pageRequest, parseOrdering, type SortField } from '../common/pagination.js';
 import { likeContains } from '../common/sql.js';
+import type { AuthUser } from '../auth/current-user.decorator.js';
 import type { ListUsersDto } from '../users/dto/list-users.dto.js';
 import type { UpdateUserDto } from '../users/dto/update-user.dto.js';
 import { type AdminUserDto, toAdminUserDto } from '../users/dto/user-response.dto.js';
 import { User } from '../users/user.entity.js';
 
 const ORDER_FIELDS: Record<string, SortField> = {
-  username: { column: 'username', kind: 'string' },
-  date_joined: { column: 'date_joined', kind: 'date' },
+  username: { column: 'username', property: 'username', kind: 'string' },
+  date_joined: { column: 'date_joined', property: 'dateJoined', kind: 'date' },
 };
-const PROPERTY_OF: Record<string, string> = { username: 'username', date_joined: 'dateJoined' };
 
 /** Accounts as the staff console manages them: list, read, (de)activate, change role. */
 @Injectable()
@@ -27,15 +27,15 @@ export class AdminUsersService {
     private readonly audit: AuditService,
   ) {}
 
-  async list(query: ListUsersDto, url: URL): Promise<PageDto<AdminUserDto>> {
-    const page = pageRequest(query, parseOrdering(query.ordering, ORDER_FIELDS, 'username'), this.cursors, 'users');
+  async list(caller: AuthUser, query: ListUsersDto, url: URL): Promise<PageDto<AdminUserDto>> {
+    const page = pageRequest(query, parseOrdering(query.ordering, ORDER_FIELDS, 'username'), this.cursors, 'users', caller);
     const qb = this.users.createQueryBuilder('u');
     if (query.search) {
       qb.andWhere('(u.username ILIKE :search OR u.email ILIKE :search)', { search: likeContains(query.search) });
     }
     if (query.role) qb.andWhere('u.role = :role', { role: query.role });
     if (query.is_active !== undefined) qb.andWhere('u.is_active = :active', { active: query.is_active });
-    const result = await keysetPage(qb, 'u', page, (c) => PROPERTY_OF[c], this.cursors, { url });
+    const result = await keysetPage(qb, 'u', page, this.cursors, url);
     return { ...result, results: result.results.map(toAdminUserDto) };
   }
 

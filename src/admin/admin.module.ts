@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from '../auth/auth.module.js';
-import { PaginationModule } from '../common/pagination.module.js';
+import { PaginationModule } from '../common/pagination/pagination.module.js';
 import { MappingsModule } from '../mappings/mappings.module.js';
 import { PatientsModule } from '../patients/patients.module.js';
 import { User } from '../users/user.entity.js';

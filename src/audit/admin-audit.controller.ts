@@ -1,8 +1,9 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOperation } from '@nestjs/swagger';
-import { AdminOnly } from '../admin/admin-only.decorator.js';
+import { AdminOnly } from '../auth/admin-only.decorator.js';
 import { ApiPageResponse, ApiProblems } from '../common/api-docs.js';
 import { RequestUrl } from '../common/decorators.js';
+import { type AuthUser, CurrentUser } from '../auth/current-user.decorator.js';
 import type { PageDto } from '../common/pagination.js';
 import { AuditService } from './audit.service.js';
 import { AuditEventDto } from './dto/audit-event-response.dto.js';
@@ -17,7 +18,11 @@ export class AdminAuditController {
   @ApiOperation({ summary: 'The audit trail, newest first: who touched which record, when, from where, with what outcome' })
   @ApiPageResponse(AuditEventDto)
   @ApiProblems(400)
-  list(@Query() query: ListAuditEventsDto, @RequestUrl() url: URL): Promise<PageDto<AuditEventDto>> {
-    return this.audit.list(query, url);
+  list(
+    @CurrentUser() user: AuthUser,
+    @Query() query: ListAuditEventsDto,
+    @RequestUrl() url: URL,
+  ): Promise<PageDto<AuditEventDto>> {
+    return this.audit.list(user, query, url);
   }
 }

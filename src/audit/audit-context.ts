@@ -19,12 +19,22 @@ interface RequestLike {
   user?: { id: string; sessionId: string };
 }
 
+/** The most of a client-chosen text (user agent) kept in any audit row (issue 11: attacker text is bounded). */
+export const MAX_CLIENT_TEXT = 256;
+
+/** At most `max` UTF-16 units, without leaving half of a surrogate pair at the end. */
+export function bounded(value: string | null | undefined, max: number): string | null {
+  if (value === null || value === undefined) return null;
+  if (value.length <= max) return value;
+  return value.slice(0, /[\uD800-\uDBFF]/.test(value[max - 1]) ? max - 1 : max);
+}
+
 export function contextOf(request: RequestLike | undefined): AuditRequestContext {
   const ua = request?.headers?.['user-agent'];
   return {
-    requestId: request?.id === undefined ? null : String(request.id).slice(0, 128),
-    clientIp: request?.ip?.slice(0, 64) ?? null,
-    userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null,
+    requestId: request?.id === undefined ? null : bounded(String(request.id), 128),
+    clientIp: bounded(request?.ip, 64),
+    userAgent: typeof ua === 'string' ? bounded(ua, MAX_CLIENT_TEXT) : null,
     actorId: request?.user?.id ?? null,
     sessionId: request?.user?.sessionId ?? null,
   };

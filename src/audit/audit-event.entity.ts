@@ -15,7 +15,7 @@ export const AUDIT_ACTIONS = [
   'access_denied',
   'user_changed',
   'audit_pruned',
-  // Second factors (migrations/1796287163000-Mfa).
+  // Second factors (migrations/1796290300000-Mfa).
   'mfa_setup',
   'mfa_confirmed',
   'mfa_disabled',
@@ -34,6 +34,7 @@ export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
 @Entity({ name: 'audit_events' })
 @Check('audit_events_action_check', `action IN (${AUDIT_ACTIONS.map((a) => `'${a}'`).join(', ')})`)
 @Check('audit_events_resource_type_check', `resource_type IN (${AUDIT_RESOURCE_TYPES.map((a) => `'${a}'`).join(', ')})`)
+@Check('audit_events_count_check', 'count >= 1')
 @Index('audit_events_at_idx', ['at', 'seq'])
 @Index('audit_events_actor_idx', ['actorId', 'seq'])
 @Index('audit_events_patient_idx', ['patientId', 'seq'])
@@ -85,6 +86,14 @@ export class AuditEvent {
 
   @Column({ name: 'user_agent', type: 'varchar', length: 512, nullable: true })
   userAgent: string | null;
+
+  /** How many events the row stands for: 1, or a minute's refusals of one client IP on one route (RefusalWriter). */
+  @Column({ type: 'integer', default: 1 })
+  count: number;
+
+  /** For a refusal: the route's pattern (`GET /api/patients/:id`). Added by migrations/1796290200000-AuditRefusalCounts. */
+  @Column({ type: 'varchar', length: 128, nullable: true })
+  route: string | null;
 
 }
 

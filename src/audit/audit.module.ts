@@ -1,5 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { PaginationModule } from '../common/pagination.module.js';
+import { PaginationModule } from '../common/pagination/pagination.module.js';
 import { AdminAuditController } from './admin-audit.controller.js';
 import { AuditSealer } from './audit-sealer.js';
 import { AuditService } from './audit.service.js';

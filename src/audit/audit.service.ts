@@ -6,7 +6,7 @@ import type { AuditAction, AuditResourceType } from './audit-event.entity.js';
 import type { AuditEventDto } from './dto/audit-event-response.dto.js';
 import type { ListAuditEventsDto } from './dto/list-audit-events.dto.js';
 import { PreparedSql } from '../database/prepared-sql.js';
-import { CursorCodec, type PageDto, pageRequest, parseOrdering, type SortField } from '../common/pagination.js';
+import { CursorCodec, type PageCaller, type PageDto, pageRequest, parseOrdering, type SortField } from '../common/pagination.js';
 import { ValidationFailedException } from '../common/problem.js';
 
 export interface AuditEventInput {
@@ -38,7 +38,7 @@ export interface VerifyResult {
 const VERIFY_BATCH = 5000;
 /** Events sealed per audit_seal() call. */
 export const SEAL_BATCH = 5000;
-const SEQ_ORDER: Record<string, SortField> = { seq: { column: 'seq', kind: 'string' } };
+const SEQ_ORDER: Record<string, SortField> = { seq: { column: 'seq', property: 'seq', kind: 'string' } };
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
 function toAuditEventDto(row: EventRow): AuditEventDto {
@@ -133,8 +133,8 @@ export class AuditService {
   }
 
   /** The trail for admins, newest first, one keyset page (seq) at a time. */
-  async list(query: ListAuditEventsDto, url: URL): Promise<PageDto<AuditEventDto>> {
-    const page = pageRequest(query, parseOrdering(undefined, SEQ_ORDER, '-seq'), this.cursors, 'audit-events');
+  async list(caller: PageCaller, query: ListAuditEventsDto, url: URL): Promise<PageDto<AuditEventDto>> {
+    const page = pageRequest(query, parseOrdering(undefined, SEQ_ORDER, '-seq'), this.cursors, 'audit-events', caller);
     const where: string[] = [];
     const params: unknown[] = [];
     const add = (sql: string, value: unknown) => {

@@ -1,7 +1,8 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiProblems, NoContent } from '../common/api-docs.js';
-import { type AuthUser, CurrentUser, Public } from '../common/decorators.js';
+import { type AuthUser, CurrentUser } from './current-user.decorator.js';
+import { Public } from './public.decorator.js';
 import { RegisteredUserDto } from '../users/dto/user-response.dto.js';
 import { AuthRateLimited } from '../throttling/rate-limits.js';
 import { AuthService } from './auth.service.js';

@@ -10,6 +10,7 @@ import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { resolveJwtKey } from './jwt-secret.js';
 import { JwtStrategy } from './jwt.strategy.js';
+import { MeController } from './me.controller.js';
 import { MfaRecoveryCode } from './mfa/mfa-recovery-code.entity.js';
 import { MfaFactor } from './mfa/mfa-factor.entity.js';
 import { MfaController } from './mfa/mfa.controller.js';
@@ -22,7 +23,7 @@ import { TokensService } from './tokens.service.js';
 
 @Module({
   imports: [UsersModule, PassportModule, JwtModule.register({}), TypeOrmModule.forFeature([Session, MfaFactor, MfaRecoveryCode])],
-  controllers: [AuthController, MfaController],
+  controllers: [AuthController, MeController, MfaController],
   providers: [
     {
       provide: JWT_KEY,

@@ -99,7 +99,7 @@ describe(AuthService.name, () => {
         { action: 'create', resourceType: 'user', resourceId: created.id, actorId: created.id, status: 201 },
         manager,
       );
-      expect(hasher.hash).toHaveBeenCalledWith(PASSWORD);
+      expect(hasher.hash).toHaveBeenCalledWith(PASSWORD, 'name:ada');
       expect(res).toEqual({ id: created.id, username: 'ada', email: 'ada@example.org', date_joined: '2026-11-26T12:00:00.000Z' });
     });
   });
@@ -116,16 +116,17 @@ describe(AuthService.name, () => {
         refresh: 'refresh.jwt',
         access: 'access.jwt',
       });
-      expect(hasher.verify).toHaveBeenCalledWith(found.passwordHash, PASSWORD);
+      expect(hasher.verify).toHaveBeenCalledWith(found.passwordHash, PASSWORD, `user:${found.id}`);
       expect(tokens.signRefresh).toHaveBeenCalledWith(found.id, session.id, session.refreshJti, session.expiresAt);
       expect(tokens.signAccess).toHaveBeenCalledWith(found.id, session.id);
     });
 
     it('unknown user, wrong password and inactive user: the same 401, each after a hash verification', async () => {
+      const [wrong, inactive] = [user(), user({ isActive: false })];
       const cases: Array<[User | null, boolean]> = [
         [null, false],
-        [user(), false],
-        [user({ isActive: false }), true],
+        [wrong, false],
+        [inactive, true],
       ];
       const errors: unknown[] = [];
       for (const [found, valid] of cases) {
@@ -138,8 +139,8 @@ describe(AuthService.name, () => {
       // The unknown user is checked against the dummy hash (undefined), so it costs the same.
       expect(hasher.verify.mock.calls.map(([hash]) => hash)).toEqual([undefined, '$argon2id$stored', '$argon2id$stored']);
       expect(sessions.open).not.toHaveBeenCalled();
-      // Each failure counts against the username as sent.
-      expect(lockout.recordFailure.mock.calls).toEqual([['ada'], ['ada'], ['ada']]);
+      // Each failure counts against the account when the name resolves to one, else against the canonical name.
+      expect(lockout.recordFailure.mock.calls).toEqual([['name:ada'], [`user:${wrong.id}`], [`user:${inactive.id}`]]);
     });
 
     it('a missing or wrong second factor fails with the same 401 as a wrong password, counted by the lockout', async () => {
@@ -161,7 +162,7 @@ describe(AuthService.name, () => {
       ]);
       for (const error of errors) expect(error).toBeInstanceOf(UnauthorizedException);
       expect(new Set(errors.map((e) => JSON.stringify((e as UnauthorizedException).getResponse()))).size).toBe(1);
-      expect(lockout.recordFailure.mock.calls).toEqual([['ada'], ['ada'], ['ada']]);
+      expect(lockout.recordFailure.mock.calls).toEqual([[`user:${found.id}`], [`user:${found.id}`], [`user:${found.id}`]]);
       expect(sessions.open).not.toHaveBeenCalled();
       expect(audit.recordQuietly.mock.calls.map(([event]) => event.reason)).toEqual(['wrong_password', 'otp_missing', 'otp_wrong']);
     });
@@ -186,10 +187,11 @@ describe(AuthService.name, () => {
     it('rotates and signs a pair for the same session', async () => {
       const expiresAt = new Date(Date.now() + 60_000);
       tokens.verifyRefresh.mockReturnValue(claims);
-      sessions.rotate.mockResolvedValue({ ok: true, session: { expiresAt } as never, newJti: 'new-jti' });
+      const issuedAt = new Date();
+      sessions.rotate.mockResolvedValue({ ok: true, session: { expiresAt } as never, newJti: 'new-jti', issuedAt, retry: false });
       await expect(service.refresh('token')).resolves.toEqual({ access: 'access.jwt', refresh: 'refresh.jwt' });
       expect(sessions.rotate).toHaveBeenCalledWith(claims.sid, claims.sub, claims.jti);
-      expect(tokens.signRefresh).toHaveBeenCalledWith(claims.sub, claims.sid, 'new-jti', expiresAt);
+      expect(tokens.signRefresh).toHaveBeenCalledWith(claims.sub, claims.sid, 'new-jti', expiresAt, issuedAt);
     });
 
     it.each(['reused', 'ended'] as const)('401 when the session answers %s', async (reason) => {
@@ -223,6 +225,27 @@ describe(AuthService.name, () => {
       expect(sessions.revokeAll).not.toHaveBeenCalled();
     });
 
+    it('a wrong old_password counts against the account in the login lockout', async () => {
+      const found = user();
+      users.findByIdWithHash.mockResolvedValue(found);
+      hasher.verify.mockResolvedValue(false);
+      await rejection(service.changePassword(found.id, { old_password: 'nope', new_password: 'Fresh-Granite-Meadow-77' }));
+      expect(lockout.recordFailure.mock.calls).toEqual([[`user:${found.id}`]]);
+      expect(hasher.verify).toHaveBeenCalledWith(found.passwordHash, 'nope', `user:${found.id}`);
+    });
+
+    it('a locked account cannot change its password: refused before any hashing, nothing changes', async () => {
+      const found = user();
+      users.findByIdWithHash.mockResolvedValue(found);
+      lockout.assertNotLocked.mockRejectedValueOnce(new Error('locked'));
+      await expect(
+        service.changePassword(found.id, { old_password: PASSWORD, new_password: 'Fresh-Granite-Meadow-77' }),
+      ).rejects.toThrow('locked');
+      expect(lockout.assertNotLocked).toHaveBeenCalledWith(`user:${found.id}`);
+      expect(hasher.verify).not.toHaveBeenCalled();
+      expect(users.setPasswordHash).not.toHaveBeenCalled();
+    });
+
     it('a new password that breaks the rules (here: like the username): 400 on new_password', async () => {
       const found = user({ username: 'harbourlantern' });
       users.findByIdWithHash.mockResolvedValue(found);
@@ -239,7 +262,7 @@ describe(AuthService.name, () => {
       users.findByIdWithHash.mockResolvedValue(found);
       hasher.verify.mockResolvedValue(true);
       await service.changePassword(found.id, { old_password: PASSWORD, new_password: 'Fresh-Granite-Meadow-77' });
-      expect(hasher.hash).toHaveBeenCalledWith('Fresh-Granite-Meadow-77');
+      expect(hasher.hash).toHaveBeenCalledWith('Fresh-Granite-Meadow-77', `user:${found.id}`);
       expect(dataSource.transaction).toHaveBeenCalledTimes(1);
       expect(users.setPasswordHash).toHaveBeenCalledWith(found.id, '$argon2id$new', manager);
       expect(sessions.revokeAll).toHaveBeenCalledWith(found.id, manager);

@@ -4,6 +4,8 @@ import { AuditService } from '../audit/audit.service.js';
 import { ValidationFailedException } from '../common/problem.js';
 import { toRegisteredUser, type RegisteredUserDto } from '../users/dto/user-response.dto.js';
 import { LoginLockoutService } from '../throttling/login-lockout.service.js';
+import type { User } from '../users/user.entity.js';
+import { canonicalUsername } from '../users/username.js';
 import { UsersService } from '../users/users.service.js';
 import type { ChangePasswordDto } from './dto/change-password.dto.js';
 import type { LoginDto } from './dto/login.dto.js';
@@ -17,6 +19,15 @@ import { TokensService } from './tokens.service.js';
 
 /** One message for every failed login, so it never tells which part was wrong. */
 const BAD_CREDENTIALS = 'No active account found with the given credentials.';
+
+/**
+ * Whose budget a password check spends, in the lockout and in the hasher's
+ * fair queue: the account when the name resolves to one (whatever spelling
+ * was typed), else the canonical form of the name.
+ */
+function subjectOf(user: User | null, typedUsername = ''): string {
+  return user ? `user:${user.id}` : `name:${canonicalUsername(typedUsername)}`;
+}
 
 @Injectable()
 export class AuthService {
@@ -33,7 +44,7 @@ export class AuthService {
 
   async register(dto: RegisterDto): Promise<RegisteredUserDto> {
     // The password rules were applied by the DTO (AcceptablePassword), with the other fields.
-    const passwordHash = await this.hasher.hash(dto.password);
+    const passwordHash = await this.hasher.hash(dto.password, subjectOf(null, dto.username));
     try {
       return await this.dataSource.transaction(async (manager) => {
         const user = await this.users.create({ username: dto.username, email: dto.email, passwordHash }, manager);
@@ -56,19 +67,17 @@ export class AuthService {
    * work (a dummy hash is verified when the user does not exist).
    */
   async login(dto: LoginDto): Promise<TokenPairDto> {
-    // Before any hashing: a locked username costs nothing.
-    try {
-      await this.lockout.assertNotLocked(dto.username);
-    } catch (error) {
-      void this.audit.recordQuietly({ action: 'login_failed', resourceType: 'user', status: 429, reason: 'locked' });
-      throw error;
-    }
+    // Before any lookup: a locked name without an account costs nothing.
+    await this.assertNotLocked(subjectOf(null, dto.username), { action: 'login_failed', resourceId: null });
     const user = await this.users.findForLogin(dto.username);
-    const valid = await this.hasher.verify(user?.passwordHash, dto.password);
+    const subject = subjectOf(user, dto.username);
+    // Before any hashing: a locked account, whichever spelling of its name was typed.
+    if (user) await this.assertNotLocked(subject, { action: 'login_failed', resourceId: user.id });
+    const valid = await this.hasher.verify(user?.passwordHash, dto.password, subject);
     // The second factor (src/auth/mfa), asked only once the password was right; missing or wrong, it fails alike.
     const factor = user && valid && user.isActive ? await this.mfa.verifyLoginFactor(user, dto.otp) : 'ok';
     if (!user || !valid || !user.isActive || factor !== 'ok') {
-      await this.lockout.recordFailure(dto.username);
+      await this.lockout.recordFailure(subject);
       // The account's id when there is one (never the username typed: it may be a mistyped password).
       const reason = !user ? 'unknown_user' : !valid ? 'wrong_password' : !user.isActive ? 'inactive_user' : factor;
       void this.audit.recordQuietly({
@@ -80,6 +89,11 @@ export class AuthService {
       });
       throw new UnauthorizedException(BAD_CREDENTIALS);
     }
+    return this.openSession(user);
+  }
+
+  /** A session for a user whose credentials checked out, and its first token pair. */
+  private async openSession(user: User): Promise<TokenPairDto> {
     const session = await this.sessions.open(user.id);
     // Fail closed: no tokens unless the login is on record.
     await this.audit.record({
@@ -96,7 +110,21 @@ export class AuthService {
     };
   }
 
-  /** Rotates the refresh token; a reused one ends its whole session. */
+  /** 429 while the subject is locked, on record as a refusal of `action`. */
+  private async assertNotLocked(subject: string, event: { action: 'login_failed' | 'password_changed'; resourceId: string | null }) {
+    try {
+      await this.lockout.assertNotLocked(subject);
+    } catch (error) {
+      void this.audit.recordQuietly({ ...event, resourceType: 'user', status: 429, reason: 'locked' });
+      throw error;
+    }
+  }
+
+  /**
+   * Rotates the refresh token; a reused one ends its whole session, except
+   * the token just rotated, within the grace: it gets the same new refresh
+   * token (and a fresh access token of the same session).
+   */
   async refresh(token: string): Promise<TokenPairDto> {
     let claims: ReturnType<TokensService['verifyRefresh']>;
     try {
@@ -119,10 +147,15 @@ export class AuthService {
           : 'The session has ended; log in again.',
       );
     }
-    await this.audit.record({ ...who, action: 'token_refreshed', status: 200 });
+    await this.audit.record({
+      ...who,
+      action: 'token_refreshed',
+      status: 200,
+      reason: result.retry ? 'retry_within_grace' : null,
+    });
     return {
       access: this.tokens.signAccess(claims.sub, claims.sid),
-      refresh: this.tokens.signRefresh(claims.sub, claims.sid, result.newJti, result.session.expiresAt),
+      refresh: this.tokens.signRefresh(claims.sub, claims.sid, result.newJti, result.session.expiresAt, result.issuedAt),
     };
   }
 
@@ -154,10 +187,18 @@ export class AuthService {
     });
   }
 
+  /**
+   * The old password is a password check like a login: it spends the
+   * account's lockout budget when wrong, and a locked account cannot change
+   * its password (429, before any hashing).
+   */
   async changePassword(userId: string, dto: ChangePasswordDto): Promise<void> {
     const user = await this.users.findByIdWithHash(userId);
     if (!user) throw new NotFoundException();
-    if (!(await this.hasher.verify(user.passwordHash, dto.old_password))) {
+    const subject = subjectOf(user);
+    await this.assertNotLocked(subject, { action: 'password_changed', resourceId: userId });
+    if (!(await this.hasher.verify(user.passwordHash, dto.old_password, subject))) {
+      await this.lockout.recordFailure(subject);
       void this.audit.recordQuietly({
         action: 'password_changed',
         resourceType: 'user',
@@ -169,7 +210,7 @@ export class AuthService {
     }
     const problems = checkPassword(dto.new_password, { username: user.username, email: user.email });
     if (problems.length > 0) throw new ValidationFailedException({ new_password: problems });
-    const hash = await this.hasher.hash(dto.new_password);
+    const hash = await this.hasher.hash(dto.new_password, subject);
     // One transaction: a new password never stands while the old sessions live on.
     await this.dataSource.transaction(async (manager) => {
       await this.users.setPasswordHash(userId, hash, manager);

@@ -3,8 +3,10 @@ import { beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals
 import { type ExecutionContext, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
-import { AuditService } from '../audit/audit.service.js';
-import { type AuthUser, Public } from '../common/decorators.js';
+import { type AuthUser } from './current-user.decorator.js';
+import { Public } from './public.decorator.js';
+import { isRefusal } from '../common/refusal.js';
+import { AnonymousRateLimiter } from '../throttling/anonymous-rate-limiter.js';
 import { JWT_KEY } from './auth.constants.js';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
 import { JwtStrategy } from './jwt.strategy.js';
@@ -42,6 +44,7 @@ function context(handler: keyof ExampleController, authorization?: string) {
 describe(JwtAuthGuard.name, () => {
   let guard: JwtAuthGuard;
   const authenticate = jest.fn<SessionsService['authenticate']>();
+  const charge = jest.fn<AnonymousRateLimiter['charge']>();
   const userId = randomUUID();
   const sessionId = randomUUID();
   const caller: AuthUser = { id: userId, username: 'ada', role: 'user', sessionId };
@@ -54,13 +57,15 @@ describe(JwtAuthGuard.name, () => {
     const { ctx, request } = context(handler, token === undefined ? undefined : `Bearer ${token}`);
     return { result: Promise.resolve(guard.canActivate(ctx) as boolean | Promise<boolean>), request };
   };
-  const expect401 = async (token: string | undefined, detail?: RegExp) => {
+  const expect401 = async (token: string | undefined, detail?: RegExp, reason?: string) => {
     const error = await run(token).result.then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(UnauthorizedException);
     if (detail) expect((error as UnauthorizedException).message).toMatch(detail);
+    // The reason travels on the exception, for the exception filter to record.
+    expect(isRefusal(error) && error.refusalReason).toEqual(reason ?? expect.any(String));
   };
 
   beforeAll(async () => {
@@ -71,7 +76,7 @@ describe(JwtAuthGuard.name, () => {
         JwtStrategy,
         { provide: JWT_KEY, useValue: createSecretKey(Buffer.from(SECRET)) },
         { provide: SessionsService, useValue: { authenticate } },
-        { provide: AuditService, useValue: { recordQuietly: jest.fn(async () => undefined) } },
+        { provide: AnonymousRateLimiter, useValue: { charge } },
       ],
     }).compile();
     guard = moduleRef.get(JwtAuthGuard);
@@ -79,6 +84,8 @@ describe(JwtAuthGuard.name, () => {
   beforeEach(() => {
     authenticate.mockReset();
     authenticate.mockResolvedValue(caller);
+    charge.mockReset();
+    charge.mockResolvedValue(undefined);
   });
 
   it('lets @Public() routes through without a token or a session check', async () => {
@@ -94,7 +101,7 @@ describe(JwtAuthGuard.name, () => {
   });
 
   it('401 without a token', async () => {
-    await expect401(undefined, /not provided or are invalid/);
+    await expect401(undefined, /not provided or are invalid/, 'no_token');
   });
 
   it.each([
@@ -113,7 +120,7 @@ describe(JwtAuthGuard.name, () => {
 
   it('401 for an expired token, saying it expired', async () => {
     const now = Math.floor(Date.now() / 1000);
-    await expect401(sign(claims({ iat: now - 1000, exp: now - 1 })), /expired/);
+    await expect401(sign(claims({ iat: now - 1000, exp: now - 1 })), /expired/, 'expired_token');
   });
 
   it('401 for a refresh token, or a token without a type', async () => {
@@ -124,12 +131,42 @@ describe(JwtAuthGuard.name, () => {
 
   it('401 when the session has ended or the user is inactive', async () => {
     authenticate.mockResolvedValue(null);
-    await expect401(sign(claims()), /session has ended/);
+    await expect401(sign(claims()), /session has ended/, 'session_ended');
   });
 
   it('keeps the error of a failed session check (e.g. the database is down) instead of hiding it as a 401', async () => {
     const down = new Error('connection refused');
     authenticate.mockRejectedValue(down);
     await expect(run(sign(claims())).result).rejects.toBe(down);
+  });
+
+  describe('the anonymous budget (AnonymousRateLimiter)', () => {
+    const limited = Object.assign(new Error('429'), { status: 429 });
+
+    it('charges a request without a token before any token work; past the budget its 429 wins', async () => {
+      charge.mockRejectedValue(limited);
+      await expect(run(undefined).result).rejects.toBe(limited);
+      expect(charge).toHaveBeenCalledTimes(1);
+      expect(authenticate).not.toHaveBeenCalled();
+    });
+
+    it('charges a token that does not check out (forged, expired, of an ended session), once', async () => {
+      const now = Math.floor(Date.now() / 1000);
+      await expect401('not.a.token', undefined, 'invalid_token');
+      await expect401(sign(claims({ iat: now - 1000, exp: now - 1 })), undefined, 'expired_token');
+      authenticate.mockResolvedValue(null);
+      await expect401(sign(claims()), undefined, 'session_ended');
+      expect(charge).toHaveBeenCalledTimes(3);
+      charge.mockRejectedValue(limited);
+      await expect(run('not.a.token').result).rejects.toBe(limited);
+    });
+
+    it('never charges a valid token, a @Public() route or a failed session check', async () => {
+      await expect(run(sign(claims())).result).resolves.toBe(true);
+      await expect(run(undefined, 'open').result).resolves.toBe(true);
+      authenticate.mockRejectedValue(new Error('connection refused'));
+      await expect(run(sign(claims())).result).rejects.toThrow('connection refused');
+      expect(charge).not.toHaveBeenCalled();
+    });
   });
 });

@@ -1,37 +1,60 @@
 import { type ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import { contextOf } from '../audit/audit-context.js';
-import { AuditService } from '../audit/audit.service.js';
-import { IS_PUBLIC_KEY } from '../common/decorators.js';
+import { IS_PUBLIC_KEY } from './public.decorator.js';
+import { isRefusal, refusal } from '../common/refusal.js';
+import { AnonymousRateLimiter } from '../throttling/anonymous-rate-limiter.js';
 
-/** The global guard (APP_GUARD): every route needs a valid access token unless marked @Public(). */
+interface GuardedRequest {
+  ip?: string;
+  headers?: Record<string, string | string[] | undefined>;
+}
+
+/**
+ * The global guard (APP_GUARD): every route needs a valid access token unless
+ * marked @Public(). A request without one is first charged to its client
+ * IP's anonymous budget (AnonymousRateLimiter): with no Authorization header
+ * before anything else, with a token that does not check out right after the
+ * signature check; past the budget it gets 429 instead of 401. Refusals carry
+ * their reason; the exception filter records them.
+ */
 @Injectable()
 export class JwtAuthGuard extends AuthGuard('jwt') {
   constructor(
     private readonly reflector: Reflector,
-    private readonly audit: AuditService,
+    private readonly anonymous: AnonymousRateLimiter,
   ) {
     super();
   }
 
-  override canActivate(context: ExecutionContext) {
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
     const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, [context.getHandler(), context.getClass()]);
     if (isPublic) return true;
-    return super.canActivate(context);
+    const request = context.switchToHttp().getRequest<GuardedRequest>();
+    const hasToken = request.headers?.authorization !== undefined;
+    if (!hasToken) await this.anonymous.charge(request);
+    try {
+      return (await super.canActivate(context)) as boolean;
+    } catch (error) {
+      // A token that does not check out counts as none (a database failure does not).
+      if (hasToken && isRefusal(error) && error.getStatus() === 401) await this.anonymous.charge(request);
+      throw error;
+    }
   }
 
   override handleRequest<TUser>(err: unknown, user: TUser | false, info: unknown, context?: ExecutionContext): TUser {
     // Errors from validate() (a session check that failed, the database down) keep their meaning.
-    if (err && !(err instanceof UnauthorizedException)) throw err;
-    if (err || !user) {
-      const request = context?.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>();
+    if (err instanceof UnauthorizedException) throw refusal(err, 'session_ended');
+    if (err) throw err;
+    if (!user) {
+      const request = context?.switchToHttp().getRequest<GuardedRequest>();
       const expired = info instanceof Error && info.name === 'TokenExpiredError';
-      const reason = err ? 'session_ended' : !request?.headers?.authorization ? 'no_token' : expired ? 'expired_token' : 'invalid_token';
-      void this.audit.recordQuietly({ action: 'access_denied', status: 401, reason }, contextOf(request as never));
-      if (err) throw err;
-      throw new UnauthorizedException(
-        expired ? 'The access token has expired.' : 'Authentication credentials were not provided or are invalid.',
+      const reason = !request?.headers?.authorization ? 'no_token' : expired ? 'expired_token' : 'invalid_token';
+      throw refusal(
+        new UnauthorizedException(
+          expired ? 'The access token has expired.' : 'Authentication credentials were not provided or are invalid.',
+        ),
+        reason,
       );
     }
     return user;

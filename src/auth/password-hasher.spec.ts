@@ -1,12 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { availableParallelism } from 'node:os';
-import { ServiceUnavailableException } from '@nestjs/common';
+import { HttpStatus, ServiceUnavailableException } from '@nestjs/common';
+import { TooManyRequestsException } from '../throttling/rate-limits.js';
 import type { ConfigService } from '@nestjs/config';
 import { Semaphore } from '../common/semaphore.js';
-import { PasswordHasher } from './password-hasher.js';
+import { MAX_IN_FLIGHT_PER_KEY, PasswordHasher } from './password-hasher.js';
 
 const PASSWORD = 'Quiet-Harbour-Lantern-42';
+/** Whose hashing budget (the tests' one account). */
+const KEY = 'user:spec';
 /** OWASP's argon2id: 19 MiB, 2 iterations, 1 lane; then a 16-byte salt and a 32-byte hash, unpadded base64. */
 const OWASP_ARGON2ID = /^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/;
 
@@ -24,7 +27,7 @@ describe(PasswordHasher.name, () => {
     // init() runs onModuleInit, as the application does at startup.
     await moduleRef.init();
     hasher = moduleRef.get(PasswordHasher);
-    stored = await hasher.hash(PASSWORD);
+    stored = await hasher.hash(PASSWORD, KEY);
   });
   afterAll(async () => {
     await moduleRef.close();
@@ -37,7 +40,7 @@ describe(PasswordHasher.name, () => {
     });
 
     it('salts every hash: the same password never hashes the same twice', async () => {
-      const again = await hasher.hash(PASSWORD);
+      const again = await hasher.hash(PASSWORD, KEY);
       expect(again).toMatch(OWASP_ARGON2ID);
       expect(again).not.toBe(stored);
     });
@@ -45,12 +48,12 @@ describe(PasswordHasher.name, () => {
 
   describe('verify', () => {
     it('true for the right password', async () => {
-      await expect(hasher.verify(stored, PASSWORD)).resolves.toBe(true);
+      await expect(hasher.verify(stored, PASSWORD, KEY)).resolves.toBe(true);
     });
 
     it('false for a wrong password, including one differing only in case', async () => {
-      await expect(hasher.verify(stored, 'wrong-password')).resolves.toBe(false);
-      await expect(hasher.verify(stored, PASSWORD.toUpperCase())).resolves.toBe(false);
+      await expect(hasher.verify(stored, 'wrong-password', KEY)).resolves.toBe(false);
+      await expect(hasher.verify(stored, PASSWORD.toUpperCase(), KEY)).resolves.toBe(false);
     });
 
     it.each([
@@ -59,7 +62,7 @@ describe(PasswordHasher.name, () => {
       ['truncated', '$argon2id$v=19$m=19456,t=2,p=1$garbage'],
       ['another scheme', '$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW'],
     ])('false, not a throw, for a malformed stored hash (%s)', async (_label, malformed) => {
-      await expect(hasher.verify(malformed, PASSWORD)).resolves.toBe(false);
+      await expect(hasher.verify(malformed, PASSWORD, KEY)).resolves.toBe(false);
     });
   });
 
@@ -80,7 +83,7 @@ describe(PasswordHasher.name, () => {
         },
       });
       try {
-        await expect(hasher.verify(undefined, PASSWORD)).resolves.toBe(false);
+        await expect(hasher.verify(undefined, PASSWORD, KEY)).resolves.toBe(false);
         expect(reads).toBeGreaterThan(0);
       } finally {
         Object.defineProperty(hasher, 'dummyHash', { configurable: true, writable: true, value: dummy });
@@ -92,7 +95,7 @@ describe(PasswordHasher.name, () => {
       const dummy = dummyHashOf(hasher);
       (hasher as any).dummyHash = stored;
       try {
-        await expect(hasher.verify(undefined, PASSWORD)).resolves.toBe(false);
+        await expect(hasher.verify(undefined, PASSWORD, KEY)).resolves.toBe(false);
       } finally {
         (hasher as any).dummyHash = dummy;
       }
@@ -101,7 +104,7 @@ describe(PasswordHasher.name, () => {
     it('makes the dummy hash on first use when onModuleInit has not run', async () => {
       const fresh = new PasswordHasher();
       expect(dummyHashOf(fresh)).toBeUndefined();
-      await expect(fresh.verify(undefined, PASSWORD)).resolves.toBe(false);
+      await expect(fresh.verify(undefined, PASSWORD, KEY)).resolves.toBe(false);
       expect(dummyHashOf(fresh)).toMatch(OWASP_ARGON2ID);
     });
   });
@@ -118,12 +121,40 @@ describe('PasswordHasher concurrency', () => {
   it('beyond the waiting limit, a hash is refused with 503 and Retry-After, never read as a wrong password', async () => {
     const hasher = new PasswordHasher({ get: () => 1 } as unknown as ConfigService);
     (hasher as unknown as { gate: Semaphore }).gate = new Semaphore(1, 0);
-    const stored = await hasher.hash(PASSWORD);
-    const running = hasher.verify(stored, PASSWORD);
-    const refused = await hasher.verify(stored, PASSWORD).catch((e: unknown) => e);
+    const stored = await hasher.hash(PASSWORD, KEY);
+    // Two accounts: one account's second hash would wait in its own line, not reach the gate.
+    const running = hasher.verify(stored, PASSWORD, 'user:a');
+    const refused = await hasher.verify(stored, PASSWORD, 'user:b').catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ServiceUnavailableException);
     expect((refused as ServiceUnavailableException).getResponse()).toMatchObject({ retryAfter: 1 });
     await expect(running).resolves.toBe(true);
   });
 });
 
+
+describe('PasswordHasher fairness between keys', () => {
+  /** A gate whose tasks finish only when told: what runs and what waits is then plain to see. */
+  function heldHasher(limit: number) {
+    const hasher = new PasswordHasher({ get: () => limit } as unknown as ConfigService);
+    const gate = new Semaphore(limit, 128);
+    (hasher as unknown as { gate: Semaphore }).gate = gate;
+    return { hasher, gate };
+  }
+
+  it('one key runs one hash at a time, and past MAX_IN_FLIGHT_PER_KEY in flight it is refused with 429', async () => {
+    const { hasher, gate } = heldHasher(2);
+    const stored = '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG';
+    const mine = Array.from({ length: MAX_IN_FLIGHT_PER_KEY }, () => hasher.verify(stored, PASSWORD, 'user:greedy'));
+    const refused = await hasher.verify(stored, PASSWORD, 'user:greedy').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(TooManyRequestsException);
+    expect((refused as TooManyRequestsException).getStatus()).toBe(HttpStatus.TOO_MANY_REQUESTS);
+    expect((refused as TooManyRequestsException).getResponse()).toMatchObject({ retryAfter: 1 });
+    // Of the greedy key's hashes, one holds a slot; the other slot is free for anyone else.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(gate.load.active).toBeLessThanOrEqual(1);
+    await expect(hasher.verify(stored, PASSWORD, 'user:other')).resolves.toBe(false);
+    await expect(Promise.all(mine)).resolves.toEqual(mine.map(() => false));
+    // Its line is empty again: the key may hash once more.
+    await expect(hasher.verify(stored, PASSWORD, 'user:greedy')).resolves.toBe(false);
+  });
+});

@@ -1,21 +1,19 @@
 import { type CanActivate, type ExecutionContext, ForbiddenException, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { contextOf } from '../audit/audit-context.js';
-import { AuditService } from '../audit/audit.service.js';
-import { type AuthUser, ROLES_KEY } from '../common/decorators.js';
+import { type AuthUser } from './current-user.decorator.js';
+import { ROLES_KEY } from './roles.decorator.js';
+import { refusal } from '../common/refusal.js';
 import type { Role } from '../users/user.entity.js';
 
 /**
- * The second global guard (APP_GUARD, after JwtAuthGuard): a route marked
- * @Roles(...) answers 403 to an authenticated caller without one of them.
+ * The last global guard (APP_GUARD, after JwtAuthGuard and the rate limits):
+ * a route marked @Roles(...) answers 403 to an authenticated caller without
+ * one of them (a refusal the exception filter records, reason not_admin).
  * Unmarked routes are open to every authenticated user.
  */
 @Injectable()
 export class RolesGuard implements CanActivate {
-  constructor(
-    private readonly reflector: Reflector,
-    private readonly audit: AuditService,
-  ) {}
+  constructor(private readonly reflector: Reflector) {}
 
   canActivate(context: ExecutionContext): boolean {
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, [
@@ -25,7 +23,6 @@ export class RolesGuard implements CanActivate {
     if (!roles || roles.length === 0) return true;
     const request = context.switchToHttp().getRequest<{ user?: AuthUser }>();
     if (request.user && roles.includes(request.user.role)) return true;
-    void this.audit.recordQuietly({ action: 'access_denied', status: 403, reason: 'not_admin' }, contextOf(request));
-    throw new ForbiddenException('This route is for administrators only.');
+    throw refusal(new ForbiddenException('This route is for administrators only.'), 'not_admin');
   }
 }

@@ -24,6 +24,17 @@ export class Session {
   @Column({ name: 'refresh_jti', type: 'uuid' })
   refreshJti: string;
 
+  /**
+   * The jti this session rotated away from last, and when: presented again
+   * within JWT_REFRESH_GRACE seconds it gets the same successor (a retry, two
+   * tabs) instead of counting as reuse.
+   */
+  @Column({ name: 'previous_jti', type: 'uuid', nullable: true })
+  previousJti: string | null;
+
+  @Column({ name: 'rotated_at', type: 'timestamptz', precision: 3, nullable: true })
+  rotatedAt: Date | null;
+
   /** The current refresh token stops working after this (idle timeout). */
   @Column({ name: 'refresh_expires_at', type: 'timestamptz', precision: 3 })
   refreshExpiresAt: Date;

@@ -12,7 +12,7 @@ describe(SessionsService.name, () => {
   let service: SessionsService;
   let query: jest.Mock<(sql: string, params?: unknown[]) => Promise<unknown>>;
   let inserted: Record<string, unknown> | undefined;
-  let env: { JWT_SESSION_TTL: number; JWT_REFRESH_IDLE_TTL: number };
+  let env: { JWT_SESSION_TTL: number; JWT_REFRESH_IDLE_TTL: number; JWT_REFRESH_GRACE: number };
 
   async function build(): Promise<SessionsService> {
     const repository = {
@@ -44,7 +44,7 @@ describe(SessionsService.name, () => {
   }
 
   beforeEach(async () => {
-    env = { JWT_SESSION_TTL: 43_200, JWT_REFRESH_IDLE_TTL: 1800 };
+    env = { JWT_SESSION_TTL: 43_200, JWT_REFRESH_IDLE_TTL: 1800, JWT_REFRESH_GRACE: 5 };
     query = jest.fn<(sql: string, params?: unknown[]) => Promise<unknown>>();
     inserted = undefined;
     service = await build();
@@ -82,11 +82,39 @@ describe(SessionsService.name, () => {
       const jti = randomUUID();
       query.mockResolvedValueOnce([[{ id: sid, userId: USER.id, expiresAt: new Date() }], 1]);
       const result = await service.rotate(sid, USER.id, jti);
-      expect(result).toEqual({ ok: true, session: expect.objectContaining({ id: sid }), newJti: expect.any(String) });
+      expect(result).toEqual({
+        ok: true,
+        session: expect.objectContaining({ id: sid }),
+        newJti: expect.any(String),
+        issuedAt: expect.any(Date),
+        retry: false,
+      });
       if (!result.ok) throw new Error('unreachable');
       expect(result.newJti).not.toBe(jti);
       expect(query).toHaveBeenCalledTimes(1);
-      expect(query.mock.calls[0][1]).toEqual([sid, USER.id, jti, result.newJti, 1800]);
+      expect(query.mock.calls[0][1]).toEqual([sid, USER.id, jti, result.newJti, 1800, result.issuedAt]);
+    });
+
+    it('the jti just rotated, within the grace, gets the same successor and its issue time: nothing is revoked', async () => {
+      const sid = randomUUID();
+      const [jti, successor] = [randomUUID(), randomUUID()];
+      const rotatedAt = new Date(Date.now() - 1000);
+      const expiresAt = new Date(Date.now() + 60_000);
+      query
+        .mockResolvedValueOnce([[], 0])
+        .mockResolvedValueOnce([{ id: sid, userId: USER.id, expiresAt, refreshJti: successor, rotatedAt }]);
+      await expect(service.rotate(sid, USER.id, jti)).resolves.toEqual({
+        ok: true,
+        session: expect.objectContaining({ id: sid, expiresAt }),
+        newJti: successor,
+        issuedAt: rotatedAt,
+        retry: true,
+      });
+      expect(query).toHaveBeenCalledTimes(2);
+      // The grace starts JWT_REFRESH_GRACE seconds ago.
+      const graceStart = query.mock.calls[1][1]![3] as Date;
+      expect(Date.now() - graceStart.getTime()).toBeGreaterThanOrEqual(5000);
+      expect(Date.now() - graceStart.getTime()).toBeLessThan(6000);
     });
 
     it('an older jti of a live session is reuse: the session is revoked and forgotten by the cache', async () => {
@@ -94,17 +122,17 @@ describe(SessionsService.name, () => {
       query.mockResolvedValueOnce([{ id: USER.id, username: USER.username, role: USER.role }]);
       await expect(service.authenticate(sid, USER.id)).resolves.toMatchObject({ id: USER.id });
 
-      query.mockResolvedValueOnce([[], 0]).mockResolvedValueOnce([[{ id: sid }], 1]);
+      query.mockResolvedValueOnce([[], 0]).mockResolvedValueOnce([]).mockResolvedValueOnce([[{ id: sid }], 1]);
       await expect(service.rotate(sid, USER.id, randomUUID())).resolves.toEqual({ ok: false, reason: 'reused' });
-      expect(query.mock.calls[2][0]).toMatch(/UPDATE sessions SET revoked_at = now\(\)/);
+      expect(query.mock.calls[3][0]).toMatch(/UPDATE sessions SET revoked_at = now\(\)/);
 
       query.mockResolvedValueOnce([]);
       await expect(service.authenticate(sid, USER.id)).resolves.toBeNull();
-      expect(query).toHaveBeenCalledTimes(4);
+      expect(query).toHaveBeenCalledTimes(5);
     });
 
     it('a session that has ended (revoked, expired, user inactive) is just refused', async () => {
-      query.mockResolvedValueOnce([[], 0]).mockResolvedValueOnce([[], 0]);
+      query.mockResolvedValueOnce([[], 0]).mockResolvedValueOnce([]).mockResolvedValueOnce([[], 0]);
       await expect(service.rotate(randomUUID(), USER.id, randomUUID())).resolves.toEqual({ ok: false, reason: 'ended' });
     });
   });

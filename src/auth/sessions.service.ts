@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { EntityManager, Repository } from 'typeorm';
-import type { AuthUser } from '../common/decorators.js';
+import type { AuthUser } from './current-user.decorator.js';
 import type { EnvironmentVariables } from '../config/env.validation.js';
 import type { Role } from '../users/user.entity.js';
 import { Session } from './session.entity.js';
@@ -16,14 +16,19 @@ import { Session } from './session.entity.js';
 export const SESSION_CACHE_MS = 2000;
 const SESSION_CACHE_MAX = 10_000;
 
+/**
+ * `issuedAt`: when the new refresh token was (first) issued, so a retry within
+ * the grace signs the very same token; `retry`: this was such a retry.
+ */
 export type RotateResult =
-  | { ok: true; session: Session; newJti: string }
+  | { ok: true; session: Session; newJti: string; issuedAt: Date; retry: boolean }
   | { ok: false; reason: 'reused' | 'ended' };
 
 @Injectable()
 export class SessionsService {
   private readonly sessionTtl: number;
   private readonly refreshIdleTtl: number;
+  private readonly refreshGraceMs: number;
   private readonly cache = new Map<string, { user: AuthUser | null; until: number }>();
 
   constructor(
@@ -32,6 +37,7 @@ export class SessionsService {
   ) {
     this.sessionTtl = config.getOrThrow('JWT_SESSION_TTL', { infer: true });
     this.refreshIdleTtl = config.getOrThrow('JWT_REFRESH_IDLE_TTL', { infer: true });
+    this.refreshGraceMs = config.getOrThrow('JWT_REFRESH_GRACE', { infer: true }) * 1000;
   }
 
   /** Opens a session (one per login) and returns it with its first refresh jti. */
@@ -54,30 +60,52 @@ export class SessionsService {
 
   /**
    * Rotates a refresh token: succeeds only for the session's current jti, in
-   * one conditional UPDATE, so two concurrent uses cannot both win. Presenting
-   * an older jti of a live session is reuse: the whole session is revoked.
+   * one conditional UPDATE, so two concurrent uses cannot both win. The jti
+   * rotated away from is remembered: presented again within
+   * JWT_REFRESH_GRACE seconds (the loser of a race, a retry after a lost
+   * response) it gets the winner's successor, and nothing ends. Any other
+   * older jti of a live session is reuse: the whole session is revoked.
    */
   async rotate(sessionId: string, userId: string, jti: string): Promise<RotateResult> {
     const newJti = randomUUID();
+    const issuedAt = new Date();
     const [rows] = (await this.sessions.query(
       `UPDATE sessions s
           SET refresh_jti = $4,
-              refresh_expires_at = LEAST(now() + make_interval(secs => $5), s.expires_at)
+              refresh_expires_at = LEAST(now() + make_interval(secs => $5), s.expires_at),
+              previous_jti = s.refresh_jti,
+              rotated_at = $6
          FROM users u
         WHERE s.id = $1 AND s.user_id = $2 AND u.id = s.user_id AND u.is_active
           AND s.refresh_jti = $3 AND s.revoked_at IS NULL
           AND s.expires_at > now() AND s.refresh_expires_at > now()
         RETURNING s.id, s.user_id AS "userId", s.expires_at AS "expiresAt"`,
-      [sessionId, userId, jti, newJti, this.refreshIdleTtl],
+      [sessionId, userId, jti, newJti, this.refreshIdleTtl, issuedAt],
     )) as [Session[], number];
     if (rows.length === 1) {
-      return { ok: true, session: this.sessions.create(rows[0]), newJti };
+      return { ok: true, session: this.sessions.create(rows[0]), newJti, issuedAt, retry: false };
+    }
+    // The clock of the rotation (this process's), not the database's: rotated_at was written from it.
+    const graceStart = new Date(Date.now() - this.refreshGraceMs);
+    const retried: Array<Session> = await this.sessions.query(
+      `SELECT s.id, s.user_id AS "userId", s.expires_at AS "expiresAt", s.refresh_jti AS "refreshJti",
+              s.rotated_at AS "rotatedAt"
+         FROM sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.id = $1 AND s.user_id = $2 AND u.is_active
+          AND s.previous_jti = $3 AND s.rotated_at > $4 AND s.revoked_at IS NULL
+          AND s.expires_at > now() AND s.refresh_expires_at > now()`,
+      [sessionId, userId, jti, graceStart],
+    );
+    if (retried.length === 1) {
+      const session = this.sessions.create(retried[0]);
+      return { ok: true, session, newJti: session.refreshJti, issuedAt: session.rotatedAt as Date, retry: true };
     }
     const [revoked] = (await this.sessions.query(
       `UPDATE sessions SET revoked_at = now()
         WHERE id = $1 AND user_id = $2 AND refresh_jti <> $3 AND revoked_at IS NULL
+          AND NOT COALESCE(previous_jti = $3 AND rotated_at > $4, false)
         RETURNING id`,
-      [sessionId, userId, jti],
+      [sessionId, userId, jti, graceStart],
     )) as [unknown[], number];
     this.forget(sessionId);
     return { ok: false, reason: revoked.length > 0 ? 'reused' : 'ended' };

@@ -40,6 +40,7 @@ const DESCRIPTIONS: Record<number, string> = {
   409: 'Conflicts with an existing record',
   413: 'Body larger than 100 KiB',
   415: 'Body is not application/json',
+  429: 'Too many requests at once; retry after Retry-After seconds',
   503: 'A dependency (the database) is unavailable',
 };
 

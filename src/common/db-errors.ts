@@ -15,6 +15,28 @@ export function constraintOf(error: unknown): string {
 export const UNIQUE_VIOLATION = '23505';
 export const FOREIGN_KEY_VIOLATION = '23503';
 
+/** PostgreSQL errors that a client's value could cause, in case validation missed one. */
+const CLIENT_SQLSTATES: Record<string, { status: number; detail: string }> = {
+  '23505': { status: 409, detail: 'A record with the same unique value already exists.' },
+  '23503': { status: 409, detail: 'The record refers to, or is referred to by, another record.' },
+  '22P02': { status: 400, detail: 'A value has an invalid format.' },
+  '22003': { status: 400, detail: 'A number is out of range.' },
+  '22021': { status: 400, detail: 'A string contains a character that cannot be stored.' },
+  '22001': { status: 400, detail: 'A string is too long.' },
+  '23514': { status: 400, detail: 'A value breaks a rule of the record.' },
+};
+
+/**
+ * The client error a database error stands for, if it is one: the states
+ * above, and any other of class 22 (data exception: a date out of range, a
+ * bad datetime format, a division by zero), which only a value can cause.
+ */
+export function clientSqlError(error: unknown): { status: number; detail: string } | undefined {
+  const state = sqlState(error);
+  if (!state) return undefined;
+  return CLIENT_SQLSTATES[state] ?? (state.startsWith('22') ? { status: 400, detail: 'A value is not valid data.' } : undefined);
+}
+
 /**
  * SQLSTATEs that mean "the database cannot serve right now", not "this
  * request is wrong": connection exceptions (08), insufficient resources (53),

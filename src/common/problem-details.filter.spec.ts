@@ -12,7 +12,7 @@ import {
 } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
 import { ProblemDetailsFilter } from './problem-details.filter.js';
-import { PROBLEM_CONTENT_TYPE, ValidationFailedException } from './problem.js';
+import { PROBLEM_CONTENT_TYPE, PROBLEM_HEADERS, ValidationFailedException } from './problem.js';
 
 interface FakeReply {
   statusCode?: number;
@@ -74,6 +74,11 @@ describe(ProblemDetailsFilter.name, () => {
     });
     expect(Object.keys(res.body).slice(0, 4)).toEqual(['type', 'title', 'status', 'detail']);
     expect(logError).not.toHaveBeenCalled();
+  });
+
+  it('sends the standard headers with every problem, as the early answers do', () => {
+    const res = run(new NotFoundException('Patient not found.'));
+    for (const [name, value] of Object.entries(PROBLEM_HEADERS)) expect(res.headers[name.toLowerCase()]).toBe(value);
   });
 
   it('carries the field errors of a validation failure', () => {
@@ -142,6 +147,10 @@ describe(ProblemDetailsFilter.name, () => {
     ['22021', 400],
     ['22001', 400],
     ['23514', 400],
+    // Any other data exception (class 22) too: a date out of range, a bad datetime format (issue 11, item 10).
+    ['22008', 400],
+    ['22007', 400],
+    ['22012', 400],
   ])('maps PostgreSQL %s (a client value) to %d without SQL or constraint names', (code, status) => {
     const res = run(queryFailed(code, 'duplicate key value violates unique constraint "uq_users_username"'));
     expect(res.status).toBe(status);

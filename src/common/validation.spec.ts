@@ -3,7 +3,7 @@ import type { ArgumentMetadata, ValidationError } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, Min, ValidateNested } from 'class-validator';
 import { ValidationFailedException } from './problem.js';
-import { createValidationPipe, flattenValidationErrors } from './validation.js';
+import { createValidationPipe, flattenValidationErrors, MAX_LISTED_UNKNOWN_FIELDS } from './validation.js';
 
 class AddressDto {
   @IsString()
@@ -90,6 +90,17 @@ describe(createValidationPipe.name, () => {
       'home.zip': ['zip is not an allowed field'],
     });
     expect(error.message).toBe('Unknown field(s): owner, is_admin.');
+  });
+
+  it(`lists at most ${MAX_LISTED_UNKNOWN_FIELDS} unknown fields and says how many more there were`, async () => {
+    const extra = Object.fromEntries(Array.from({ length: 63 }, (_, i) => [`k${i}${'x'.repeat(2000)}`, i]));
+    const error = await rejection({ name: 'Ada', age: 'old', ...extra });
+    const unknown = Object.keys(error.errors).filter((k) => k !== 'age');
+    expect(unknown).toHaveLength(MAX_LISTED_UNKNOWN_FIELDS);
+    expect(error.errors.age).toBeDefined();
+    expect(error.message).toMatch(/^Unknown field\(s\): k0x+…, .* and 53 more\.$/);
+    // Names are cut: the whole error stays small whatever the keys' length.
+    expect(JSON.stringify({ detail: error.message, errors: error.errors }).length).toBeLessThan(4000);
   });
 
   it.each([['"25"', '25'], ['1.5', 1.5], ['true', true], ['null', null], ['Infinity', Number.POSITIVE_INFINITY], ['NaN', Number.NaN]])(

@@ -1,9 +1,15 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
 
 /**
- * Loads ./.env into process.env (variables already set win), for the entry
- * points that run outside Nest's ConfigModule: the CLI and ormconfig.ts.
+ * The environment an entry point validates: `./.env` (when there is one)
+ * under the process's own variables, which win. Nothing is written to
+ * process.env.
  */
-export function loadDotEnv(path = '.env'): void {
-  if (existsSync(path)) process.loadEnvFile(path);
+export function readEnvironment(
+  path = '.env',
+  processEnv: Record<string, string | undefined> = process.env,
+): Record<string, string | undefined> {
+  const file = existsSync(path) ? parseEnv(readFileSync(path, 'utf8')) : {};
+  return { ...file, ...processEnv };
 }

@@ -113,6 +113,17 @@ export class EnvironmentVariables {
   @IsInt()
   JWT_REFRESH_IDLE_TTL = 1800;
 
+  /**
+   * Seconds in which a refresh token just rotated may be presented again and
+   * get the same new refresh token (a retry after a lost response, two tabs
+   * refreshing at once) instead of ending the session as reuse. 0: no grace.
+   */
+  @Transform(toInt)
+  @Min(0)
+  @Max(60)
+  @IsInt()
+  JWT_REFRESH_GRACE = 5;
+
   /** A session (login) ends this many seconds after login, whatever happens. */
   @Transform(toInt)
   @Min(10)
@@ -175,6 +186,15 @@ export class EnvironmentVariables {
   @Min(1)
   @IsInt()
   USER_RATE_LIMIT = 600;
+
+  /**
+   * Requests a minute per client IP to routes that need a token, made without a valid one
+   * (none, malformed, expired): counted before any token work, so a flood is answered 429 cheaply.
+   */
+  @Transform(toInt)
+  @Min(1)
+  @IsInt()
+  ANON_RATE_LIMIT = 60;
 
   /** Failed logins per username within LOGIN_FAILURE_WINDOW before it is locked until the window ends. */
   @Transform(toInt)

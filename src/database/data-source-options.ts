@@ -3,36 +3,17 @@ import { types } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import type { DataSourceOptions } from 'typeorm';
 import { migrations } from '../../migrations/index.js';
-import type { EnvironmentVariables } from '../config/env.validation.js';
+import { type DatabaseConfig, databaseKind } from '../config/app-config.js';
 import { boundedClient } from './bounded-client.js';
 import type { DatabaseUse } from './database-startup.js';
 import { entities } from './entities.js';
 import { lockPGliteDataDir } from './pglite-lock.js';
 import { serializedPGliteDriver } from './pglite-pool.js';
 
-type DbEnv = Pick<
-  EnvironmentVariables,
-  | 'DATABASE_URL'
-  | 'DB_NAME'
-  | 'DB_USER'
-  | 'DB_PASSWORD'
-  | 'DB_HOST'
-  | 'DB_PORT'
-  | 'DB_POOL_SIZE'
-  | 'PGLITE_DATA_DIR'
->;
-
-export type DatabaseKind = 'postgres' | 'pglite';
-
 /** A request never waits longer than this for one query's answer (then 503). Below the hang budget of 3 s. */
 export const QUERY_DEADLINE_MS = 2500;
 /** Server side: the most one statement may run. A request is answered 503 sooner (QUERY_DEADLINE_MS); this stops the work. */
 const STATEMENT_TIMEOUT_MS = 5000;
-
-/** PostgreSQL when DATABASE_URL or DB_NAME is set; the embedded PGlite otherwise. */
-export function databaseKind(env: DbEnv): DatabaseKind {
-  return env.DATABASE_URL || env.DB_NAME ? 'postgres' : 'pglite';
-}
 
 /**
  * The one place that builds TypeORM options: used by the app module and by
@@ -40,7 +21,7 @@ export function databaseKind(env: DbEnv): DatabaseKind {
  * comes from migrations only. A server bounds every query; a tool (the CLI,
  * migrations) may run long statements.
  */
-export function buildDataSourceOptions(env: DbEnv, use: DatabaseUse = 'server'): DataSourceOptions {
+export function buildDataSourceOptions(db: DatabaseConfig, use: DatabaseUse = 'server'): DataSourceOptions {
   const common = {
     type: 'postgres' as const,
     entities,
@@ -56,22 +37,16 @@ export function buildDataSourceOptions(env: DbEnv, use: DatabaseUse = 'server'):
     logging: false,
   };
 
-  if (databaseKind(env) === 'postgres') {
-    const connection = env.DATABASE_URL
-      ? { url: env.DATABASE_URL }
-      : {
-          host: env.DB_HOST,
-          port: env.DB_PORT,
-          username: env.DB_USER,
-          password: env.DB_PASSWORD,
-          database: env.DB_NAME,
-        };
+  if (databaseKind(db) === 'postgres') {
+    const connection = db.url
+      ? { url: db.url }
+      : { host: db.host, port: db.port, username: db.user, password: db.password, database: db.name };
     return {
       ...common,
       ...connection,
-      poolSize: env.DB_POOL_SIZE,
+      poolSize: db.poolSize,
       extra: {
-        max: env.DB_POOL_SIZE,
+        max: db.poolSize,
         // Also how long a request waits for a free connection before its 503.
         connectionTimeoutMillis: 2000,
         ...(use === 'server'
@@ -85,7 +60,7 @@ export function buildDataSourceOptions(env: DbEnv, use: DatabaseUse = 'server'):
     };
   }
 
-  const dataDir = env.PGLITE_DATA_DIR;
+  const dataDir = db.pgliteDataDir;
   if (!dataDir.startsWith('memory://')) {
     mkdirSync(dataDir, { recursive: true });
     lockPGliteDataDir(dataDir);

@@ -4,7 +4,7 @@ import { databaseUnavailable } from '../common/db-errors.js';
 import { runMigrations } from './migrate.js';
 
 /**
- * How this process uses the database.
+ * How this process uses the database (an entry point says so: `AppModule.forRoot(config, { use })`).
  * - 'server' (the HTTP API, the default): a client must never wait on the
  *   database. Queries have a deadline; if PostgreSQL is down at start the API
  *   listens anyway, answers 503 on data routes and connects in the background.
@@ -13,17 +13,6 @@ import { runMigrations } from './migrate.js';
  *   events, building an index).
  */
 export type DatabaseUse = 'server' | 'tool';
-
-let use: DatabaseUse = 'server';
-
-/** Set by an entry point before it imports the AppModule. */
-export function setDatabaseUse(next: DatabaseUse): void {
-  use = next;
-}
-
-export function databaseUse(): DatabaseUse {
-  return use;
-}
 
 /** How often a server that started without its database tries again. */
 export const RECONNECT_INTERVAL_MS = 500;

@@ -1,20 +1,17 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, type ObjectLiteral, QueryFailedError, type SelectQueryBuilder } from 'typeorm';
+import { DataSource, type EntityManager, QueryFailedError } from 'typeorm';
 
 interface PgResult {
   rows: Record<string, unknown>[];
   rowCount: number | null;
 }
+/** The node-postgres client a PostgreSQL query runner holds once connected. */
 interface PgClient {
   query(config: { name?: string; text: string; values: unknown[] }): Promise<PgResult>;
-  release(error?: Error | boolean): void;
   on(event: 'error', listener: (error: Error) => void): unknown;
   removeListener(event: 'error', listener: (error: Error) => void): unknown;
-}
-interface PgPool {
-  connect(): Promise<PgClient>;
 }
 
 /** Distinct statements given a name; past this (a bug building ever-new SQL), statements run unnamed. */
@@ -29,7 +26,8 @@ const MAX_NAMED = 1000;
  * the plan from flipping with the owner's id.
  *
  * Same connection rules as TypeORM: inside a transaction, the manager's own
- * connection; otherwise one from TypeORM's pool, so DB_POOL_SIZE, the
+ * connection; otherwise one from TypeORM's pool through a query runner of
+ * its own (TypeORM's public API, no driver internals), so DB_POOL_SIZE, the
  * connect timeout and the query deadline all hold. Errors are TypeORM's
  * QueryFailedError, as from any other query (the exception filter maps
  * them). On PGlite (one in-process session, nothing to plan over a wire)
@@ -60,23 +58,26 @@ export class PreparedSql {
         const client = (await manager.queryRunner.connect()) as PgClient;
         return await client.query(config);
       }
-      const pool = (this.dataSource.driver as unknown as { master?: PgPool }).master;
       // Closed (the app is stopping) or not connected yet: "connection does not exist", a 503.
-      if (!pool) throw Object.assign(new Error('The database connection is closed.'), { code: '08003' });
-      const client = await pool.connect();
-      // pg-pool removes its own listener from a checked-out client: without one, the server closing the
-      // connection mid-query (a restart) is an unhandled 'error' event, and the process exits.
-      let broken: Error | undefined;
-      const onError = (error: Error) => {
-        broken = error;
-      };
-      client.on('error', onError);
+      if (!this.dataSource.isInitialized) throw Object.assign(new Error('The database connection is closed.'), { code: '08003' });
+      const runner = this.dataSource.createQueryRunner('master');
       try {
-        return await client.query(config);
+        const client = (await runner.connect()) as PgClient;
+        // pg-pool removes its own listener from a checked-out client: without one, the server closing the
+        // connection mid-query (a restart) would be an unhandled 'error' event, and the process would exit.
+        // TypeORM's query runner listens too (and destroys the connection on release); this one does not
+        // depend on it.
+        const onError = () => undefined;
+        client.on('error', onError);
+        try {
+          return await client.query(config);
+        } finally {
+          client.removeListener('error', onError);
+        }
       } finally {
-        client.removeListener('error', onError);
-        // A broken connection is destroyed, not handed to the next request.
-        client.release(broken);
+        // A broken connection is not handed to the next request: pg-pool drops a client that is no longer
+        // queryable, and TypeORM's runner releases with the error it saw.
+        await runner.release();
       }
     } catch (error) {
       throw error instanceof QueryFailedError ? error : new QueryFailedError(text, values, error as Error);
@@ -92,19 +93,4 @@ export class PreparedSql {
     }
     return name;
   }
-}
-
-/**
- * A keysetPage `fetch` for a hot list: the finished builder's SQL (a handful
- * of distinct texts per list) run as a prepared statement, each row mapped by
- * `map` (TypeORM's aliased columns, e.g. p_id) instead of TypeORM's hydration.
- */
-export function preparedFetch<T extends ObjectLiteral>(
-  sql: Pick<PreparedSql, 'query'>,
-  map: (row: Record<string, unknown>) => T,
-): (qb: SelectQueryBuilder<T>) => Promise<T[]> {
-  return async (qb) => {
-    const [text, params] = qb.getQueryAndParameters();
-    return (await sql.query(text, params)).map(map);
-  };
 }

@@ -2,8 +2,9 @@ import { Body, Controller, Delete, Get, Param, Patch, Post, Put, Query } from '@
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Audited } from '../audit/audited.decorator.js';
 import { ApiPageResponse, ApiProblems, NoContent } from '../common/api-docs.js';
-import { type AuthUser, CurrentUser, RequestUrl } from '../common/decorators.js';
-import type { PageDto } from '../common/pagination.js';
+import { RequestUrl } from '../common/decorators.js';
+import { type AuthUser, CurrentUser } from '../auth/current-user.decorator.js';
+import type { PageDto } from '../common/pagination/page.dto.js';
 import { UuidParam } from '../common/params.js';
 import { DoctorsService } from './doctors.service.js';
 import { CreateDoctorDto } from './dto/create-doctor.dto.js';
@@ -29,9 +30,13 @@ export class DoctorsController {
   @Get()
   @ApiOperation({ summary: 'All doctors, newest first' })
   @ApiPageResponse(DoctorDto)
-  @ApiProblems(400, 401)
-  list(@Query() query: ListDoctorsDto, @RequestUrl() url: URL): Promise<PageDto<DoctorDto>> {
-    return this.doctors.list(query, url);
+  @ApiProblems(400, 401, 429)
+  list(
+    @CurrentUser() user: AuthUser,
+    @Query() query: ListDoctorsDto,
+    @RequestUrl() url: URL,
+  ): Promise<PageDto<DoctorDto>> {
+    return this.doctors.list(user, query, url);
   }
 
   @Get(':id')

@@ -1,14 +1,14 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { PaginationModule } from '../common/pagination.module.js';
-import { Doctor } from './doctor.entity.js';
+import { PaginationModule } from '../common/pagination/pagination.module.js';
+import { SearchGateModule } from '../common/search-gate.js';
 import { DoctorsController } from './doctors.controller.js';
+import { DoctorsRepository } from './doctors.repository.js';
 import { DoctorsService } from './doctors.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Doctor]), PaginationModule],
+  imports: [PaginationModule, SearchGateModule],
   controllers: [DoctorsController],
-  providers: [DoctorsService],
+  providers: [DoctorsService, DoctorsRepository],
   exports: [DoctorsService],
 })
 export class DoctorsModule {}

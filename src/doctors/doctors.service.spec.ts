@@ -1,59 +1,72 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { beforeEach, describe, expect, it } from '@jest/globals';
-import { ConflictException, ForbiddenException, NotFoundException } from '@nestjs/common';
+import { beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { ConflictException, ForbiddenException, HttpException, NotFoundException } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { getRepositoryToken } from '@nestjs/typeorm';
-import { QueryFailedError } from 'typeorm';
-import { FakeQueryBuilder } from '../../test/utils/fake-query-builder.js';
-import type { AuthUser } from '../common/decorators.js';
-import { DataSource } from 'typeorm';
-import { AuditService } from '../audit/audit.service.js';
+import { DataSource, QueryFailedError } from 'typeorm';
 import { fakeTransactions } from '../../test/utils/fake-transactions.js';
-import { CursorCodec } from '../common/pagination.js';
+import { AuditService } from '../audit/audit.service.js';
+import type { AuthUser } from '../auth/current-user.decorator.js';
+import { CursorCodec } from '../common/pagination/cursor-codec.js';
 import { ValidationFailedException } from '../common/problem.js';
+import { SEARCHES_PER_USER, SearchGate } from '../common/search-gate.js';
 import { Doctor } from './doctor.entity.js';
-import { PreparedSql } from '../database/prepared-sql.js';
+import { DoctorsRepository } from './doctors.repository.js';
 import { DoctorsService } from './doctors.service.js';
 
 const USER: AuthUser = { id: randomUUID(), username: 'ada', role: 'user', sessionId: randomUUID() };
+const OTHER: AuthUser = { id: randomUUID(), username: 'bob', role: 'user', sessionId: randomUUID() };
 const ADMIN: AuthUser = { id: randomUUID(), username: 'root', role: 'admin', sessionId: randomUUID() };
 const INPUT = { name: 'Dr. Ada', specialization: 'Cardiology', email: 'Ada.Byron@Clinic.EXAMPLE', phone: '5551234567' };
+const URL_ = new URL('http://localhost/api/doctors/');
+const CREATED = new Date('2026-11-26T12:00:00.000Z');
 
 const uniqueViolation = () => new QueryFailedError('INSERT', [], Object.assign(new Error('duplicate'), { code: '23505' }));
+
+function doctor(overrides: Partial<Doctor> = {}): Doctor {
+  return Object.assign(new Doctor(), {
+    id: randomUUID(),
+    ...INPUT,
+    createdById: USER.id,
+    createdAt: CREATED,
+    updatedAt: new Date('2026-11-26T12:00:01.000Z'),
+    ...overrides,
+  });
+}
+
+function fakeRepository() {
+  return {
+    sortFields: {
+      name: { column: 'name', property: 'name', kind: 'string' as const },
+      specialization: { column: 'specialization', property: 'specialization', kind: 'string' as const },
+      created_at: { column: 'created_at', property: 'createdAt', kind: 'date' as const },
+    },
+    findById: jest.fn<DoctorsRepository['findById']>(async () => null),
+    existsById: jest.fn<DoctorsRepository['existsById']>(async () => false),
+    listPage: jest.fn<DoctorsRepository['listPage']>(async () => []),
+    insert: jest.fn<DoctorsRepository['insert']>(async (values) =>
+      Object.assign(new Doctor(), { id: randomUUID(), ...values, createdAt: CREATED, updatedAt: CREATED }),
+    ),
+    update: jest.fn<DoctorsRepository['update']>(async () => null),
+    delete: jest.fn<DoctorsRepository['delete']>(async () => false),
+  };
+}
 
 describe(DoctorsService.name, () => {
   let tx: ReturnType<typeof fakeTransactions>;
   let service: DoctorsService;
-  let qb: FakeQueryBuilder;
-  let answer: () => Promise<unknown>;
-  let exists: boolean;
+  let repo: ReturnType<typeof fakeRepository>;
 
   beforeEach(async () => {
-    answer = async () => ({});
-    exists = false;
-    const repository = {
-      createQueryBuilder: () => {
-        qb = new FakeQueryBuilder(() => answer());
-        return qb;
-      },
-      create: (row: Partial<Doctor>) => Object.assign(new Doctor(), row),
-      // What entityFromRow reads to map RETURNING rows: column name -> property (and type).
-      metadata: {
-        columns: ([['id','id'],['name','name'],['specialization','specialization'],['email','email'],['phone','phone'],['created_by','createdById'],['created_at','createdAt','timestamptz'],['updated_at','updatedAt','timestamptz']] as string[][]).map(([databaseName, propertyName, type]) => ({ databaseName, propertyName, type })),
-      },
-      exists: async () => exists,
-      findOne: async () => null,
-    };
-    tx = fakeTransactions(repository);
+    repo = fakeRepository();
+    tx = fakeTransactions(undefined);
     const moduleRef = await Test.createTestingModule({
       providers: [
         DoctorsService,
-        { provide: getRepositoryToken(Doctor), useValue: repository },
+        SearchGate,
+        { provide: DoctorsRepository, useValue: repo },
         { provide: CursorCodec, useValue: new CursorCodec(randomBytes(32)) },
         { provide: DataSource, useValue: tx.dataSource },
         { provide: AuditService, useValue: tx.audit },
-        // List pages run as prepared statements: no doctors in these specs.
-        { provide: PreparedSql, useValue: { query: async () => [] } },
       ],
     }).compile();
     service = moduleRef.get(DoctorsService);
@@ -61,12 +74,9 @@ describe(DoctorsService.name, () => {
 
   describe('create', () => {
     it('records the caller as creator, keeps the email as sent, and answers the response shape', async () => {
-      const now = new Date('2026-11-26T12:00:00.000Z');
-      answer = async () => ({
-        generatedMaps: [{ id: randomUUID(), ...qb.called('values')[0][0]!, createdAt: now, updatedAt: now }],
-      });
       const dto = await service.create(USER, { ...INPUT });
-      expect(qb.called('values')[0][0]).toEqual({ ...INPUT, createdById: USER.id });
+      expect(repo.insert).toHaveBeenCalledWith({ ...INPUT, createdById: USER.id }, tx.manager);
+      expect(tx.audit.record).toHaveBeenCalledWith(expect.objectContaining({ action: 'create', resourceId: dto.id }), tx.manager);
       expect(dto).toEqual({
         id: expect.any(String),
         name: INPUT.name,
@@ -79,34 +89,24 @@ describe(DoctorsService.name, () => {
     });
 
     it('a unique violation (the email) is a 409', async () => {
-      answer = async () => {
-        throw uniqueViolation();
-      };
+      repo.insert.mockRejectedValueOnce(uniqueViolation());
       await expect(service.create(USER, { ...INPUT })).rejects.toBeInstanceOf(ConflictException);
     });
 
     it('other database errors pass through', async () => {
       const boom = new Error('connection lost');
-      answer = async () => {
-        throw boom;
-      };
+      repo.insert.mockRejectedValueOnce(boom);
       await expect(service.create(USER, { ...INPUT })).rejects.toBe(boom);
     });
   });
 
   describe('update', () => {
-    const row = {
-      id: randomUUID(),
-      ...INPUT,
-      created_at: '2026-11-26T12:00:00.000Z',
-      updated_at: new Date('2026-11-26T12:00:01.000Z'),
-    };
+    const row = doctor();
 
     it('a user may change only what they created', async () => {
-      answer = async () => ({ raw: [row] });
+      repo.update.mockResolvedValueOnce(row);
       const dto = await service.update(USER, row.id, { name: 'New' });
-      expect(qb.called('andWhere')).toEqual([['created_by = :userId', { userId: USER.id }]]);
-      expect(qb.called('set')[0][0]).toMatchObject({ name: 'New' });
+      expect(repo.update).toHaveBeenCalledWith(row.id, { name: 'New' }, USER.id, tx.manager);
       expect(dto).toEqual({
         id: row.id,
         name: INPUT.name,
@@ -119,29 +119,26 @@ describe(DoctorsService.name, () => {
     });
 
     it('an admin may change any doctor', async () => {
-      answer = async () => ({ raw: [row] });
+      repo.update.mockResolvedValueOnce(row);
       await service.update(ADMIN, row.id, { phone: '0000000000' });
-      expect(qb.called('andWhere')).toEqual([]);
+      expect(repo.update).toHaveBeenCalledWith(row.id, { phone: '0000000000' }, undefined, tx.manager);
     });
 
     it('stores a changed email byte for byte', async () => {
-      answer = async () => ({ raw: [row] });
+      repo.update.mockResolvedValueOnce(row);
       await service.update(USER, row.id, { email: 'X@EXAMPLE.ORG' });
-      expect(qb.called('set')[0][0]).toMatchObject({ email: 'X@EXAMPLE.ORG' });
+      expect(repo.update.mock.calls[0][1]).toMatchObject({ email: 'X@EXAMPLE.ORG' });
     });
 
     it('no row updated: 403 when the doctor exists (someone else’s), 404 when it does not', async () => {
-      answer = async () => ({ raw: [] });
-      exists = true;
+      repo.existsById.mockResolvedValueOnce(true);
       await expect(service.update(USER, row.id, { name: 'X' })).rejects.toBeInstanceOf(ForbiddenException);
-      exists = false;
       await expect(service.update(USER, row.id, { name: 'X' })).rejects.toBeInstanceOf(NotFoundException);
+      expect(tx.audit.record).not.toHaveBeenCalled();
     });
 
     it('a unique violation (the email) is a 409', async () => {
-      answer = async () => {
-        throw uniqueViolation();
-      };
+      repo.update.mockRejectedValueOnce(uniqueViolation());
       await expect(service.update(USER, row.id, { email: 'taken@example.org' })).rejects.toBeInstanceOf(
         ConflictException,
       );
@@ -150,22 +147,22 @@ describe(DoctorsService.name, () => {
 
   describe('remove', () => {
     it('deletes the caller’s own doctor', async () => {
-      answer = async () => ({ affected: 1 });
-      await expect(service.remove(USER, randomUUID())).resolves.toBeUndefined();
-      expect(qb.called('andWhere')).toEqual([['created_by = :userId', { userId: USER.id }]]);
+      const id = randomUUID();
+      repo.delete.mockResolvedValueOnce(true);
+      await expect(service.remove(USER, id)).resolves.toBeUndefined();
+      expect(repo.delete).toHaveBeenCalledWith(id, USER.id, tx.manager);
     });
 
     it('an admin deletes without the creator condition', async () => {
-      answer = async () => ({ affected: 1 });
-      await service.remove(ADMIN, randomUUID());
-      expect(qb.called('andWhere')).toEqual([]);
+      const id = randomUUID();
+      repo.delete.mockResolvedValueOnce(true);
+      await service.remove(ADMIN, id);
+      expect(repo.delete).toHaveBeenCalledWith(id, undefined, tx.manager);
     });
 
     it('nothing deleted: 403 for someone else’s doctor, 404 for a missing one', async () => {
-      answer = async () => ({ affected: 0 });
-      exists = true;
+      repo.existsById.mockResolvedValueOnce(true);
       await expect(service.remove(USER, randomUUID())).rejects.toBeInstanceOf(ForbiddenException);
-      exists = false;
       await expect(service.remove(USER, randomUUID())).rejects.toBeInstanceOf(NotFoundException);
     });
   });
@@ -178,9 +175,37 @@ describe(DoctorsService.name, () => {
 
   describe('list', () => {
     it('refuses an ordering outside the allow-list before querying', async () => {
-      await expect(
-        service.list({ ordering: 'email' }, new URL('http://localhost/api/doctors/')),
-      ).rejects.toBeInstanceOf(ValidationFailedException);
+      await expect(service.list(USER, { ordering: 'email' }, URL_)).rejects.toBeInstanceOf(ValidationFailedException);
+      expect(repo.listPage).not.toHaveBeenCalled();
+    });
+
+    it('passes search and specialization on; empty ones are none', async () => {
+      await service.list(USER, { search: 'card', specialization: 'Cardiology' }, URL_);
+      await service.list(USER, { search: '', specialization: '' }, URL_);
+      expect(repo.listPage.mock.calls.map((c) => c[0])).toEqual([
+        { search: 'card', specialization: 'Cardiology' },
+        { search: undefined, specialization: undefined },
+      ]);
+    });
+
+    it('a cursor works only for the user it was given to', async () => {
+      repo.listPage.mockResolvedValueOnce([doctor(), doctor()]);
+      const first = await service.list(USER, { page_size: 1, ordering: 'name' }, URL_);
+      const cursor = new URL(first.next!).searchParams.get('cursor')!;
+      await expect(service.list(USER, { page_size: 1, ordering: 'name', cursor }, URL_)).resolves.toBeDefined();
+      await expect(service.list(OTHER, { page_size: 1, ordering: 'name', cursor }, URL_)).rejects.toBeInstanceOf(
+        ValidationFailedException,
+      );
+    });
+
+    it(`searches count against the same per-user bound (${SEARCHES_PER_USER}): beyond it, 429`, async () => {
+      const release: Array<() => void> = [];
+      repo.listPage.mockImplementation(() => new Promise<Doctor[]>((done) => release.push(() => done([]))));
+      const running = Array.from({ length: SEARCHES_PER_USER }, () => service.list(USER, { search: 'card' }, URL_));
+      const refused = await service.list(USER, { search: 'card' }, URL_).catch((e: unknown) => e);
+      expect((refused as HttpException).getStatus()).toBe(429);
+      release.forEach((done) => done());
+      await Promise.all(running);
     });
   });
 });

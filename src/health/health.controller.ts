@@ -4,7 +4,7 @@ import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ApiProblems } from '../common/api-docs.js';
-import { Public } from '../common/decorators.js';
+import { Public } from '../auth/public.decorator.js';
 import { WithoutDatabase } from '../database/database-ready.guard.js';
 import { isDatabaseReady } from '../database/database-startup.js';
 import { DrainService } from './drain.service.js';

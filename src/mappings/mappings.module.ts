@@ -1,15 +1,14 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { PaginationModule } from '../common/pagination.module.js';
+import { PaginationModule } from '../common/pagination/pagination.module.js';
 import { PatientsModule } from '../patients/patients.module.js';
-import { Mapping } from './mapping.entity.js';
 import { MappingsController } from './mappings.controller.js';
+import { MappingsRepository } from './mappings.repository.js';
 import { MappingsService } from './mappings.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Mapping]), PatientsModule, PaginationModule],
+  imports: [PatientsModule, PaginationModule],
   controllers: [MappingsController],
-  providers: [MappingsService],
+  providers: [MappingsService, MappingsRepository],
   exports: [MappingsService],
 })
 export class MappingsModule {}

@@ -1,20 +1,20 @@
+// Past 250 lines: one suite for the one class, a describe per service method; splitting it would scatter its rules.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { ConflictException, NotFoundException } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { getRepositoryToken } from '@nestjs/typeorm';
-import { QueryFailedError } from 'typeorm';
-import { FakeQueryBuilder } from '../../test/utils/fake-query-builder.js';
-import type { AuthUser } from '../common/decorators.js';
-import { DataSource } from 'typeorm';
-import { AuditService } from '../audit/audit.service.js';
+import { DataSource, QueryFailedError } from 'typeorm';
 import { fakeTransactions } from '../../test/utils/fake-transactions.js';
-import { CursorCodec } from '../common/pagination.js';
+import { AuditService } from '../audit/audit.service.js';
+import type { AuthUser } from '../auth/current-user.decorator.js';
+import { CursorCodec } from '../common/pagination/cursor-codec.js';
+import type { PageRequest } from '../common/pagination/keyset-query.js';
 import { ValidationFailedException } from '../common/problem.js';
 import { Doctor } from '../doctors/doctor.entity.js';
 import { Patient } from '../patients/patient.entity.js';
 import { PatientsService } from '../patients/patients.service.js';
 import { Mapping } from './mapping.entity.js';
+import { MappingsRepository } from './mappings.repository.js';
 import { MappingsService } from './mappings.service.js';
 
 const USER: AuthUser = { id: randomUUID(), username: 'ada', role: 'user', sessionId: randomUUID() };
@@ -69,42 +69,39 @@ const dbError = (fields: { code: string; constraint?: string }) =>
 
 const notFound = () => new NotFoundException('Patient not found.');
 
-/** The shared fake builder, plus the alias the service passed to `createQueryBuilder`. */
-type MappingQueryBuilder = FakeQueryBuilder<Mapping> & { alias: string | undefined };
+function fakeRepository() {
+  return {
+    sortFields: { created_at: { column: 'created_at', property: 'createdAt', kind: 'date' as const } },
+    listPage: jest.fn<MappingsRepository['listPage']>(async () => []),
+    listPageWithNames: jest.fn<MappingsRepository['listPageWithNames']>(async () => []),
+    listPageWithDoctors: jest.fn<MappingsRepository['listPageWithDoctors']>(async () => []),
+    insert: jest.fn<MappingsRepository['insert']>(async (values) =>
+      Object.assign(new Mapping(), { id: randomUUID(), ...values, createdAt: CREATED }),
+    ),
+    delete: jest.fn<MappingsRepository['delete']>(async () => null),
+  };
+}
 
 describe(MappingsService.name, () => {
   let tx: ReturnType<typeof fakeTransactions>;
   let service: MappingsService;
-  let qb: MappingQueryBuilder;
-  let builders: MappingQueryBuilder[];
-  let answer: () => Promise<unknown>;
-  let rows: Mapping[];
+  let repo: ReturnType<typeof fakeRepository>;
   const patients = { findVisible: jest.fn<PatientsService['findVisible']>() };
+  /** Every call that reads a page or writes, whatever the method. */
+  const queried = () =>
+    repo.listPage.mock.calls.length +
+    repo.listPageWithNames.mock.calls.length +
+    repo.listPageWithDoctors.mock.calls.length +
+    repo.insert.mock.calls.length;
 
   beforeEach(async () => {
-    answer = async () => ({});
-    rows = [];
-    builders = [];
+    repo = fakeRepository();
     patients.findVisible.mockReset();
-    const repository = {
-      createQueryBuilder: (alias?: string) => {
-        qb = Object.assign(
-          new FakeQueryBuilder<Mapping>(
-            () => answer(),
-            async () => [...rows],
-          ),
-          { alias },
-        );
-        builders.push(qb);
-        return qb;
-      },
-      create: (row: Partial<Mapping>) => Object.assign(new Mapping(), row),
-    };
-    tx = fakeTransactions(repository);
+    tx = fakeTransactions(undefined);
     const moduleRef = await Test.createTestingModule({
       providers: [
         MappingsService,
-        { provide: getRepositoryToken(Mapping), useValue: repository },
+        { provide: MappingsRepository, useValue: repo },
         { provide: PatientsService, useValue: patients },
         { provide: CursorCodec, useValue: new CursorCodec(randomBytes(32)) },
         { provide: DataSource, useValue: tx.dataSource },
@@ -115,26 +112,21 @@ describe(MappingsService.name, () => {
   });
 
   describe('create', () => {
-    const insertedRow = () => ({ id: randomUUID(), ...qb.called('values')[0][0]!, createdAt: CREATED });
-
     it('looks the patient up as the caller and inserts patient, owner and doctor', async () => {
       const own = patient();
       const doctorId = randomUUID();
       patients.findVisible.mockResolvedValue(own);
-      answer = async () => ({ generatedMaps: [insertedRow()] });
       await service.create(USER, { patient: own.id, doctor: doctorId });
       expect(patients.findVisible).toHaveBeenCalledWith(USER, own.id);
-      expect(qb.called('insert')).toHaveLength(1);
-      expect(qb.called('values')[0][0]).toEqual({ patientId: own.id, ownerId: USER.id, doctorId });
+      expect(repo.insert).toHaveBeenCalledWith({ patientId: own.id, ownerId: USER.id, doctorId }, tx.manager);
     });
 
     it('the owner is the patient’s, not the admin’s, when an admin assigns another user’s patient', async () => {
       const someoneElses = patient({ ownerId: randomUUID() });
       patients.findVisible.mockResolvedValue(someoneElses);
-      answer = async () => ({ generatedMaps: [insertedRow()] });
       await service.create(ADMIN, { patient: someoneElses.id, doctor: randomUUID() });
       expect(patients.findVisible).toHaveBeenCalledWith(ADMIN, someoneElses.id);
-      const values = qb.called('values')[0][0] as Record<string, unknown>;
+      const values = repo.insert.mock.calls[0][0];
       expect(values.ownerId).toBe(someoneElses.ownerId);
       expect(values.ownerId).not.toBe(ADMIN.id);
     });
@@ -143,7 +135,6 @@ describe(MappingsService.name, () => {
       const own = patient();
       const doctorId = randomUUID();
       patients.findVisible.mockResolvedValue(own);
-      answer = async () => ({ generatedMaps: [insertedRow()] });
       const dto = await service.create(USER, { patient: own.id, doctor: doctorId });
       expect(dto).toEqual({
         id: expect.any(String),
@@ -159,14 +150,12 @@ describe(MappingsService.name, () => {
       const error = notFound();
       patients.findVisible.mockRejectedValue(error);
       await expect(service.create(USER, { patient: randomUUID(), doctor: randomUUID() })).rejects.toBe(error);
-      expect(builders).toHaveLength(0);
+      expect(queried()).toBe(0);
     });
 
     it('a unique violation (the pair is already assigned) is a 409', async () => {
       patients.findVisible.mockResolvedValue(patient());
-      answer = async () => {
-        throw dbError({ code: '23505', constraint: 'patient_doctor_mappings_pair_key' });
-      };
+      repo.insert.mockRejectedValueOnce(dbError({ code: '23505', constraint: 'patient_doctor_mappings_pair_key' }));
       await expect(service.create(USER, { patient: randomUUID(), doctor: randomUUID() })).rejects.toBeInstanceOf(
         ConflictException,
       );
@@ -174,9 +163,7 @@ describe(MappingsService.name, () => {
 
     it('a foreign-key violation on the doctor is 404 "Doctor not found."', async () => {
       patients.findVisible.mockResolvedValue(patient());
-      answer = async () => {
-        throw dbError({ code: '23503', constraint: 'patient_doctor_mappings_doctor_id_fkey' });
-      };
+      repo.insert.mockRejectedValueOnce(dbError({ code: '23503', constraint: 'patient_doctor_mappings_doctor_id_fkey' }));
       const promise = service.create(USER, { patient: randomUUID(), doctor: randomUUID() });
       await expect(promise).rejects.toBeInstanceOf(NotFoundException);
       await expect(promise).rejects.toThrow('Doctor not found.');
@@ -184,9 +171,7 @@ describe(MappingsService.name, () => {
 
     it('a foreign-key violation on the patient (deleted meanwhile) is 404 "Patient not found."', async () => {
       patients.findVisible.mockResolvedValue(patient());
-      answer = async () => {
-        throw dbError({ code: '23503', constraint: 'patient_doctor_mappings_patient_id_fkey' });
-      };
+      repo.insert.mockRejectedValueOnce(dbError({ code: '23503', constraint: 'patient_doctor_mappings_patient_id_fkey' }));
       const promise = service.create(USER, { patient: randomUUID(), doctor: randomUUID() });
       await expect(promise).rejects.toBeInstanceOf(NotFoundException);
       await expect(promise).rejects.toThrow('Patient not found.');
@@ -195,16 +180,12 @@ describe(MappingsService.name, () => {
     it('other database errors pass through', async () => {
       patients.findVisible.mockResolvedValue(patient());
       const checkViolation = dbError({ code: '23514' });
-      answer = async () => {
-        throw checkViolation;
-      };
+      repo.insert.mockRejectedValueOnce(checkViolation);
       await expect(service.create(USER, { patient: randomUUID(), doctor: randomUUID() })).rejects.toBe(
         checkViolation,
       );
       const boom = new Error('connection lost');
-      answer = async () => {
-        throw boom;
-      };
+      repo.insert.mockRejectedValueOnce(boom);
       await expect(service.create(USER, { patient: randomUUID(), doctor: randomUUID() })).rejects.toBe(boom);
     });
   });
@@ -212,31 +193,46 @@ describe(MappingsService.name, () => {
   describe('list', () => {
     it('a user sees only the mappings of their own patients', async () => {
       await service.list(USER, {}, URL_);
-      expect(qb.alias).toBe('m');
-      expect(qb.called('andWhere')).toEqual([['m.owner_id = :ownerId', { ownerId: USER.id }]]);
+      expect(repo.listPage.mock.calls[0][0]).toEqual({ ownerId: USER.id });
     });
 
     it('an admin sees every mapping: no owner condition', async () => {
       await service.list(ADMIN, {}, URL_);
-      expect(qb.called('andWhere')).toEqual([]);
+      expect(repo.listPage.mock.calls[0][0]).toEqual({ ownerId: undefined });
     });
 
-    it('orders newest first, id as tie-breaker, and fetches one row beyond the page', async () => {
+    it('orders newest first and asks for the page size', async () => {
       await service.list(USER, { page_size: 5 }, URL_);
-      expect(qb.called('orderBy')).toEqual([['m.created_at', 'DESC']]);
-      expect(qb.called('addOrderBy')).toEqual([['m.id', 'DESC']]);
-      expect(qb.called('limit')).toEqual([[6]]);
+      const page = repo.listPage.mock.calls[0][1] as PageRequest;
+      expect(page).toMatchObject({ pageSize: 5, ordering: { key: '-created_at', descending: true } });
     });
 
     it('maps rows to {id, patient, doctor, created_at}', async () => {
       const row = mapping();
-      rows = [row];
+      repo.listPage.mockResolvedValueOnce([row]);
       const page = await service.list(USER, {}, URL_);
       expect(page).toEqual({
         next: null,
         previous: null,
         results: [{ id: row.id, patient: row.patientId, doctor: row.doctorId, created_at: row.createdAt.toISOString() }],
       });
+    });
+
+    it('a cursor works only for the user it was given to', async () => {
+      repo.listPage.mockResolvedValueOnce([mapping(), mapping()]);
+      const first = await service.list(USER, { page_size: 1 }, URL_);
+      const cursor = new URL(first.next!).searchParams.get('cursor')!;
+      const other: AuthUser = { ...USER, id: randomUUID() };
+      await expect(service.list(other, { cursor }, URL_)).rejects.toBeInstanceOf(ValidationFailedException);
+      await expect(service.listAll(ADMIN, { cursor }, URL_)).rejects.toBeInstanceOf(ValidationFailedException);
+    });
+  });
+
+  describe('listAll', () => {
+    it('passes the patient, doctor and owner filters on, with the names joined', async () => {
+      const [patientId, doctorId, ownerId] = [randomUUID(), randomUUID(), randomUUID()];
+      await service.listAll(ADMIN, { patient: patientId, doctor: doctorId, owner: ownerId }, URL_);
+      expect(repo.listPageWithNames.mock.calls[0][0]).toEqual({ patientId, doctorId, ownerId });
     });
   });
 
@@ -249,19 +245,15 @@ describe(MappingsService.name, () => {
       const id = randomUUID();
       await expect(service.doctorsOf(USER, id, {}, URL_DOCTORS(id))).rejects.toBe(error);
       expect(patients.findVisible).toHaveBeenCalledWith(USER, id);
-      expect(builders).toHaveLength(0);
+      expect(queried()).toBe(0);
     });
 
     it('joins the doctor and filters by the patient, newest assignment first', async () => {
       const own = patient();
       patients.findVisible.mockResolvedValue(own);
       await service.doctorsOf(USER, own.id, { page_size: 3 }, URL_DOCTORS(own.id));
-      expect(qb.alias).toBe('m');
-      expect(qb.called('innerJoinAndSelect')).toEqual([['m.doctor', 'd']]);
-      expect(qb.called('andWhere')).toEqual([['m.patient_id = :patientId', { patientId: own.id }]]);
-      expect(qb.called('orderBy')).toEqual([['m.created_at', 'DESC']]);
-      expect(qb.called('addOrderBy')).toEqual([['m.id', 'DESC']]);
-      expect(qb.called('limit')).toEqual([[4]]);
+      expect(repo.listPageWithDoctors.mock.calls[0][0]).toEqual({ patientId: own.id });
+      expect(repo.listPageWithDoctors.mock.calls[0][1]).toMatchObject({ pageSize: 3, ordering: { key: '-created_at' } });
     });
 
     it('maps each row to the doctor’s fields plus mapping_id and assigned_at', async () => {
@@ -269,7 +261,7 @@ describe(MappingsService.name, () => {
       patients.findVisible.mockResolvedValue(own);
       const d = doctor();
       const row = mapping({ patientId: own.id, doctor: d, doctorId: d.id });
-      rows = [row];
+      repo.listPageWithDoctors.mockResolvedValueOnce([row]);
       const page = await service.doctorsOf(USER, own.id, {}, URL_DOCTORS(own.id));
       expect(page.results).toEqual([
         {
@@ -292,7 +284,7 @@ describe(MappingsService.name, () => {
       const a = patient();
       const b = patient();
       patients.findVisible.mockImplementation(async (_user, id) => (id === a.id ? a : b));
-      rows = [mapping({ patientId: a.id }), mapping({ patientId: a.id })];
+      repo.listPageWithDoctors.mockResolvedValueOnce([mapping({ patientId: a.id }), mapping({ patientId: a.id })]);
       const first = await service.doctorsOf(USER, a.id, { page_size: 1 }, URL_DOCTORS(a.id));
       expect(first.next).not.toBeNull();
       const cursor = new URL(first.next!).searchParams.get('cursor')!;
@@ -300,11 +292,11 @@ describe(MappingsService.name, () => {
       // The cursor is good for patient A's list...
       await expect(service.doctorsOf(USER, a.id, { page_size: 1, cursor }, URL_DOCTORS(a.id))).resolves.toBeDefined();
       // ...but not for patient B's.
-      const queried = builders.length;
+      const before = queried();
       await expect(
         service.doctorsOf(USER, b.id, { page_size: 1, cursor }, URL_DOCTORS(b.id)),
       ).rejects.toBeInstanceOf(ValidationFailedException);
-      expect(builders).toHaveLength(queried);
+      expect(queried()).toBe(before);
     });
   });
 
@@ -312,11 +304,9 @@ describe(MappingsService.name, () => {
     it('deletes a mapping of the caller’s own patient, and records it in the same transaction', async () => {
       const id = randomUUID();
       const patientId = randomUUID();
-      answer = async () => ({ affected: 1, raw: [{ patient_id: patientId }] });
+      repo.delete.mockResolvedValueOnce(mapping({ id, patientId }));
       await expect(service.remove(USER, id)).resolves.toBeUndefined();
-      expect(qb.called('delete')).toHaveLength(1);
-      expect(qb.called('where')).toEqual([['id = :id', { id }]]);
-      expect(qb.called('andWhere')).toEqual([['owner_id = :ownerId', { ownerId: USER.id }]]);
+      expect(repo.delete).toHaveBeenCalledWith(id, USER.id, tx.manager);
       expect(tx.audit.record).toHaveBeenCalledWith(
         { action: 'delete', resourceType: 'mapping', resourceId: id, patientId, status: 204 },
         tx.manager,
@@ -324,13 +314,13 @@ describe(MappingsService.name, () => {
     });
 
     it('an admin deletes without the owner condition', async () => {
-      answer = async () => ({ affected: 1, raw: [{ patient_id: randomUUID() }] });
-      await service.remove(ADMIN, randomUUID());
-      expect(qb.called('andWhere')).toEqual([]);
+      const id = randomUUID();
+      repo.delete.mockResolvedValueOnce(mapping({ id }));
+      await service.remove(ADMIN, id);
+      expect(repo.delete).toHaveBeenCalledWith(id, undefined, tx.manager);
     });
 
     it('nothing deleted (someone else’s or missing) is 404, and no event is recorded here', async () => {
-      answer = async () => ({ affected: 0, raw: [] });
       await expect(service.remove(USER, randomUUID())).rejects.toBeInstanceOf(NotFoundException);
       expect(tx.audit.record).not.toHaveBeenCalled();
     });

@@ -2,8 +2,9 @@ import { Body, Controller, Delete, Get, Param, Patch, Post, Put, Query } from '@
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Audited } from '../audit/audited.decorator.js';
 import { ApiPageResponse, ApiProblems, NoContent } from '../common/api-docs.js';
-import { type AuthUser, CurrentUser, RequestUrl } from '../common/decorators.js';
-import type { PageDto } from '../common/pagination.js';
+import { RequestUrl } from '../common/decorators.js';
+import { type AuthUser, CurrentUser } from '../auth/current-user.decorator.js';
+import type { PageDto } from '../common/pagination/page.dto.js';
 import { UuidParam } from '../common/params.js';
 import { CreatePatientDto } from './dto/create-patient.dto.js';
 import { ListPatientsDto } from './dto/list-patients.dto.js';
@@ -31,7 +32,7 @@ export class PatientsController {
   @Get()
   @ApiOperation({ summary: "The caller's patients (an admin's: everyone's), newest first" })
   @ApiPageResponse(PatientDto)
-  @ApiProblems(400, 401)
+  @ApiProblems(400, 401, 429)
   list(
     @CurrentUser() user: AuthUser,
     @Query() query: ListPatientsDto,

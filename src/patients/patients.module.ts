@@ -1,14 +1,14 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { PaginationModule } from '../common/pagination.module.js';
-import { Patient } from './patient.entity.js';
+import { PaginationModule } from '../common/pagination/pagination.module.js';
+import { SearchGateModule } from '../common/search-gate.js';
 import { PatientsController } from './patients.controller.js';
+import { PatientsRepository } from './patients.repository.js';
 import { PatientsService } from './patients.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Patient]), PaginationModule],
+  imports: [PaginationModule, SearchGateModule],
   controllers: [PatientsController],
-  providers: [PatientsService],
+  providers: [PatientsService, PatientsRepository],
   exports: [PatientsService],
 })
 export class PatientsModule {}

@@ -1,20 +1,22 @@
+// Past 250 lines: one suite for the one class, a describe per service method; splitting it would scatter its rules.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { beforeEach, describe, expect, it } from '@jest/globals';
-import { NotFoundException } from '@nestjs/common';
+import { beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { HttpException, NotFoundException } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { getRepositoryToken } from '@nestjs/typeorm';
-import { FAKE_SELECT, FakeQueryBuilder } from '../../test/utils/fake-query-builder.js';
-import type { AuthUser } from '../common/decorators.js';
 import { DataSource } from 'typeorm';
-import { AuditService } from '../audit/audit.service.js';
 import { fakeTransactions } from '../../test/utils/fake-transactions.js';
-import { CursorCodec } from '../common/pagination.js';
+import { AuditService } from '../audit/audit.service.js';
+import type { AuthUser } from '../auth/current-user.decorator.js';
+import { CursorCodec } from '../common/pagination/cursor-codec.js';
+import type { PageRequest } from '../common/pagination/keyset-query.js';
 import { ValidationFailedException } from '../common/problem.js';
+import { SEARCHES_PER_USER, SearchGate } from '../common/search-gate.js';
 import { Patient } from './patient.entity.js';
-import { PreparedSql } from '../database/prepared-sql.js';
+import { PatientsRepository } from './patients.repository.js';
 import { PatientsService } from './patients.service.js';
 
 const USER: AuthUser = { id: randomUUID(), username: 'ada', role: 'user', sessionId: randomUUID() };
+const OTHER: AuthUser = { id: randomUUID(), username: 'bob', role: 'user', sessionId: randomUUID() };
 const ADMIN: AuthUser = { id: randomUUID(), username: 'root', role: 'admin', sessionId: randomUUID() };
 const INPUT = { name: 'Grace Hopper', age: 42, gender: 'female' as const, address: '12 Harbour Road' };
 const URL_ = new URL('http://localhost/api/patients/');
@@ -32,91 +34,57 @@ function patient(overrides: Partial<Patient> = {}): Patient {
   });
 }
 
+/** The repository as Nest injects it, each method a mock; sort fields as metadata gives them. */
+function fakeRepository() {
+  return {
+    sortFields: {
+      name: { column: 'name', property: 'name', kind: 'string' as const },
+      created_at: { column: 'created_at', property: 'createdAt', kind: 'date' as const },
+      age: { column: 'age', property: 'age', kind: 'number' as const },
+    },
+    findById: jest.fn<PatientsRepository['findById']>(async () => null),
+    listPage: jest.fn<PatientsRepository['listPage']>(async () => []),
+    listPageWithOwners: jest.fn<PatientsRepository['listPageWithOwners']>(async () => []),
+    insert: jest.fn<PatientsRepository['insert']>(async (values) =>
+      Object.assign(new Patient(), { id: randomUUID(), ...values, createdAt: CREATED, updatedAt: CREATED }),
+    ),
+    update: jest.fn<PatientsRepository['update']>(async () => null),
+    delete: jest.fn<PatientsRepository['delete']>(async () => false),
+  };
+}
+
 describe(PatientsService.name, () => {
   let tx: ReturnType<typeof fakeTransactions>;
   let service: PatientsService;
-  let qb: FakeQueryBuilder<Patient>;
-  let answer: () => Promise<unknown>;
-  let rows: Patient[];
-  let found: Patient | null;
-  let findOneArgs: unknown[];
+  let repo: ReturnType<typeof fakeRepository>;
 
   beforeEach(async () => {
-    answer = async () => ({});
-    rows = [];
-    found = null;
-    findOneArgs = [];
-    const repository = {
-      createQueryBuilder: () => {
-        qb = new FakeQueryBuilder<Patient>(
-          () => answer(),
-          async () => [...rows],
-        );
-        return qb;
-      },
-      create: (row: Partial<Patient>) => Object.assign(new Patient(), row),
-      // What entityFromRow reads to map RETURNING rows: column name -> property (and type).
-      metadata: {
-        columns: ([['id','id'],['owner_id','ownerId'],['name','name'],['age','age'],['gender','gender'],['address','address'],['created_at','createdAt','timestamptz'],['updated_at','updatedAt','timestamptz']] as string[][]).map(([databaseName, propertyName, type]) => ({ databaseName, propertyName, type })),
-      },
-    };
-    // The prepared lookup by id: answers `found` as the row the database would return.
-    const sql = {
-      query: async (text: string, values: unknown[]) => {
-        // A list page: the rows as TypeORM's SELECT for alias p names them.
-        if (text === FAKE_SELECT) {
-          return [...rows].map((r) => ({
-            p_id: r.id,
-            p_owner_id: r.ownerId,
-            p_name: r.name,
-            p_age: r.age,
-            p_gender: r.gender,
-            p_address: r.address,
-            p_created_at: r.createdAt,
-            p_updated_at: r.updatedAt,
-          }));
-        }
-        findOneArgs.push({ text, values });
-        return found
-          ? [
-              {
-                id: found.id,
-                owner_id: found.ownerId,
-                name: found.name,
-                age: found.age,
-                gender: found.gender,
-                address: found.address,
-                created_at: found.createdAt,
-                updated_at: found.updatedAt,
-              },
-            ]
-          : [];
-      },
-    };
-    tx = fakeTransactions(repository);
+    repo = fakeRepository();
+    tx = fakeTransactions(undefined);
     const moduleRef = await Test.createTestingModule({
       providers: [
         PatientsService,
-        { provide: getRepositoryToken(Patient), useValue: repository },
+        SearchGate,
+        { provide: PatientsRepository, useValue: repo },
         { provide: CursorCodec, useValue: new CursorCodec(randomBytes(32)) },
         { provide: DataSource, useValue: tx.dataSource },
         { provide: AuditService, useValue: tx.audit },
-        { provide: PreparedSql, useValue: sql },
       ],
     }).compile();
     service = moduleRef.get(PatientsService);
   });
 
-  describe('create', () => {
-    beforeEach(() => {
-      answer = async () => ({
-        generatedMaps: [{ id: randomUUID(), ...qb.called('values')[0][0]!, createdAt: CREATED, updatedAt: CREATED }],
-      });
-    });
+  /** The page request of the n-th listPage call. */
+  const pageOfCall = (n = 0) => repo.listPage.mock.calls[n][1] as PageRequest;
 
-    it('takes the owner from the caller and answers the response shape', async () => {
+  describe('create', () => {
+    it('takes the owner from the caller, inserts in the transaction with its audit event, and answers the response shape', async () => {
       const dto = await service.create(USER, { ...INPUT });
-      expect(qb.called('values')[0][0]).toEqual({ ...INPUT, ownerId: USER.id });
+      expect(repo.insert).toHaveBeenCalledWith({ ...INPUT, ownerId: USER.id }, tx.manager);
+      expect(tx.audit.record).toHaveBeenCalledWith(
+        expect.objectContaining({ action: 'create', resourceType: 'patient', resourceId: dto.id, patientId: dto.id }),
+        tx.manager,
+      );
       expect(dto).toEqual({
         id: expect.any(String),
         name: INPUT.name,
@@ -133,13 +101,13 @@ describe(PatientsService.name, () => {
     it('ignores an owner smuggled into the body', async () => {
       const smuggled = { ...INPUT, ownerId: randomUUID() } as typeof INPUT;
       await service.create(USER, smuggled);
-      expect(qb.called('values')[0][0]).toMatchObject({ ownerId: USER.id });
+      expect(repo.insert.mock.calls[0][0]).toMatchObject({ ownerId: USER.id });
     });
 
     it('an omitted address is stored as the empty string', async () => {
       const { address: _address, ...withoutAddress } = INPUT;
       const dto = await service.create(USER, withoutAddress);
-      expect(qb.called('values')[0][0]).toMatchObject({ address: '' });
+      expect(repo.insert.mock.calls[0][0]).toMatchObject({ address: '' });
       expect(dto.address).toBe('');
     });
   });
@@ -147,38 +115,30 @@ describe(PatientsService.name, () => {
   describe('list', () => {
     it('a user sees only their own patients', async () => {
       await service.list(USER, {}, URL_);
-      expect(qb.called('andWhere')).toEqual([['p.owner_id = :ownerId', { ownerId: USER.id }]]);
+      expect(repo.listPage.mock.calls[0][0]).toMatchObject({ ownerId: USER.id });
     });
 
     it('an admin sees every patient', async () => {
       await service.list(ADMIN, {}, URL_);
-      expect(qb.called('andWhere')).toEqual([]);
+      expect(repo.listPage.mock.calls[0][0].ownerId).toBeUndefined();
     });
 
-    it('search is a case-insensitive substring with % and _ escaped', async () => {
-      await service.list(ADMIN, { search: '50%_a\\b' }, URL_);
-      expect(qb.called('andWhere')).toEqual([['p.name ILIKE :search', { search: '%50\\%\\_a\\\\b%' }]]);
+    it('passes search, gender and the inclusive age range on; an empty search is none', async () => {
+      await service.list(USER, { search: 'ann', gender: 'male', min_age: 0, max_age: 65 }, URL_);
+      expect(repo.listPage.mock.calls[0][0]).toEqual({ ownerId: USER.id, search: 'ann', gender: 'male', minAge: 0, maxAge: 65 });
+      await service.list(USER, { search: '' }, URL_);
+      expect(repo.listPage.mock.calls[1][0].search).toBeUndefined();
     });
 
-    it('filters by gender and an inclusive age range, after the owner condition', async () => {
-      await service.list(USER, { gender: 'male', min_age: 0, max_age: 65 }, URL_);
-      expect(qb.called('andWhere')).toEqual([
-        ['p.owner_id = :ownerId', { ownerId: USER.id }],
-        ['p.gender = :gender', { gender: 'male' }],
-        ['p.age >= :minAge', { minAge: 0 }],
-        ['p.age <= :maxAge', { maxAge: 65 }],
-      ]);
-    });
-
-    it('orders newest first by default, id as tie-breaker, and fetches one row beyond the page', async () => {
+    it('orders newest first by default and asks for the page size', async () => {
       await service.list(USER, { page_size: 5 }, URL_);
-      expect(qb.called('orderBy')).toEqual([['p.created_at', 'DESC']]);
-      expect(qb.called('addOrderBy')).toEqual([['p.id', 'DESC']]);
-      expect(qb.called('limit')).toEqual([[6]]);
+      expect(pageOfCall()).toMatchObject({ pageSize: 5, ordering: { key: '-created_at', descending: true } });
+      expect(pageOfCall().ordering.field).toMatchObject({ column: 'created_at' });
     });
 
     it('maps rows to response DTOs and links the next page when there are more', async () => {
-      rows = [patient({ name: 'A' }), patient({ name: 'B' }), patient({ name: 'C' })];
+      const rows = [patient({ name: 'A' }), patient({ name: 'B' }), patient({ name: 'C' })];
+      repo.listPage.mockResolvedValueOnce(rows);
       const page = await service.list(USER, { page_size: 2, ordering: 'name' }, URL_);
       expect(page.results.map((p) => p.name)).toEqual(['A', 'B']);
       expect(page.results[0]).toEqual({
@@ -195,19 +155,16 @@ describe(PatientsService.name, () => {
     });
 
     it('the next link’s cursor continues after the last row shown, still within the caller’s patients', async () => {
-      rows = [patient({ name: 'A' }), patient({ name: 'B' }), patient({ name: 'C' })];
+      repo.listPage.mockResolvedValueOnce([patient({ name: 'A' }), patient({ name: 'B' }), patient({ name: 'C' })]);
       const first = await service.list(USER, { page_size: 2, ordering: 'name' }, URL_);
       const cursor = new URL(first.next!).searchParams.get('cursor')!;
-      rows = [];
       await service.list(USER, { page_size: 2, ordering: 'name', cursor }, URL_);
-      expect(qb.called('andWhere')).toEqual([
-        ['p.owner_id = :ownerId', { ownerId: USER.id }],
-        ['(p.name, p.id) > (:cursorValue, :cursorId)', { cursorValue: 'B', cursorId: first.results[1].id }],
-      ]);
+      expect(repo.listPage.mock.calls[1][0]).toMatchObject({ ownerId: USER.id });
+      expect(pageOfCall(1).cursor).toEqual({ v: 'B', i: first.results[1].id, r: false });
     });
 
     it('a cursor made for another ordering is refused', async () => {
-      rows = [patient(), patient()];
+      repo.listPage.mockResolvedValueOnce([patient(), patient()]);
       const first = await service.list(USER, { page_size: 1, ordering: 'name' }, URL_);
       const cursor = new URL(first.next!).searchParams.get('cursor')!;
       await expect(service.list(USER, { ordering: '-age', cursor }, URL_)).rejects.toBeInstanceOf(
@@ -215,31 +172,74 @@ describe(PatientsService.name, () => {
       );
     });
 
+    it('a cursor made for another user, or for the admin list, is refused before querying', async () => {
+      repo.listPage.mockResolvedValueOnce([patient(), patient()]);
+      const first = await service.list(USER, { page_size: 1, ordering: 'name' }, URL_);
+      const cursor = new URL(first.next!).searchParams.get('cursor')!;
+      await expect(service.list(OTHER, { ordering: 'name', cursor }, URL_)).rejects.toBeInstanceOf(ValidationFailedException);
+      await expect(service.list({ ...USER, role: 'admin' }, { ordering: 'name', cursor }, URL_)).rejects.toBeInstanceOf(
+        ValidationFailedException,
+      );
+      await expect(service.listAll(ADMIN, { ordering: 'name', cursor }, URL_)).rejects.toBeInstanceOf(ValidationFailedException);
+      expect(repo.listPage).toHaveBeenCalledTimes(1);
+      expect(repo.listPageWithOwners).not.toHaveBeenCalled();
+    });
+
     it('refuses an ordering outside the allow-list before querying', async () => {
       await expect(service.list(USER, { ordering: 'owner_id' }, URL_)).rejects.toBeInstanceOf(
         ValidationFailedException,
       );
+      expect(repo.listPage).not.toHaveBeenCalled();
+    });
+
+    it(`a user runs at most ${SEARCHES_PER_USER} searches at once: the next is 429 with Retry-After; others are not held up`, async () => {
+      const release: Array<() => void> = [];
+      repo.listPage.mockImplementation(
+        (filter) => (filter.search ? new Promise<Patient[]>((done) => release.push(() => done([]))) : Promise.resolve([])),
+      );
+      const running = Array.from({ length: SEARCHES_PER_USER }, () => service.list(USER, { search: 'ann' }, URL_));
+      const refused = await service.list(USER, { search: 'ann' }, URL_).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(HttpException);
+      expect((refused as HttpException).getStatus()).toBe(429);
+      expect((refused as HttpException).getResponse()).toMatchObject({ retryAfter: 1 });
+      // Another user's search, and the same user's plain list, still run.
+      const otherSearch = service.list(OTHER, { search: 'ann' }, URL_);
+      await expect(service.list(USER, {}, URL_)).resolves.toMatchObject({ results: [] });
+      release.forEach((done) => done());
+      await Promise.all([...running, otherSearch]);
+      // Slots come back once the searches end.
+      const again = service.list(USER, { search: 'ann' }, URL_);
+      release.pop()!();
+      await expect(again).resolves.toMatchObject({ results: [] });
+    });
+  });
+
+  describe('listAll', () => {
+    it('every owner by default, one owner when asked, with owners joined', async () => {
+      await service.listAll(ADMIN, {}, URL_);
+      await service.listAll(ADMIN, { owner: USER.id, search: 'ann' }, URL_);
+      expect(repo.listPageWithOwners.mock.calls.map((c) => c[0].ownerId)).toEqual([undefined, USER.id]);
+      expect(repo.listPageWithOwners.mock.calls[1][0].search).toBe('ann');
     });
   });
 
   describe('get / findVisible', () => {
     it('a user looks only among their own patients', async () => {
       const own = patient();
-      found = own;
+      repo.findById.mockResolvedValueOnce(own);
       await expect(service.findVisible(USER, own.id)).resolves.toEqual(own);
-      expect(findOneArgs).toEqual([{ text: expect.stringMatching(/WHERE id = \$1 AND owner_id = \$2$/), values: [own.id, USER.id] }]);
+      expect(repo.findById).toHaveBeenCalledWith(own.id, USER.id);
     });
 
     it('an admin looks among all patients', async () => {
       const other = patient({ ownerId: randomUUID() });
-      found = other;
+      repo.findById.mockResolvedValueOnce(other);
       const dto = await service.get(ADMIN, other.id);
       expect(dto.id).toBe(other.id);
-      expect(findOneArgs).toEqual([{ text: expect.stringMatching(/WHERE id = \$1$/), values: [other.id] }]);
+      expect(repo.findById).toHaveBeenCalledWith(other.id, undefined);
     });
 
     it('someone else’s patient and a missing one are both 404', async () => {
-      found = null;
       await expect(service.findVisible(USER, randomUUID())).rejects.toBeInstanceOf(NotFoundException);
       await expect(service.get(USER, randomUUID())).rejects.toBeInstanceOf(NotFoundException);
     });
@@ -247,25 +247,13 @@ describe(PatientsService.name, () => {
 
   describe('update', () => {
     const id = randomUUID();
-    const row = {
-      id,
-      owner_id: USER.id,
-      name: 'New',
-      age: 43,
-      gender: 'female',
-      address: '',
-      created_at: '2026-11-26T12:00:00.000Z',
-      updated_at: new Date('2026-11-26T12:00:01.000Z'),
-    };
+    const updated = patient({ id, name: 'New', age: 43, address: '' });
 
     it('a user changes only their own patient, and only the fields sent', async () => {
-      answer = async () => ({ raw: [row] });
+      repo.update.mockResolvedValueOnce(updated);
       const dto = await service.update(USER, id, { name: 'New', age: 43 });
-      expect(qb.called('where')).toEqual([['id = :id', { id }]]);
-      expect(qb.called('andWhere')).toEqual([['owner_id = :ownerId', { ownerId: USER.id }]]);
-      const changes = qb.called('set')[0][0] as Record<string, unknown>;
-      expect(Object.keys(changes).sort()).toEqual(['age', 'name', 'updatedAt']);
-      expect(changes).toMatchObject({ name: 'New', age: 43 });
+      expect(repo.update).toHaveBeenCalledWith(id, { name: 'New', age: 43 }, USER.id, tx.manager);
+      expect(tx.audit.record).toHaveBeenCalledWith(expect.objectContaining({ action: 'update', patientId: id }), tx.manager);
       expect(dto).toEqual({
         id,
         name: 'New',
@@ -278,36 +266,34 @@ describe(PatientsService.name, () => {
     });
 
     it('an admin changes any patient: no owner condition', async () => {
-      answer = async () => ({ raw: [{ ...row, owner_id: randomUUID() }] });
+      repo.update.mockResolvedValueOnce(updated);
       await service.update(ADMIN, id, { address: 'Elsewhere' });
-      expect(qb.called('andWhere')).toEqual([]);
-      expect(qb.called('set')[0][0]).toMatchObject({ address: 'Elsewhere' });
+      expect(repo.update).toHaveBeenCalledWith(id, { address: 'Elsewhere' }, undefined, tx.manager);
     });
 
-    it('no row updated (someone else’s or missing) is 404', async () => {
-      answer = async () => ({ raw: [] });
+    it('no row updated (someone else’s or missing) is 404, and nothing is recorded', async () => {
       await expect(service.update(USER, id, { name: 'X' })).rejects.toBeInstanceOf(NotFoundException);
+      expect(tx.audit.record).not.toHaveBeenCalled();
     });
   });
 
   describe('remove', () => {
     it('deletes the caller’s own patient', async () => {
       const id = randomUUID();
-      answer = async () => ({ affected: 1 });
+      repo.delete.mockResolvedValueOnce(true);
       await expect(service.remove(USER, id)).resolves.toBeUndefined();
-      expect(qb.called('delete')).toHaveLength(1);
-      expect(qb.called('where')).toEqual([['id = :id', { id }]]);
-      expect(qb.called('andWhere')).toEqual([['owner_id = :ownerId', { ownerId: USER.id }]]);
+      expect(repo.delete).toHaveBeenCalledWith(id, USER.id, tx.manager);
+      expect(tx.audit.record).toHaveBeenCalledWith(expect.objectContaining({ action: 'delete', patientId: id }), tx.manager);
     });
 
     it('an admin deletes without the owner condition', async () => {
-      answer = async () => ({ affected: 1 });
-      await service.remove(ADMIN, randomUUID());
-      expect(qb.called('andWhere')).toEqual([]);
+      const id = randomUUID();
+      repo.delete.mockResolvedValueOnce(true);
+      await service.remove(ADMIN, id);
+      expect(repo.delete).toHaveBeenCalledWith(id, undefined, tx.manager);
     });
 
     it('nothing deleted (someone else’s or missing) is 404', async () => {
-      answer = async () => ({ affected: 0 });
       await expect(service.remove(USER, randomUUID())).rejects.toBeInstanceOf(NotFoundException);
     });
   });

@@ -18,12 +18,18 @@ interface Window {
 }
 
 /**
- * Failed logins per username: LOGIN_FAILURE_LIMIT in LOGIN_FAILURE_WINDOW,
- * and LOGIN_FAILURE_HOURLY_LIMIT an hour. Past either, the username is
- * locked (429) until that window ends: the lock lifts by itself, and the
- * right password works again after it. Only failures count, and unknown
- * usernames count like known ones, so a lock says nothing about whether an
- * account exists. Checked before any password hashing.
+ * Failed password checks per subject: LOGIN_FAILURE_LIMIT in
+ * LOGIN_FAILURE_WINDOW, and LOGIN_FAILURE_HOURLY_LIMIT an hour. Past either,
+ * the subject is locked (429) until that window ends: the lock lifts by
+ * itself, and the right password works again after it. Only failures count,
+ * and unknown usernames count like known ones, so a lock says nothing about
+ * whether an account exists. Checked before any password hashing.
+ *
+ * The subject is the account (`user:<id>`) whenever the username resolves to
+ * one, whichever spelling was typed, else the canonical username
+ * (`name:<canonical>`): the caller decides (AuthService), and every check of
+ * a password (login, password change, a second factor) counts against the
+ * same subject, so one budget of guesses covers them all.
  *
  * Counters are fixed windows in Redis (shared by every instance) or in this
  * process's memory. If Redis is unreachable the check lets the attempt
@@ -51,18 +57,18 @@ export class LoginLockoutService implements OnModuleDestroy {
     ];
   }
 
-  /** Throws 429 (with Retry-After) while the username is locked. */
-  async assertNotLocked(username: string): Promise<void> {
+  /** Throws 429 (with Retry-After) while the subject is locked. */
+  async assertNotLocked(subject: string): Promise<void> {
     if (!this.enabled) return;
     try {
       let wait = 0;
       for (const window of this.windows) {
-        const { count, ttlMs } = await this.read(this.key(username, window));
+        const { count, ttlMs } = await this.read(this.key(subject, window));
         if (count >= window.limit) wait = Math.max(wait, ttlMs);
       }
       if (wait > 0) {
         throw new TooManyRequestsException(
-          'Too many failed logins for this username; try again later.',
+          'Too many failed password attempts for this account; try again later.',
           wait / 1000,
         );
       }
@@ -72,11 +78,11 @@ export class LoginLockoutService implements OnModuleDestroy {
     }
   }
 
-  /** Counts one failed login against the username. */
-  async recordFailure(username: string): Promise<void> {
+  /** Counts one failed password check against the subject. */
+  async recordFailure(subject: string): Promise<void> {
     if (!this.enabled) return;
     try {
-      for (const window of this.windows) await this.increment(this.key(username, window), window.ms);
+      for (const window of this.windows) await this.increment(this.key(subject, window), window.ms);
     } catch (error) {
       this.logger.warn({ err: { message: (error as Error).message } }, 'failed login not counted: store unavailable');
     }
@@ -86,9 +92,9 @@ export class LoginLockoutService implements OnModuleDestroy {
     this.memory.clear();
   }
 
-  /** Usernames are matched regardless of case, as at login; hashed so no username sits in Redis. */
-  private key(username: string, window: Window): string {
-    const digest = createHash('sha256').update(username.toLowerCase()).digest('base64url');
+  /** Taken as given (the caller canonicalises); hashed so no username sits in Redis. */
+  private key(subject: string, window: Window): string {
+    const digest = createHash('sha256').update(subject).digest('base64url');
     return `hc:login-fail:${window.name}:${digest}`;
   }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { HttpException, HttpStatus, SetMetadata } from '@nestjs/common';
 
 export const AUTH_RATE_LIMITED = 'authRateLimited';
@@ -13,3 +14,7 @@ export class TooManyRequestsException extends HttpException {
 
 /** The Redis connection shared by the rate limiters, or null to count in memory. */
 export const REDIS = Symbol('REDIS');
+
+/** One budget per tracker across routes (the stock key is per route); hashed, so no address or id sits in Redis. */
+export const throttleKey = (name: string, tracker: string) =>
+  `hc:throttle:${name}:${createHash('sha256').update(tracker).digest('base64url')}`;

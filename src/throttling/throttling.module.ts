@@ -1,14 +1,14 @@
-import { createHash } from 'node:crypto';
 import { type ExecutionContext, Global, Logger, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Reflector } from '@nestjs/core';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { ThrottlerModule, type ThrottlerStorage } from '@nestjs/throttler';
 import type { Redis } from 'ioredis';
-import type { AuthUser } from '../common/decorators.js';
+import type { AuthUser } from '../auth/current-user.decorator.js';
 import type { EnvironmentVariables } from '../config/env.validation.js';
 import { LoginLockoutService } from './login-lockout.service.js';
-import { AUTH_RATE_LIMITED, REDIS } from './rate-limits.js';
+import { AnonymousRateLimiter } from './anonymous-rate-limiter.js';
+import { AUTH_RATE_LIMITED, REDIS, throttleKey } from './rate-limits.js';
 import { RedisModule } from './redis.module.js';
 
 const MINUTE_MS = 60_000;
@@ -18,9 +18,7 @@ const isAuthRoute = (context: ExecutionContext) =>
   reflector.getAllAndOverride<boolean>(AUTH_RATE_LIMITED, [context.getHandler(), context.getClass()]) === true;
 const userOf = (context: ExecutionContext) => context.switchToHttp().getRequest<{ user?: AuthUser }>().user;
 
-/** One budget per tracker across routes (the stock key is per route); hashed, so no address or id sits in Redis. */
-const sharedKey = (_context: ExecutionContext, tracker: string, name: string) =>
-  `hc:throttle:${name}:${createHash('sha256').update(tracker).digest('base64url')}`;
+const sharedKey = (_context: ExecutionContext, tracker: string, name: string) => throttleKey(name, tracker);
 
 /**
  * A limiter's store must not take the API down with it: when Redis is
@@ -42,8 +40,9 @@ class FailOpenStorage implements ThrottlerStorage {
 
 /**
  * Rate limits (OWASP API4): per client IP on register, login and refresh,
- * per user on everything else, and failed logins per username
- * (LoginLockoutService). Counters live in Redis when REDIS_URL is set, so
+ * per client IP on requests without a valid token (AnonymousRateLimiter,
+ * before any token work), per user on everything else, and failed logins per
+ * username (LoginLockoutService). Counters live in Redis when REDIS_URL is set, so
  * every instance shares them; in memory otherwise.
  */
 @Global()
@@ -82,7 +81,8 @@ class FailOpenStorage implements ThrottlerStorage {
   ],
   providers: [
     LoginLockoutService,
+    AnonymousRateLimiter,
   ],
-  exports: [LoginLockoutService, ThrottlerModule],
+  exports: [LoginLockoutService, AnonymousRateLimiter, ThrottlerModule],
 })
 export class ThrottlingModule {}

@@ -7,16 +7,20 @@ export type Role = (typeof ROLES)[number];
 @Entity({ name: 'users' })
 @Check('users_role_check', `role IN ('user', 'admin')`)
 @Check('users_username_check', 'char_length(username) BETWEEN 3 AND 150')
-// Expression indexes (lower(...)) can't be described to TypeORM: declared by name only, never synchronized.
-@Index('users_username_lower_key', { synchronize: false })
+// An expression index (lower(...)) can't be described to TypeORM: declared by name only, never synchronized.
 @Index('users_email_lower_key', { synchronize: false })
 export class User {
   @PrimaryGeneratedColumn('uuid')
   id: string;
 
-  /** Unique regardless of case (unique index on lower(username)). */
+  /** As the user chose it (NFKC-normalised, as Django stores it); shown and returned as `username`. */
   @Column({ type: 'varchar', length: 150 })
   username: string;
+
+  /** canonicalUsername(username): what uniqueness and login compare (see src/users/username.ts). */
+  @Index('users_username_canonical_key', { unique: true })
+  @Column({ name: 'username_canonical', type: 'text' })
+  usernameCanonical: string;
 
   /** Unique regardless of case (unique index on lower(email)). */
   @Column({ type: 'varchar', length: 254 })

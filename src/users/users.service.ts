@@ -1,9 +1,10 @@
 import { ConflictException, Injectable, UnauthorizedException } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import type { EntityManager, Repository } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { constraintOf, sqlState, UNIQUE_VIOLATION } from '../common/db-errors.js';
 import { type MeDto, toMe } from './dto/user-response.dto.js';
-import { type Role, User } from './user.entity.js';
+import type { Role, User } from './user.entity.js';
+import { canonicalUsername } from './username.js';
+import { UsersRepository } from './users.repository.js';
 
 export interface NewUser {
   username: string;
@@ -14,44 +15,37 @@ export interface NewUser {
 
 @Injectable()
 export class UsersService {
-  constructor(@InjectRepository(User) private readonly users: Repository<User>) {}
+  constructor(private readonly users: UsersRepository) {}
 
   /**
-   * Inserts a user; the unique indexes on lower(username) and lower(email)
-   * decide duplicates (no racy pre-check) -> 409.
+   * Inserts a user; the unique indexes on the canonical username and on
+   * lower(email) decide duplicates (no racy pre-check) -> 409.
    */
-  async create(input: NewUser, manager: EntityManager = this.users.manager): Promise<User> {
+  async create(input: NewUser, manager?: EntityManager): Promise<User> {
     try {
-      const result = await manager
-        .getRepository(User)
-        .createQueryBuilder()
-        .insert()
-        .values({
+      return await this.users.insertUser(
+        {
+          // Stored as sent (strings come back byte for byte); uniqueness compares the canonical form.
           username: input.username,
-          // Stored as sent (strings come back byte for byte); uniqueness ignores case.
+          usernameCanonical: canonicalUsername(input.username),
           email: input.email,
           passwordHash: input.passwordHash,
           role: input.role ?? 'user',
-        })
-        .returning(['id', 'username', 'email', 'role', 'isActive', 'dateJoined'])
-        .execute();
-      return this.users.create(result.generatedMaps[0] as User);
+        },
+        manager,
+      );
     } catch (error) {
       throw uniqueViolationToConflict(error);
     }
   }
 
-  /** For login: matches the username regardless of case, and loads the hash. */
+  /** For login: the account whatever case or Unicode form the username was typed in, with its hash. */
   findForLogin(username: string): Promise<User | null> {
-    return this.users
-      .createQueryBuilder('u')
-      .addSelect('u.passwordHash')
-      .where('lower(u.username) = lower(:username)', { username })
-      .getOne();
+    return this.users.findWithHashByCanonical(canonicalUsername(username));
   }
 
   findById(id: string): Promise<User | null> {
-    return this.users.findOne({ where: { id } });
+    return this.users.findById(id);
   }
 
   /** The caller, as GET /api/auth/me/ shows them. */
@@ -62,12 +56,12 @@ export class UsersService {
   }
 
   findByIdWithHash(id: string): Promise<User | null> {
-    return this.users.createQueryBuilder('u').addSelect('u.passwordHash').where('u.id = :id', { id }).getOne();
+    return this.users.findWithHashById(id);
   }
 
   /** `manager`: the transaction to run in, if any. */
-  async setPasswordHash(id: string, passwordHash: string, manager: EntityManager = this.users.manager): Promise<void> {
-    await manager.update(User, { id }, { passwordHash });
+  async setPasswordHash(id: string, passwordHash: string, manager?: EntityManager): Promise<void> {
+    await this.users.updatePasswordHash(id, passwordHash, manager);
   }
 }
 

@@ -2,12 +2,31 @@ import 'reflect-metadata';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
+import { AppModule } from '../../src/app.module.js';
+import { configureApp, createFastifyAdapter, NEST_APP_OPTIONS } from '../../src/app.setup.js';
+import { type AppConfig, validate } from '../../src/config/app-config.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { HttpClient } from './http.js';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
 
-let appCount = 0;
+/** The settings every test app starts from; a test's overrides go on top. */
+export const TEST_SETTINGS: Readonly<Record<string, string | undefined>> = {
+  NODE_ENV: 'test',
+  JWT_SECRET: TEST_JWT_SECRET,
+  LOG_LEVEL: 'silent',
+  DB_MIGRATE_ON_START: 'true',
+  // Suites register and log in far more often than a person: the limits are
+  // lifted (the guard still runs); test/throttling.e2e.spec.ts sets its own.
+  AUTH_RATE_LIMIT: '1000000',
+  USER_RATE_LIMIT: '1000000',
+  ANON_RATE_LIMIT: '1000000',
+  LOGIN_FAILURE_LIMIT: '1000000',
+  LOGIN_FAILURE_HOURLY_LIMIT: '1000000',
+  // Reuse of a spent refresh token ends its session at once, as the suites
+  // written before the grace expect; test/refresh-grace.e2e.spec.ts sets its own.
+  JWT_REFRESH_GRACE: '0',
+};
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -15,45 +34,24 @@ export interface TestApp {
   baseUrl: string;
   dataSource: DataSource;
   db: TestDatabase;
+  config: AppConfig;
   close(): Promise<void>;
 }
 
 /**
  * Boots the real AppModule with the production pipeline (global guard, pipe,
  * filter, body parser, headers) on a fresh database of its own, listening on
- * a random port, so tests speak real HTTP to it.
+ * a random port, so tests speak real HTTP to it. `env` holds overrides of
+ * TEST_SETTINGS, as environment variables would be written (undefined: unset);
+ * they are validated into the config object the app is built from, as
+ * main.ts does. process.env is neither read nor written.
  */
 export async function createTestApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
   const db = await createTestDatabase();
-  const settings: Record<string, string | undefined> = {
-    NODE_ENV: 'test',
-    JWT_SECRET: TEST_JWT_SECRET,
-    LOG_LEVEL: 'silent',
-    DB_MIGRATE_ON_START: 'true',
-    // Suites register and log in far more often than a person: the limits are
-    // lifted (the guard still runs); test/throttling.e2e.spec.ts sets its own.
-    AUTH_RATE_LIMIT: '1000000',
-    USER_RATE_LIMIT: '1000000',
-    LOGIN_FAILURE_LIMIT: '1000000',
-    LOGIN_FAILURE_HOURLY_LIMIT: '1000000',
-    THROTTLE_ENABLED: undefined,
-    TRUST_PROXY: undefined,
-    REDIS_URL: undefined,
-    ...db.env,
-    ...env,
-  };
-  for (const [key, value] of Object.entries(settings)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-  // Imported only now, and anew for every app (the query makes a new module
-  // instance): ConfigModule.forRoot validates process.env when the module is
-  // evaluated, so a second app in one file gets its own settings.
-  const { AppModule } = (await import(`../../src/app.module.js?app=${++appCount}`)) as typeof import('../../src/app.module.js');
-  const { configureApp, createFastifyAdapter, NEST_APP_OPTIONS } = await import('../../src/app.setup.js');
+  const config = validate({ ...TEST_SETTINGS, ...db.env, ...env });
 
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-  const app = moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(), NEST_APP_OPTIONS);
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(config), NEST_APP_OPTIONS);
   await configureApp(app);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
@@ -66,6 +64,7 @@ export async function createTestApp(env: Record<string, string | undefined> = {}
     baseUrl,
     dataSource: app.get(DataSource),
     db,
+    config,
     close: async () => {
       await app.close();
       await db.drop();

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { migrations } from '../../migrations/index.js';
+import { validate } from '../../src/config/app-config.js';
 import { buildDataSourceOptions } from '../../src/database/data-source-options.js';
 
 /**
@@ -52,15 +53,7 @@ async function ensureTemplate(admin: string): Promise<string> {
       const building = `${name}_build`;
       await c.query(`DROP DATABASE IF EXISTS ${building} WITH (FORCE)`);
       await c.query(`CREATE DATABASE ${building}`);
-      const ds = new DataSource(
-        buildDataSourceOptions({
-          DATABASE_URL: databaseUrl(admin, building),
-          DB_HOST: 'unused',
-          DB_PORT: 5432,
-          DB_POOL_SIZE: 2,
-          PGLITE_DATA_DIR: 'unused',
-        }),
-      );
+      const ds = new DataSource(buildDataSourceOptions(validate({ DATABASE_URL: databaseUrl(admin, building), DB_POOL_SIZE: '2' }).database));
       await ds.initialize();
       await ds.runMigrations({ transaction: 'each' });
       await ds.destroy();

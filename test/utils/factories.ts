@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { HttpClient } from './http.js';
+import { canonicalUsername } from '../../src/users/username.js';
 
 export const PASSWORD = 'Quiet-Harbour-Lantern-42';
 
@@ -63,4 +64,25 @@ export async function createAdmin(t: { http: HttpClient; dataSource: DataSource 
   const login = await t.http.post('/api/auth/login/', { username: input.username, password: input.password });
   if (login.status !== 200) throw new Error(`login failed: ${login.status} ${login.text}`);
   return { id: reg.body.id, username: input.username, email: input.email, ...login.body };
+}
+
+/** Inserts a user straight into the database (no password anyone can use), for repository specs. */
+export async function insertUser(db: DataSource, overrides: Partial<{ username: string; email: string; role: string }> = {}) {
+  const { username, email } = buildUser(overrides);
+  const name = overrides.username ?? username;
+  const [row] = (await db.query(
+    `INSERT INTO users (username, username_canonical, email, password_hash, role) VALUES ($1, $2, $3, 'unusable', $4) RETURNING id, username`,
+    [name, canonicalUsername(name), overrides.email ?? email, overrides.role ?? 'user'],
+  )) as Array<{ id: string; username: string }>;
+  return row;
+}
+
+/** Inserts a patient of `ownerId` straight into the database, with buildPatient's defaults. */
+export async function insertPatient(db: DataSource, ownerId: string, overrides: Record<string, unknown> = {}) {
+  const p = buildPatient(overrides);
+  const [row] = (await db.query(
+    `INSERT INTO patients (owner_id, name, age, gender, address) VALUES ($1, $2, $3, $4, $5) RETURNING id, name`,
+    [ownerId, p.name, p.age, p.gender, p.address],
+  )) as Array<{ id: string; name: string }>;
+  return row;
 }

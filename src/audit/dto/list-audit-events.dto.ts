@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { IsRfc3339DateTime } from '../../common/date-time.js';
 import { PageQueryDto, toIntegerParam } from '../../common/pagination.js';
 import { AUDIT_ACTIONS, AUDIT_RESOURCE_TYPES, type AuditAction, type AuditResourceType } from '../audit-event.entity.js';
 
@@ -41,11 +42,11 @@ export class ListAuditEventsDto extends PageQueryDto {
 
   @ApiPropertyOptional({ format: 'date-time', description: 'At or after this time.' })
   @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'since must be an ISO 8601 date-time' })
+  @IsRfc3339DateTime()
   since?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Before this time.' })
   @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'until must be an ISO 8601 date-time' })
+  @IsRfc3339DateTime()
   until?: string;
 }

@@ -1,7 +1,7 @@
 import { Column, CreateDateColumn, Entity, JoinColumn, OneToOne, PrimaryColumn } from 'typeorm';
 import { User } from '../../users/user.entity.js';
 
-// Mirrors migrations/1796287163000-Mfa so `migration:generate` stays empty.
+// Mirrors migrations/1796290300000-Mfa so `migration:generate` stays empty.
 /**
  * A user's TOTP second factor: at most one. Written by setup (pending), turned
  * on by confirm, removed by disable. Its own table, so the users row and the

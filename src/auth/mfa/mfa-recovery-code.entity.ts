@@ -1,7 +1,7 @@
 import { Column, CreateDateColumn, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Unique } from 'typeorm';
 import { User } from '../../users/user.entity.js';
 
-// Mirrors migrations/1796287163000-Mfa.
+// Mirrors migrations/1796290300000-Mfa.
 /** One single-use recovery code, kept only as its keyed hash (see recovery-codes.ts). */
 @Entity({ name: 'mfa_recovery_codes' })
 @Unique('mfa_recovery_codes_user_hash_key', ['userId', 'codeHash'])

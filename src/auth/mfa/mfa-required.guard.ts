@@ -2,7 +2,8 @@ import { type CanActivate, type ExecutionContext, ForbiddenException, Injectable
 import { Reflector } from '@nestjs/core';
 import { contextOf } from '../../audit/audit-context.js';
 import { AuditService } from '../../audit/audit.service.js';
-import { type AuthUser, IS_PUBLIC_KEY } from '../../common/decorators.js';
+import { type AuthUser } from '../current-user.decorator.js';
+import { IS_PUBLIC_KEY } from '../public.decorator.js';
 import { MfaService } from './mfa.service.js';
 
 export const MFA_SETUP_ROUTE_KEY = 'mfaSetupRoute';

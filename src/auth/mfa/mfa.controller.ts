@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiProblems, NoContent } from '../../common/api-docs.js';
-import { type AuthUser, CurrentUser } from '../../common/decorators.js';
+import { type AuthUser, CurrentUser } from '../current-user.decorator.js';
 import { AuthRateLimited } from '../../throttling/rate-limits.js';
 import { ConfirmMfaDto } from './dto/confirm-mfa.dto.js';
 import { DisableMfaDto } from './dto/disable-mfa.dto.js';

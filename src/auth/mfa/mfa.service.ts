@@ -2,7 +2,7 @@ import { ConflictException, Inject, Injectable, Logger, NotFoundException } from
 import { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../audit/audit.service.js';
-import type { AuthUser } from '../../common/decorators.js';
+import type { AuthUser } from '../current-user.decorator.js';
 import { ValidationFailedException } from '../../common/problem.js';
 import type { EnvironmentVariables } from '../../config/env.validation.js';
 import { LoginLockoutService } from '../../throttling/login-lockout.service.js';
@@ -112,16 +112,16 @@ export class MfaService {
    */
   async disable(user: AuthUser, dto: DisableMfaDto): Promise<void> {
     const event = { resourceType: 'user', resourceId: user.id } as const;
-    await this.lockout.assertNotLocked(user.username);
+    await this.lockout.assertNotLocked(`user:${user.id}`);
     const account = await this.users.findByIdWithHash(user.id);
     if (!account) throw new NotFoundException();
     const factor = await this.repository.findFactor(user.id);
     if (!factor?.confirmed) throw new ConflictException('Two-factor authentication is not on.');
-    const passwordOk = await this.hasher.verify(account.passwordHash, dto.password);
+    const passwordOk = await this.hasher.verify(account.passwordHash, dto.password, `user:${user.id}`);
     // The code is tried (and spent) only with the right password.
     const codeOk = passwordOk && (await this.useCode(user.id, factor, dto.code)) !== null;
     if (!codeOk) {
-      await this.lockout.recordFailure(user.username);
+      await this.lockout.recordFailure(`user:${user.id}`);
       void this.audit.recordQuietly({ ...event, action: 'mfa_failed', status: 400, reason: passwordOk ? 'disable_wrong_code' : 'disable_wrong_password' });
       const message = 'the password or the code is not correct';
       throw new ValidationFailedException({ password: [message], code: [message] });

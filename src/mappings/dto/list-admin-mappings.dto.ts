@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsUUID } from 'class-validator';
-import { PageQueryDto } from '../../common/pagination.js';
+import { PageQueryDto } from '../../common/pagination/page-query.dto.js';
 
 /** Every mapping, newest first, optionally narrowed to one patient, doctor or owner. */
 export class ListAdminMappingsDto extends PageQueryDto {

@@ -1,17 +1,26 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { PageQueryDto, toIntegerParam } from '../../common/pagination.js';
-import { GENDERS, type Gender } from '../patient.entity.js';
+import { orderingsOf, PageQueryDto, toIntegerParam } from '../../common/pagination/page-query.dto.js';
+import { IsSearchTerm } from '../../common/search.js';
+import { GENDERS, type Gender, type Patient } from '../patient.entity.js';
 import { lowercase } from './create-patient.dto.js';
 
-export const PATIENT_ORDERINGS = ['name', '-name', 'created_at', '-created_at', 'age', '-age'] as const;
+/** The orderings a patient list offers, declared once: wire name -> entity property (column and kind come from metadata). */
+export const PATIENT_SORTS = { name: 'name', created_at: 'createdAt', age: 'age' } satisfies Record<string, keyof Patient>;
+export const PATIENT_ORDERINGS = orderingsOf(PATIENT_SORTS);
+export const PATIENT_DEFAULT_ORDERING = '-created_at';
 
 export class ListPatientsDto extends PageQueryDto {
-  @ApiPropertyOptional({ description: 'Case-insensitive substring of the name.', maxLength: 200 })
+  @ApiPropertyOptional({
+    description:
+      'Case-insensitive substring of the name. A term with fewer than 3 letters or digits in a row matches names that start with it; one without any letter or digit is refused (400).',
+    maxLength: 200,
+  })
   @IsOptional()
   @IsString()
   @MaxLength(200)
+  @IsSearchTerm()
   search?: string;
 
   @ApiPropertyOptional({ enum: GENDERS })
@@ -36,7 +45,7 @@ export class ListPatientsDto extends PageQueryDto {
   @Max(150)
   max_age?: number;
 
-  @ApiPropertyOptional({ enum: PATIENT_ORDERINGS, default: '-created_at' })
+  @ApiPropertyOptional({ enum: PATIENT_ORDERINGS, default: PATIENT_DEFAULT_ORDERING })
   @IsOptional()
   @IsIn(PATIENT_ORDERINGS, { message: `ordering must be one of: ${PATIENT_ORDERINGS.join(', ')}` })
   ordering?: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { hostAllowed } from './app.setup.js';
+import { hostAllowed } from './host-check.js';
 
 const DEFAULT_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
 

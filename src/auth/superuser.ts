@@ -3,10 +3,10 @@ import { validate } from 'class-validator';
 import { plainToInstance } from 'class-transformer';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
-import { RegisterDto } from '../auth/dto/register.dto.js';
-import { PasswordHasher } from '../auth/password-hasher.js';
+import { RegisterDto } from './dto/register.dto.js';
+import { PasswordHasher } from './password-hasher.js';
 import { flattenValidationErrors } from '../common/validation.js';
-import { UsersService } from './users.service.js';
+import { UsersService } from '../users/users.service.js';
 
 export interface SuperuserInput {
   username: string;
@@ -28,7 +28,7 @@ export async function createSuperuser(app: INestApplicationContext, input: Super
   const hasher = app.get(PasswordHasher);
   const users = app.get(UsersService);
   const audit = app.get(AuditService);
-  const passwordHash = await hasher.hash(input.password);
+  const passwordHash = await hasher.hash(input.password, 'cli:create-superuser');
   try {
     // The account and its audit event in one transaction (the CLI has no request: no actor, IP or request id).
     return await app.get(DataSource).transaction(async (manager) => {

@@ -2,70 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { HttpException } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
-import { BODY_LIMIT, findUnsafeString, jsonDepth, MAX_JSON_DEPTH, registerJsonParser, unsafeStringError } from './json-body.js';
-
-describe('jsonDepth', () => {
-  it.each([
-    ['1', 0],
-    ['"x"', 0],
-    ['{}', 1],
-    ['[]', 1],
-    ['{"a":{"b":[1,2,{"c":3}]}}', 4],
-    ['[[],[],[[]]]', 3],
-    ['{"a":[]} ', 2],
-  ])('%s is %d deep', (text, depth) => {
-    expect(jsonDepth(text)).toBe(depth);
-  });
-
-  it('does not count brackets inside strings, escaped quotes included', () => {
-    expect(jsonDepth('{"a":"[[[{{{"}')).toBe(1);
-    expect(jsonDepth('{"a":"\\"[[[[","b":"\\\\"}')).toBe(1);
-    expect(jsonDepth('["\\\\",[["x"]]]')).toBe(3);
-  });
-
-  it('measures the deepest branch, not the sum', () => {
-    expect(jsonDepth('[[[]],[[]],[[]]]')).toBe(3);
-  });
-});
-
-describe('findUnsafeString', () => {
-  it.each([
-    ['a NUL', { name: 'a\u0000b' }, 'name'],
-    ['a lone high surrogate', { name: 'a\ud800' }, 'name'],
-    ['a lone low surrogate', { name: '\udc00b' }, 'name'],
-    ['a reversed pair', { name: '\ude7a\ud83e' }, 'name'],
-    ['a nested value', { a: { b: ['ok', 'x\u0000'] } }, 'a.b[1]'],
-    ['a key', { 'k\u0000': 1 }, 'k\u0000'],
-    ['a nested key', { a: { '\ud800': 'x' } }, 'a.\ud800'],
-    ['a top-level string', 'x\u0000', '(body)'],
-    ['an array item', ['ok', '\ud800'], '[1]'],
-  ])('finds %s', (_kind, value, path) => {
-    expect(findUnsafeString(value)).toBe(path);
-  });
-
-  it.each([
-    ['plain text', { name: 'Grace Hopper', address: 'Straße 5\nBerlin\t' }],
-    ['a paired surrogate (emoji)', { name: 'Dr 🩺', tags: ['\ud83e\ude7a'] }],
-    ['non-strings', { a: 1, b: true, c: null, d: [1.5, -0], e: {} }],
-    ['a query object', { search: 'abc', page_size: '20' }],
-  ])('passes %s', (_kind, value) => {
-    expect(findUnsafeString(value)).toBeUndefined();
-  });
-
-  it('passes null, undefined and numbers', () => {
-    expect(findUnsafeString(null)).toBeUndefined();
-    expect(findUnsafeString(undefined)).toBeUndefined();
-    expect(findUnsafeString(0)).toBeUndefined();
-  });
-});
-
-describe('unsafeStringError', () => {
-  it('is a 400 naming the path', () => {
-    const error = unsafeStringError('address');
-    expect(error.getStatus()).toBe(400);
-    expect(error.message).toMatch(/^address contains a NUL character or an unpaired surrogate/);
-  });
-});
+import { BODY_LIMIT, registerJsonParser } from './json-body.js';
+import { MAX_JSON_DEPTH, MAX_OBJECT_KEYS, MAX_TOTAL_KEYS } from './json-limits.js';
 
 describe(registerJsonParser.name, () => {
   let fastify: FastifyInstance;
@@ -77,7 +15,7 @@ describe(registerJsonParser.name, () => {
     // Nest's filter renders these in the app; here the status and message are enough.
     fastify.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
       const status = error instanceof HttpException ? error.getStatus() : (error.statusCode ?? 500);
-      void reply.status(status).send({ message: error.message });
+      void reply.status(status).send({ message: error.message, errors: (error as { errors?: unknown }).errors });
     });
     fastify.post('/echo', async (request) => ({ body: request.body ?? 'no body' }));
     // Real HTTP: fastify.inject's light-my-request needs require(esm), which jest lacks on Node 20.
@@ -131,6 +69,27 @@ describe(registerJsonParser.name, () => {
     expect(deep.statusCode).toBe(400);
     expect(deep.json().message).toMatch(/nested deeper than 32/);
     expect((await post(nested(MAX_JSON_DEPTH), 'application/json')).statusCode).toBe(200);
+  });
+
+  it(`400 for more than ${MAX_OBJECT_KEYS} keys (thousands of unknown keys are refused unparsed), naming the limit`, async () => {
+    const keys = (n: number) => `{${Array.from({ length: n }, (_, i) => `"k${i}":${i}`).join(',')}}`;
+    expect((await post(keys(MAX_OBJECT_KEYS), 'application/json')).statusCode).toBe(200);
+    for (const n of [MAX_OBJECT_KEYS + 1, 5_000]) {
+      const res = await post(keys(n), 'application/json');
+      expect(res.statusCode).toBe(400);
+      expect(res.json().message).toContain(`more than ${MAX_OBJECT_KEYS} keys`);
+    }
+    const spread = `{${Array.from({ length: 8 }, (_, i) => `"o${i}":${keys(40)}`).join(',')}}`;
+    const res = await post(spread, 'application/json');
+    expect(res.json()).toEqual({ message: expect.stringContaining(`more than ${MAX_TOTAL_KEYS} keys in all`), errors: { o6: [expect.any(String)] } });
+  });
+
+  it('a refusal inside a field names the field in errors, as validation does', async () => {
+    const deep = await post(`{"name":${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}}`, 'application/json');
+    expect(deep.statusCode).toBe(400);
+    expect(deep.json().errors).toEqual({ name: [`name is nested deeper than ${MAX_JSON_DEPTH} levels`] });
+    const nul = await post('{"name":"ok","address":"a\\u0000b"}', 'application/json');
+    expect(nul.json().errors).toEqual({ address: ['address contains a NUL character or an unpaired surrogate, which cannot be stored'] });
   });
 
   it.each(['null', '[]', '[{}]', '"text"', '42', 'true'])('400 for a body that is not an object: %s', async (raw) => {

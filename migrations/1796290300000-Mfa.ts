@@ -24,8 +24,8 @@ async function setAllowedActions(q: QueryRunner, actions: string[]): Promise<voi
  * codes kept as keyed hashes. The audit CHECK gains the MFA actions; it is
  * extended rather than rewritten, so actions added by other migrations stay.
  */
-export class Mfa1796287163000 implements MigrationInterface {
-  name = 'Mfa1796287163000';
+export class Mfa1796290300000 implements MigrationInterface {
+  name = 'Mfa1796290300000';
 
   public async up(q: QueryRunner): Promise<void> {
     await q.query(`

@@ -1,0 +1,118 @@
+import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
+import { ValidationFailedException } from '../problem.js';
+import { type CursorCodec, type CursorPayload } from './cursor-codec.js';
+import { pageOf, type PageDto } from './page.dto.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type PageQueryDto } from './page-query.dto.js';
+
+export type SortKind = 'string' | 'number' | 'date';
+
+/** A field a list may be ordered by: its SQL column, the entity property holding its value, and the value's kind. */
+export interface SortField {
+  column: string;
+  property: string;
+  kind: SortKind;
+}
+
+export interface Ordering {
+  /** As given on the wire, e.g. "-created_at". */
+  key: string;
+  field: SortField;
+  descending: boolean;
+}
+
+/** Who asks for the page: a cursor works for this caller only. */
+export interface PageCaller {
+  id: string;
+  role: string;
+}
+
+export interface PageRequest {
+  pageSize: number;
+  ordering: Ordering;
+  /** What the cursor is bound to: the list, its ordering and the caller. */
+  scope: string;
+  cursor?: CursorPayload;
+}
+
+/**
+ * Resolves ?ordering= against an allow-list; "-" reverses. Unknown -> 400.
+ */
+export function parseOrdering(raw: string | undefined, allowed: Record<string, SortField>, fallback: string): Ordering {
+  const key = raw ?? fallback;
+  const descending = key.startsWith('-');
+  const name = descending ? key.slice(1) : key;
+  const field = Object.hasOwn(allowed, name) ? allowed[name] : undefined;
+  if (!field) {
+    const choices = Object.keys(allowed).flatMap((k) => [k, `-${k}`]);
+    throw new ValidationFailedException({ ordering: [`ordering must be one of: ${choices.join(', ')}`] });
+  }
+  return { key, field, descending };
+}
+
+/**
+ * The page a request asks for. `list` names the list (e.g. "patients", or
+ * "doctors-of:<patient id>"): a cursor only works on the list and ordering it
+ * was made for, and for the caller it was given to (their id and role), so a
+ * cursor replayed by someone else, or by the same person with another role,
+ * is a 400 (issue 11, item 6).
+ */
+export function pageRequest(
+  query: PageQueryDto,
+  ordering: Ordering,
+  codec: CursorCodec,
+  list: string,
+  caller: PageCaller,
+): PageRequest {
+  const scope = JSON.stringify([list, ordering.key, caller.id, caller.role]);
+  return {
+    pageSize: Math.min(query.page_size ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
+    ordering,
+    scope,
+    cursor: codec.decode(query.cursor, scope),
+  };
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The cursor's boundary, checked against the sort field's kind (a sealed cursor is ours, but stays checked). */
+export function cursorBoundary(cursor: CursorPayload, kind: SortKind): { value: string | number; id: string } {
+  const bad = () => new ValidationFailedException({ cursor: ['cursor is invalid'] });
+  const value: unknown = cursor.v;
+  if (kind === 'number' && (typeof value !== 'number' || !Number.isSafeInteger(value))) throw bad();
+  if (kind === 'string' && typeof value !== 'string') throw bad();
+  if (kind === 'date' && (typeof value !== 'string' || Number.isNaN(Date.parse(value)))) throw bad();
+  if (typeof cursor.i !== 'string' || !UUID_RE.test(cursor.i)) throw bad();
+  return { value: value as string | number, id: cursor.i };
+}
+
+/**
+ * Keyset pagination on a query builder: WHERE (sort, id) > (boundary)
+ * ORDER BY sort, id LIMIT n+1. The same SQL whatever the page's position: no
+ * OFFSET, no COUNT. Walking backwards reverses the SQL order (pageOf flips
+ * the rows back).
+ */
+export function applyKeyset<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>, alias: string, page: PageRequest): SelectQueryBuilder<T> {
+  const { ordering, cursor, pageSize } = page;
+  const descending = ordering.descending !== (cursor?.r === true);
+  const dir = descending ? 'DESC' : 'ASC';
+  const column = `${alias}.${ordering.field.column}`;
+  if (cursor) {
+    const boundary = cursorBoundary(cursor, ordering.field.kind);
+    qb.andWhere(`(${column}, ${alias}.id) ${descending ? '<' : '>'} (:cursorValue, :cursorId)`, {
+      cursorValue: boundary.value,
+      cursorId: boundary.id,
+    });
+  }
+  return qb.orderBy(column, dir).addOrderBy(`${alias}.id`, dir).limit(pageSize + 1);
+}
+
+/** One page of a query builder's entities (TypeORM's hydration): for lists without a repository of their own yet. */
+export async function keysetPage<T extends ObjectLiteral & { id: string }>(
+  qb: SelectQueryBuilder<T>,
+  alias: string,
+  page: PageRequest,
+  codec: CursorCodec,
+  url: URL,
+): Promise<PageDto<T>> {
+  return pageOf(await applyKeyset(qb, alias, page).getMany(), page, url, codec);
+}

@@ -1,0 +1,38 @@
+import { HttpException, HttpStatus, Injectable, Module } from '@nestjs/common';
+
+/** Searches one user may run at once, across the patient and doctor lists. */
+export const SEARCHES_PER_USER = 2;
+
+/**
+ * A per-user bound on concurrent searches (issue 11, item 9): each search
+ * holds a database connection until its statement ends (at most
+ * SEARCH_STATEMENT_TIMEOUT_MS on PostgreSQL), so one user firing many at once
+ * could take the pool from everyone else. Over the bound: 429 with
+ * Retry-After, nothing queued.
+ */
+@Injectable()
+export class SearchGate {
+  private readonly running = new Map<string, number>();
+
+  async run<T>(userId: string, task: () => Promise<T>): Promise<T> {
+    const now = this.running.get(userId) ?? 0;
+    if (now >= SEARCHES_PER_USER) {
+      throw new HttpException(
+        { message: `At most ${SEARCHES_PER_USER} searches at once per user; try again shortly.`, retryAfter: 1 },
+        HttpStatus.TOO_MANY_REQUESTS,
+      );
+    }
+    this.running.set(userId, now + 1);
+    try {
+      return await task();
+    } finally {
+      const left = (this.running.get(userId) ?? 1) - 1;
+      if (left > 0) this.running.set(userId, left);
+      else this.running.delete(userId);
+    }
+  }
+}
+
+/** One SearchGate for every list that searches, so the bound is per user, not per list. */
+@Module({ providers: [SearchGate], exports: [SearchGate] })
+export class SearchGateModule {}

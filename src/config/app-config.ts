@@ -1,0 +1,124 @@
+import { type EnvironmentVariables, type NodeEnv, validateEnv } from './env.validation.js';
+
+/** Where the API talks to its database (PostgreSQL when `url` or `name` is set, the embedded PGlite otherwise). */
+export interface DatabaseConfig {
+  /** postgres://user:pass@host:port/db; wins over the separate fields. */
+  url?: string;
+  name?: string;
+  user?: string;
+  password?: string;
+  host: string;
+  port: number;
+  poolSize: number;
+  /** The embedded PGlite's directory, or `memory://`. */
+  pgliteDataDir: string;
+  migrateOnStart: boolean;
+}
+
+export type DatabaseKind = 'postgres' | 'pglite';
+
+/** PostgreSQL when DATABASE_URL or DB_NAME is set; the embedded PGlite otherwise. */
+export function databaseKind(db: Pick<DatabaseConfig, 'url' | 'name'>): DatabaseKind {
+  return db.url || db.name ? 'postgres' : 'pglite';
+}
+
+/**
+ * The whole configuration, validated and typed, one namespace per area (as
+ * immich's config repository and brocoders' `registerAs` namespaces). Built
+ * once by an entry point with `validate(env)` and passed in:
+ * `AppModule.forRoot(config)`; consumers inject it (`constructor(config: AppConfig)`).
+ */
+export class AppConfig {
+  readonly nodeEnv: NodeEnv;
+  readonly log: { level: EnvironmentVariables['LOG_LEVEL'] };
+  readonly http: {
+    port: number;
+    host: string;
+    /** Host header names the server answers (Django's ALLOWED_HOSTS). */
+    allowedHosts: string[];
+    corsOrigins: string[];
+    trustProxy: string[];
+    /** The built staff console served at /admin. */
+    adminConsoleDir: string;
+    /** On SIGTERM/SIGINT: seconds of serving with readiness at 503 before the listener closes. */
+    shutdownDrainSeconds: number;
+  };
+  readonly database: DatabaseConfig;
+  readonly auth: {
+    jwtSecret?: string;
+    accessTtl: number;
+    refreshIdleTtl: number;
+    sessionTtl: number;
+    passwordHashConcurrency?: number;
+    /** For `npm run cli -- create-superuser` only. */
+    superuserPassword?: string;
+  };
+  readonly throttling: {
+    enabled: boolean;
+    authRateLimit: number;
+    userRateLimit: number;
+    loginFailureLimit: number;
+    loginFailureWindow: number;
+    loginFailureHourlyLimit: number;
+    redisUrl?: string;
+  };
+  readonly audit: { retentionDays: number };
+  /**
+   * The validated variables by name, for code that still reads them through
+   * Nest's ConfigService (fed from this object, never from process.env).
+   */
+  readonly variables: Readonly<EnvironmentVariables>;
+
+  constructor(env: EnvironmentVariables) {
+    this.nodeEnv = env.NODE_ENV;
+    this.log = { level: env.LOG_LEVEL };
+    this.http = {
+      port: env.PORT,
+      host: env.HOST,
+      allowedHosts: env.ALLOWED_HOSTS,
+      corsOrigins: env.CORS_ORIGINS,
+      trustProxy: env.TRUST_PROXY,
+      adminConsoleDir: env.ADMIN_CONSOLE_DIR,
+      shutdownDrainSeconds: env.SHUTDOWN_DRAIN_SECONDS,
+    };
+    this.database = {
+      url: env.DATABASE_URL,
+      name: env.DB_NAME,
+      user: env.DB_USER,
+      password: env.DB_PASSWORD,
+      host: env.DB_HOST,
+      port: env.DB_PORT,
+      poolSize: env.DB_POOL_SIZE,
+      pgliteDataDir: env.PGLITE_DATA_DIR,
+      migrateOnStart: env.DB_MIGRATE_ON_START,
+    };
+    this.auth = {
+      jwtSecret: env.JWT_SECRET,
+      accessTtl: env.JWT_ACCESS_TTL,
+      refreshIdleTtl: env.JWT_REFRESH_IDLE_TTL,
+      sessionTtl: env.JWT_SESSION_TTL,
+      passwordHashConcurrency: env.PASSWORD_HASH_CONCURRENCY,
+      superuserPassword: env.SUPERUSER_PASSWORD,
+    };
+    this.throttling = {
+      enabled: env.THROTTLE_ENABLED,
+      authRateLimit: env.AUTH_RATE_LIMIT,
+      userRateLimit: env.USER_RATE_LIMIT,
+      loginFailureLimit: env.LOGIN_FAILURE_LIMIT,
+      loginFailureWindow: env.LOGIN_FAILURE_WINDOW,
+      loginFailureHourlyLimit: env.LOGIN_FAILURE_HOURLY_LIMIT,
+      redisUrl: env.REDIS_URL,
+    };
+    this.audit = { retentionDays: env.AUDIT_RETENTION_DAYS };
+    this.variables = Object.freeze({ ...env });
+  }
+}
+
+/**
+ * An environment record (process.env, a parsed .env, a test's overrides) ->
+ * the typed configuration. Throws one readable line naming every bad
+ * variable; an empty value means "use the default". Reads nothing but `env`.
+ */
+export function validate(env: Record<string, string | undefined>): AppConfig {
+  return new AppConfig(validateEnv(env));
+}

@@ -1,0 +1,135 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager, type SelectQueryBuilder } from 'typeorm';
+import { applyKeyset, type PageRequest, type SortField } from '../common/pagination/keyset-query.js';
+import { searchPattern } from '../common/search.js';
+import { EntityRows } from '../database/entity-rows.js';
+import { PreparedSql } from '../database/prepared-sql.js';
+import { SEARCH_STATEMENT_TIMEOUT_MS, withStatementTimeout } from '../database/statement-timeout.js';
+import { User } from '../users/user.entity.js';
+import { PATIENT_SORTS } from './dto/list-patients.dto.js';
+import { Patient } from './patient.entity.js';
+
+/** What a patient list is narrowed to; every field optional. */
+export interface PatientFilter {
+  ownerId?: string;
+  search?: string;
+  gender?: string;
+  minAge?: number;
+  maxAge?: number;
+}
+
+export type NewPatient = Pick<Patient, 'ownerId' | 'name' | 'age' | 'gender' | 'address'>;
+export type PatientChanges = Partial<Pick<Patient, 'name' | 'age' | 'gender' | 'address'>>;
+
+/**
+ * Every query on `patients`. Reads (`find*`, `list*`) may later go to a
+ * replica; writes (`insert*`, `update*`, `delete*`) run in the caller's
+ * transaction. The hot reads (one patient by id, the list pages) run as named
+ * prepared statements.
+ */
+@Injectable()
+export class PatientsRepository {
+  private readonly rows: EntityRows<Patient>;
+  private readonly owners: EntityRows<User>;
+  private statements?: { sortFields: Record<string, SortField>; byId: string; byIdAndOwner: string };
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly sql: PreparedSql,
+  ) {
+    this.rows = new EntityRows(dataSource, Patient);
+    this.owners = new EntityRows(dataSource, User);
+  }
+
+  /** Built on first use, from metadata that exists once the database is connected (see EntityRows). */
+  private get built() {
+    if (!this.statements) {
+      // The hottest read (every GET, PUT check and mapping create).
+      const select = `SELECT ${this.rows.selectList('patients')} FROM patients`;
+      this.statements = {
+        sortFields: this.rows.sortFields(PATIENT_SORTS),
+        byId: `${select} WHERE id = $1`,
+        byIdAndOwner: `${select} WHERE id = $1 AND owner_id = $2`,
+      };
+    }
+    return this.statements;
+  }
+
+  get sortFields(): Record<string, SortField> {
+    return this.built.sortFields;
+  }
+
+  /** The patient with this id (of this owner, when one is given), or null. */
+  async findById(id: string, ownerId?: string): Promise<Patient | null> {
+    const [row] =
+      ownerId === undefined
+        ? await this.sql.query(this.built.byId, [id])
+        : await this.sql.query(this.built.byIdAndOwner, [id, ownerId]);
+    return row ? this.rows.fromRow(row) : null;
+  }
+
+  /** One keyset page (up to pageSize + 1 rows, in SQL order: see pageOf). */
+  async listPage(filter: PatientFilter, page: PageRequest): Promise<Patient[]> {
+    const qb = this.filtered(filter).select(this.rows.selectList('p'));
+    return (await this.run(applyKeyset(qb, 'p', page), filter)).map((row) => this.rows.fromRow(row));
+  }
+
+  /** As listPage, each patient with its owner (id and username), for the staff console. */
+  async listPageWithOwners(filter: PatientFilter, page: PageRequest): Promise<Patient[]> {
+    const qb = this.filtered(filter)
+      .select(this.rows.selectList('p'))
+      .addSelect(this.owners.selectList('o', 'owner.', ['id', 'username']))
+      .innerJoin(User, 'o', 'o.id = p.owner_id');
+    return (await this.run(applyKeyset(qb, 'p', page), filter)).map((row) =>
+      Object.assign(this.rows.fromRow(row), { owner: this.owners.fromRow(row, 'owner.') }),
+    );
+  }
+
+  private filtered(filter: PatientFilter): SelectQueryBuilder<Patient> {
+    const qb = this.dataSource.createQueryBuilder(Patient, 'p');
+    if (filter.ownerId !== undefined) qb.andWhere('p.owner_id = :ownerId', { ownerId: filter.ownerId });
+    if (filter.search !== undefined) qb.andWhere('p.name ILIKE :search', { search: searchPattern(filter.search) });
+    if (filter.gender !== undefined) qb.andWhere('p.gender = :gender', { gender: filter.gender });
+    if (filter.minAge !== undefined) qb.andWhere('p.age >= :minAge', { minAge: filter.minAge });
+    if (filter.maxAge !== undefined) qb.andWhere('p.age <= :maxAge', { maxAge: filter.maxAge });
+    return qb;
+  }
+
+  /** The finished builder's SQL as a prepared statement (a handful of texts per list); a search under its own timeout. */
+  private async run(qb: SelectQueryBuilder<Patient>, filter: PatientFilter): Promise<Record<string, unknown>[]> {
+    const [text, params] = qb.getQueryAndParameters();
+    if (filter.search === undefined) return this.sql.query(text, params);
+    return withStatementTimeout(this.dataSource, SEARCH_STATEMENT_TIMEOUT_MS, (m) => this.sql.query(text, params, m));
+  }
+
+  async insert(values: NewPatient, manager: EntityManager): Promise<Patient> {
+    const result = await manager
+      .createQueryBuilder()
+      .insert()
+      .into(Patient)
+      .values(values)
+      .returning(this.rows.returning())
+      .execute();
+    return this.rows.fromRow((result.raw as Record<string, unknown>[])[0]);
+  }
+
+  /** Changes the patient (of this owner, when one is given); null when no row matched. */
+  async update(id: string, changes: PatientChanges, ownerId: string | undefined, manager: EntityManager): Promise<Patient | null> {
+    const qb = manager
+      .createQueryBuilder()
+      .update(Patient)
+      .set({ ...changes, updatedAt: () => 'now()' })
+      .where('id = :id', { id });
+    if (ownerId !== undefined) qb.andWhere('owner_id = :ownerId', { ownerId });
+    const [row] = (await qb.returning(this.rows.returning()).execute()).raw as Record<string, unknown>[];
+    return row ? this.rows.fromRow(row) : null;
+  }
+
+  /** Deletes the patient (of this owner, when one is given); false when no row matched. */
+  async delete(id: string, ownerId: string | undefined, manager: EntityManager): Promise<boolean> {
+    const qb = manager.createQueryBuilder().delete().from(Patient).where('id = :id', { id });
+    if (ownerId !== undefined) qb.andWhere('owner_id = :ownerId', { ownerId });
+    return Boolean((await qb.execute()).affected);
+  }
+}
