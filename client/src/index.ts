@@ -90,9 +90,12 @@ export class TokenSession {
     return this.tokens?.access ?? null;
   }
 
-  /** Logs in; on a bad password returns the problem instead of throwing. */
-  async login(username: string, password: string): Promise<{ ok: true } | { ok: false; problem: Problem }> {
-    const { data, error } = await this.client.POST('/api/auth/login', { body: { username, password } });
+  /**
+   * Logs in; on a bad password returns the problem instead of throwing. `otp`: the TOTP or recovery code of
+   * an account with a second factor (a missing or wrong one is refused like a wrong password).
+   */
+  async login(username: string, password: string, otp?: string): Promise<{ ok: true } | { ok: false; problem: Problem }> {
+    const { data, error } = await this.client.POST('/api/auth/login', { body: { username, password, ...(otp ? { otp } : {}) } });
     if (data) {
       this.tokens = { access: data.access, refresh: data.refresh };
       return { ok: true };
