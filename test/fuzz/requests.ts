@@ -214,6 +214,12 @@ function cleanParam(p: Parameter): fc.Arbitrary<string> | undefined {
   }
   if (s.type === 'boolean') return fc.constantFrom('true', 'false');
   if (s.type === 'number' || s.type === 'integer') return fc.integer({ min: s.minimum ?? 0, max: s.maximum ?? 1000 }).map(String);
+  // A search needs a letter or digit (issue 11 item 9); wildcards stay, next to one.
+  if (p.name === 'search')
+    return fc.oneof(
+      text(0, 11).map((t) => `a${percentEncode(t)}`),
+      fc.constantFrom('@@victimMarker@@', 'Patient', 'Dr', 'Cardio', '50%25', 'a_', 'O%27'),
+    );
   if (s.type === 'string')
     return fc.oneof(
       text(0, 12).map(percentEncode),
@@ -304,6 +310,7 @@ function fieldValue(name: string, s: Schema): fc.Arbitrary<Json> {
   if (Array.isArray(s.enum)) return fc.constantFrom(...(s.enum as Json[]));
   if (name === 'email' || s.format === 'email') return email;
   if (name === 'phone' || s.pattern === '^[0-9]{10}$') return fc.stringMatching(/^[0-9]{10}$/);
+  if (s.pattern === '^\\d{6}$') return fc.stringMatching(/^[0-9]{6}$/);
   if (name === 'name' || name === 'specialization') return nonBlank(s.maxLength ?? 200);
   if (name === 'username') return hex(10).map((h) => `fz_${h}`);
   if (name === 'password' || name === 'new_password') return strongPassword;

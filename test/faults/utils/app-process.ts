@@ -69,8 +69,10 @@ export class AppProcess {
         DATABASE_URL: databaseUrl,
         HOST: '127.0.0.1',
         PORT: String(port),
-        // Rate limits would refuse the load itself.
+        // Rate limits would refuse the load itself; so would the per-account bounds, as the load is one account's.
         THROTTLE_ENABLED: 'false',
+        PASSWORD_HASH_PER_ACCOUNT: '1024',
+        SEARCH_CONCURRENCY_PER_USER: '1024',
         DB_MIGRATE_ON_START: 'true',
         ...env,
       },
