@@ -19,7 +19,7 @@ export class AdminMappingsController {
   @Audited('mapping', 'list')
   @Get()
   @ApiOperation({ summary: 'Every mapping, newest first, with patient and doctor names' })
-  @ApiPageResponse(AdminMappingDto)
+  @ApiPageResponse(AdminMappingDto, 'A page of every mapping, with names and owner')
   @ApiProblems(400)
   list(
     @CurrentUser() user: AuthUser,

@@ -19,7 +19,7 @@ export class AdminPatientsController {
   @Audited('patient', 'list')
   @Get()
   @ApiOperation({ summary: "Every owner's patients (or one owner's), each with its owner's username" })
-  @ApiPageResponse(AdminPatientDto)
+  @ApiPageResponse(AdminPatientDto, "A page of every owner's patients")
   @ApiProblems(400, 429)
   list(
     @CurrentUser() user: AuthUser,

@@ -12,6 +12,8 @@ import { AdminUserDto } from '../users/dto/user-response.dto.js';
 import { AdminOnly } from '../auth/admin-only.decorator.js';
 import { AdminUsersService } from './admin-users.service.js';
 
+const NOT_FOUND = { status: 404, detail: 'User not found.' };
+
 /** Accounts: created by registering (or `npm run cli -- create-superuser`), managed here. */
 @AdminOnly()
 @Controller('api/admin/users')
@@ -20,7 +22,7 @@ export class AdminUsersController {
 
   @Get()
   @ApiOperation({ summary: 'Every account, by username' })
-  @ApiPageResponse(AdminUserDto)
+  @ApiPageResponse(AdminUserDto, 'A page of accounts')
   @ApiProblems(400)
   list(
     @CurrentUser() user: AuthUser,
@@ -32,8 +34,8 @@ export class AdminUsersController {
 
   @Get(':id')
   @ApiOperation({ summary: 'One account' })
-  @ApiOkResponse({ type: AdminUserDto })
-  @ApiProblems(404)
+  @ApiOkResponse({ type: AdminUserDto, description: 'The account' })
+  @ApiProblems(NOT_FOUND)
   get(@Param('id', UuidParam) id: string): Promise<AdminUserDto> {
     return this.users.get(id);
   }
@@ -46,8 +48,14 @@ export class AdminUsersController {
       'Deactivating ends every session of the user: their access tokens stop working within 2 seconds. ' +
       'The last active admin cannot be demoted or deactivated (409).',
   })
-  @ApiOkResponse({ type: AdminUserDto })
-  @ApiProblems(400, 404, 409, 413, 415)
+  @ApiOkResponse({ type: AdminUserDto, description: 'The account, changed' })
+  @ApiProblems(
+    { status: 400, errors: { role: ['role must be one of: user, admin'] } },
+    NOT_FOUND,
+    { status: 409, detail: 'This is the last active admin: make another user an admin first.' },
+    413,
+    415,
+  )
   update(@Param('id', UuidParam) id: string, @Body() dto: UpdateUserDto): Promise<AdminUserDto> {
     return this.users.update(id, dto);
   }

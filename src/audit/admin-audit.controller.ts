@@ -16,7 +16,7 @@ export class AdminAuditController {
 
   @Get()
   @ApiOperation({ summary: 'The audit trail, newest first: who touched which record, when, from where, with what outcome' })
-  @ApiPageResponse(AuditEventDto)
+  @ApiPageResponse(AuditEventDto, 'A page of audit events, newest first')
   @ApiProblems(400)
   list(
     @CurrentUser() user: AuthUser,

@@ -13,6 +13,12 @@ import { RefreshDto } from './dto/refresh.dto.js';
 import { RegisterDto } from './dto/register.dto.js';
 import { TokenPairDto } from './dto/token-pair.dto.js';
 
+const NO_REFRESH = {
+  status: 400,
+  errors: { refresh: ['refresh must be a string', 'refresh must be shorter than or equal to 4096 characters'] },
+};
+const BAD_REFRESH = { status: 401, detail: 'The refresh token is invalid or has expired.' };
+
 @ApiTags('auth')
 @Controller('api/auth')
 export class AuthController {
@@ -22,8 +28,13 @@ export class AuthController {
   @AuthRateLimited()
   @Post('register')
   @ApiOperation({ summary: 'Register a user' })
-  @ApiCreatedResponse({ type: RegisteredUserDto })
-  @ApiProblems(400, 409, 413, 415)
+  @ApiCreatedResponse({ type: RegisteredUserDto, description: 'The account' })
+  @ApiProblems(
+    { status: 400, errors: { password: ['password must be at least 8 characters'] } },
+    { status: 409, detail: 'A user with that username already exists.' },
+    413,
+    415,
+  )
   register(@Body() dto: RegisterDto): Promise<RegisteredUserDto> {
     return this.auth.register(dto);
   }
@@ -33,8 +44,13 @@ export class AuthController {
   @Post('login')
   @HttpCode(200)
   @ApiOperation({ summary: 'Log in: opens a session and returns a refresh and an access token' })
-  @ApiOkResponse({ type: TokenPairDto })
-  @ApiProblems(400, 401, 413, 415)
+  @ApiOkResponse({ type: TokenPairDto, description: 'A new session: its access and refresh tokens' })
+  @ApiProblems(
+    { status: 400, errors: { password: ['password must be a string', 'password must be shorter than or equal to 1024 characters'] } },
+    { status: 401, detail: 'No active account found with the given credentials.' },
+    413,
+    415,
+  )
   login(@Body() dto: LoginDto): Promise<TokenPairDto> {
     return this.auth.login(dto);
   }
@@ -47,8 +63,8 @@ export class AuthController {
     summary: 'Exchange a refresh token for a new pair',
     description: 'The refresh token rotates: the old one stops working. Presenting it again ends the whole session.',
   })
-  @ApiOkResponse({ type: TokenPairDto })
-  @ApiProblems(400, 401, 413, 415)
+  @ApiOkResponse({ type: TokenPairDto, description: 'A new pair; the refresh token sent stops working' })
+  @ApiProblems(NO_REFRESH, BAD_REFRESH, 413, 415)
   refresh(@Body() dto: RefreshDto): Promise<TokenPairDto> {
     return this.auth.refresh(dto.refresh);
   }
@@ -57,7 +73,7 @@ export class AuthController {
   @Post('logout')
   @NoContent()
   @ApiOperation({ summary: "End the refresh token's session", description: 'No access token needed: the refresh token is the proof.' })
-  @ApiProblems(400, 401, 413, 415)
+  @ApiProblems(NO_REFRESH, BAD_REFRESH, 413, 415)
   logout(@Body() dto: RefreshDto): Promise<void> {
     return this.auth.logout(dto.refresh);
   }
@@ -76,7 +92,7 @@ export class AuthController {
   @NoContent()
   @ApiBearerAuth()
   @ApiOperation({ summary: 'Change the password', description: 'Ends every session of the user.' })
-  @ApiProblems(400, 401, 413, 415)
+  @ApiProblems({ status: 400, errors: { new_password: ['new_password must be a string'] } }, 401, 413, 415)
   changePassword(@CurrentUser() user: AuthUser, @Body() dto: ChangePasswordDto): Promise<void> {
     return this.auth.changePassword(user.id, dto);
   }

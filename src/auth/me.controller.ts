@@ -15,7 +15,7 @@ export class MeController {
   @Get('me')
   // The id it had when this lived in users/ (UsersController), so the API document and the typed client stay the same.
   @ApiOperation({ summary: 'The caller', operationId: 'usersMe' })
-  @ApiOkResponse({ type: MeDto })
+  @ApiOkResponse({ type: MeDto, description: 'The account of the token' })
   @ApiProblems(401)
   me(@CurrentUser() user: AuthUser): Promise<MeDto> {
     return this.users.me(user.id);

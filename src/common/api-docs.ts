@@ -1,7 +1,7 @@
 import { applyDecorators, HttpCode, type Type } from '@nestjs/common';
 import { ApiExtraModels, ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiResponse, getSchemaPath } from '@nestjs/swagger';
 import { PageDto } from './pagination.js';
-import { PROBLEM_CONTENT_TYPE } from './problem.js';
+import { problem, PROBLEM_CONTENT_TYPE, type ProblemDetails } from './problem.js';
 
 /** RFC 9457 problem details, documented once and referenced by every error response. */
 export class ProblemDto {
@@ -11,7 +11,7 @@ export class ProblemDto {
   @ApiProperty({ example: 'Bad Request' })
   title: string;
 
-  @ApiProperty({ example: 400 })
+  @ApiProperty({ type: 'integer', example: 400 })
   status: number;
 
   @ApiProperty({ example: 'The request is invalid; see errors for each field.' })
@@ -44,25 +44,66 @@ const DESCRIPTIONS: Record<number, string> = {
   503: 'A dependency (the database) is unavailable',
 };
 
-/** Documents the problem+json responses a route can give. */
-export function ApiProblems(...statuses: number[]) {
+/** One error a route documents: its status, and its own texts where the defaults below are not what it says. */
+export interface ProblemDoc {
+  status: number;
+  detail?: string;
+  /** A 400's field errors; the fields must be ones this route takes. */
+  errors?: Record<string, string[]>;
+}
+
+/**
+ * What the API answers for a status wherever it is raised (the guards, the body
+ * parser, the validation pipe). A 404 or a 409 has no default: each route says
+ * its own. A 400's default names `page_size`, which only lists take; a route
+ * with a body names one of its own fields (test/openapi.spec.ts checks both).
+ */
+const DEFAULTS: Record<number, Omit<ProblemDoc, 'status'>> = {
+  400: {
+    detail: 'The request is invalid; see errors for each field.',
+    errors: { page_size: ['page_size must be a positive integer'] },
+  },
+  401: { detail: 'Authentication credentials were not provided or are invalid.' },
+  403: { detail: 'This route is for administrators only.' },
+  413: { detail: 'Request body is too large' },
+  415: { detail: 'Unsupported Media Type' },
+  429: { detail: 'Too many requests; slow down and try again after the time in Retry-After.' },
+  503: { detail: 'The database is not reachable yet; try again shortly.' },
+};
+
+/** The example body of one documented error, built as the exception filter builds the real one. */
+export function problemExample(doc: ProblemDoc): ProblemDetails {
+  const { detail, errors } = { ...DEFAULTS[doc.status], ...doc };
+  if (!detail) throw new Error(`ApiProblems: status ${doc.status} has no default example; give the route's own detail`);
+  return problem(doc.status, detail, errors ? { errors } : {});
+}
+
+/**
+ * Documents the problem+json responses a route can give, each with an example
+ * of its own status: `ApiProblems(401, { status: 404, detail: 'Patient not found.' })`.
+ */
+export function ApiProblems(...problems: (number | ProblemDoc)[]) {
   return applyDecorators(
     ApiExtraModels(ProblemDto),
-    ...statuses.map((status) =>
-      ApiResponse({
-        status,
-        description: DESCRIPTIONS[status] ?? 'Error',
-        content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: getSchemaPath(ProblemDto) } } },
-      }),
-    ),
+    ...problems.map((entry) => {
+      const doc = typeof entry === 'number' ? { status: entry } : entry;
+      return ApiResponse({
+        status: doc.status,
+        description: DESCRIPTIONS[doc.status] ?? 'Error',
+        content: {
+          [PROBLEM_CONTENT_TYPE]: { schema: { $ref: getSchemaPath(ProblemDto) }, example: problemExample(doc) },
+        },
+      });
+    }),
   );
 }
 
 /** A 200 whose body is a cursor page of `item`. */
-export function ApiPageResponse(item: Type<unknown>) {
+export function ApiPageResponse(item: Type<unknown>, description: string) {
   return applyDecorators(
     ApiExtraModels(PageDto, item),
     ApiOkResponse({
+      description: `${description}; follow \`next\` for the rest`,
       schema: {
         allOf: [
           { $ref: getSchemaPath(PageDto) },

@@ -12,6 +12,11 @@ import { DoctorDto } from './dto/doctor-response.dto.js';
 import { ListDoctorsDto } from './dto/list-doctors.dto.js';
 import { UpdateDoctorDto } from './dto/update-doctor.dto.js';
 
+const INVALID = { status: 400, errors: { phone: ['phone must be exactly 10 digits'] } };
+const NOT_FOUND = { status: 404, detail: 'Doctor not found.' };
+const NOT_CREATOR = { status: 403, detail: 'Only the user who added this doctor, or an admin, may change or delete it.' };
+const DUPLICATE = { status: 409, detail: 'A doctor with that email already exists.' };
+
 @ApiTags('doctors')
 @ApiBearerAuth()
 @Controller('api/doctors')
@@ -21,15 +26,15 @@ export class DoctorsController {
   @Audited('doctor', 'create')
   @Post()
   @ApiOperation({ summary: 'Add a doctor' })
-  @ApiCreatedResponse({ type: DoctorDto })
-  @ApiProblems(400, 401, 409, 413, 415)
+  @ApiCreatedResponse({ type: DoctorDto, description: 'The doctor' })
+  @ApiProblems(INVALID, 401, DUPLICATE, 413, 415)
   create(@CurrentUser() user: AuthUser, @Body() dto: CreateDoctorDto): Promise<DoctorDto> {
     return this.doctors.create(user, dto);
   }
 
   @Get()
   @ApiOperation({ summary: 'All doctors, newest first' })
-  @ApiPageResponse(DoctorDto)
+  @ApiPageResponse(DoctorDto, 'A page of doctors')
   @ApiProblems(400, 401, 429)
   list(
     @CurrentUser() user: AuthUser,
@@ -41,8 +46,8 @@ export class DoctorsController {
 
   @Get(':id')
   @ApiOperation({ summary: 'One doctor' })
-  @ApiOkResponse({ type: DoctorDto })
-  @ApiProblems(401, 404)
+  @ApiOkResponse({ type: DoctorDto, description: 'The doctor' })
+  @ApiProblems(401, NOT_FOUND)
   get(@Param('id', UuidParam) id: string): Promise<DoctorDto> {
     return this.doctors.get(id);
   }
@@ -50,8 +55,8 @@ export class DoctorsController {
   @Audited('doctor', 'update')
   @Put(':id')
   @ApiOperation({ summary: 'Replace a doctor (every field required; creator or admin only)' })
-  @ApiOkResponse({ type: DoctorDto })
-  @ApiProblems(400, 401, 403, 404, 409, 413, 415)
+  @ApiOkResponse({ type: DoctorDto, description: 'The doctor as replaced' })
+  @ApiProblems(INVALID, 401, NOT_CREATOR, NOT_FOUND, DUPLICATE, 413, 415)
   replace(
     @CurrentUser() user: AuthUser,
     @Param('id', UuidParam) id: string,
@@ -63,8 +68,8 @@ export class DoctorsController {
   @Audited('doctor', 'update')
   @Patch(':id')
   @ApiOperation({ summary: 'Change some fields of a doctor (creator or admin only)' })
-  @ApiOkResponse({ type: DoctorDto })
-  @ApiProblems(400, 401, 403, 404, 409, 413, 415)
+  @ApiOkResponse({ type: DoctorDto, description: 'The doctor, with the fields sent changed' })
+  @ApiProblems(INVALID, 401, NOT_CREATOR, NOT_FOUND, DUPLICATE, 413, 415)
   update(
     @CurrentUser() user: AuthUser,
     @Param('id', UuidParam) id: string,
@@ -77,7 +82,7 @@ export class DoctorsController {
   @Delete(':id')
   @NoContent()
   @ApiOperation({ summary: 'Delete a doctor and its assignments (creator or admin only)' })
-  @ApiProblems(401, 403, 404)
+  @ApiProblems(401, NOT_CREATOR, NOT_FOUND)
   remove(@CurrentUser() user: AuthUser, @Param('id', UuidParam) id: string): Promise<void> {
     return this.doctors.remove(user, id);
   }

@@ -26,7 +26,7 @@ export class HealthController {
   @Get()
   @HealthCheck({ swaggerDocumentation: false })
   @ApiOperation({ summary: 'Liveness: the process answers' })
-  @ApiOkResponse({ type: HealthDto })
+  @ApiOkResponse({ type: HealthDto, description: 'The process answers' })
   live() {
     return this.health.check([]);
   }
@@ -34,8 +34,8 @@ export class HealthController {
   @Get('ready')
   @HealthCheck({ swaggerDocumentation: false })
   @ApiOperation({ summary: 'Readiness: the database answers (503 otherwise)' })
-  @ApiOkResponse({ type: HealthDto })
-  @ApiProblems(503)
+  @ApiOkResponse({ type: HealthDto, description: 'The database answers' })
+  @ApiProblems({ status: 503, detail: 'The database is not reachable.' })
   async ready() {
     if (this.drain.draining) throw new ServiceUnavailableException('Shutting down: send new requests elsewhere.');
     // Started while the database was down, and not connected (or not migrated) yet.

@@ -26,6 +26,6 @@ export function serveOpenApi(app: INestApplication): void {
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
     customSiteTitle: 'Healthcare API',
-    swaggerOptions: { persistAuthorization: false },
+    swaggerOptions: { persistAuthorization: true },
   });
 }

@@ -11,6 +11,10 @@ import { ListMappingsDto } from './dto/list-mappings.dto.js';
 import { AssignedDoctorDto, MappingDto } from './dto/mapping-response.dto.js';
 import { MappingsService } from './mappings.service.js';
 
+const INVALID = { status: 400, errors: { patient: ['patient must be a UUID'] } };
+const PATIENT_NOT_FOUND = { status: 404, detail: 'Patient not found.' };
+const ASSIGNED = { status: 409, detail: 'This doctor is already assigned to this patient.' };
+
 @ApiTags('mappings')
 @ApiBearerAuth()
 @Controller('api/mappings')
@@ -20,8 +24,8 @@ export class MappingsController {
   @Audited('mapping', 'create')
   @Post()
   @ApiOperation({ summary: "Assign a doctor to one of the caller's patients" })
-  @ApiCreatedResponse({ type: MappingDto })
-  @ApiProblems(400, 401, 404, 409, 413, 415)
+  @ApiCreatedResponse({ type: MappingDto, description: 'The mapping: the doctor now treats the patient' })
+  @ApiProblems(INVALID, 401, PATIENT_NOT_FOUND, ASSIGNED, 413, 415)
   create(@CurrentUser() user: AuthUser, @Body() dto: CreateMappingDto): Promise<MappingDto> {
     return this.mappings.create(user, dto);
   }
@@ -29,7 +33,7 @@ export class MappingsController {
   @Audited('mapping', 'list')
   @Get()
   @ApiOperation({ summary: "The mappings of the caller's patients, newest first" })
-  @ApiPageResponse(MappingDto)
+  @ApiPageResponse(MappingDto, "A page of the mappings of the caller's patients")
   @ApiProblems(400, 401)
   list(
     @CurrentUser() user: AuthUser,
@@ -45,8 +49,8 @@ export class MappingsController {
   @Get(':id')
   @ApiOperation({ summary: 'The doctors assigned to a patient' })
   @ApiParam({ name: 'id', format: 'uuid', description: "The patient's id" })
-  @ApiPageResponse(AssignedDoctorDto)
-  @ApiProblems(400, 401, 404)
+  @ApiPageResponse(AssignedDoctorDto, 'A page of the doctors assigned to the patient')
+  @ApiProblems(400, 401, PATIENT_NOT_FOUND)
   doctorsOf(
     @CurrentUser() user: AuthUser,
     @Param('id', UuidParam) patientId: string,
@@ -61,7 +65,7 @@ export class MappingsController {
   @NoContent()
   @ApiOperation({ summary: 'Unassign: delete a mapping' })
   @ApiParam({ name: 'id', format: 'uuid', description: "The mapping's id" })
-  @ApiProblems(401, 404)
+  @ApiProblems(401, { status: 404, detail: 'Mapping not found.' })
   remove(@CurrentUser() user: AuthUser, @Param('id', UuidParam) id: string): Promise<void> {
     return this.mappings.remove(user, id);
   }

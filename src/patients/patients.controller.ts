@@ -13,6 +13,9 @@ import { ReplacePatientDto } from './dto/replace-patient.dto.js';
 import { UpdatePatientDto } from './dto/update-patient.dto.js';
 import { PatientsService } from './patients.service.js';
 
+const INVALID = { status: 400, errors: { age: ['age must not be greater than 150'] } };
+const NOT_FOUND = { status: 404, detail: 'Patient not found.' };
+
 @ApiTags('patients')
 @ApiBearerAuth()
 @Controller('api/patients')
@@ -22,8 +25,8 @@ export class PatientsController {
   @Audited('patient', 'create')
   @Post()
   @ApiOperation({ summary: 'Add a patient (owned by the caller)' })
-  @ApiCreatedResponse({ type: PatientDto })
-  @ApiProblems(400, 401, 413, 415)
+  @ApiCreatedResponse({ type: PatientDto, description: 'The patient, owned by the caller' })
+  @ApiProblems(INVALID, 401, 413, 415)
   create(@CurrentUser() user: AuthUser, @Body() dto: CreatePatientDto): Promise<PatientDto> {
     return this.patients.create(user, dto);
   }
@@ -31,7 +34,7 @@ export class PatientsController {
   @Audited('patient', 'list')
   @Get()
   @ApiOperation({ summary: "The caller's patients (an admin's: everyone's), newest first" })
-  @ApiPageResponse(PatientDto)
+  @ApiPageResponse(PatientDto, "A page of the caller's patients (an admin's: everyone's)")
   @ApiProblems(400, 401, 429)
   list(
     @CurrentUser() user: AuthUser,
@@ -44,8 +47,8 @@ export class PatientsController {
   @Audited('patient', 'read')
   @Get(':id')
   @ApiOperation({ summary: 'One patient' })
-  @ApiOkResponse({ type: PatientDto })
-  @ApiProblems(401, 404)
+  @ApiOkResponse({ type: PatientDto, description: 'The patient' })
+  @ApiProblems(401, NOT_FOUND)
   get(@CurrentUser() user: AuthUser, @Param('id', UuidParam) id: string): Promise<PatientDto> {
     return this.patients.get(user, id);
   }
@@ -53,8 +56,8 @@ export class PatientsController {
   @Audited('patient', 'update')
   @Put(':id')
   @ApiOperation({ summary: 'Replace a patient (every field required)' })
-  @ApiOkResponse({ type: PatientDto })
-  @ApiProblems(400, 401, 404, 413, 415)
+  @ApiOkResponse({ type: PatientDto, description: 'The patient as replaced' })
+  @ApiProblems(INVALID, 401, NOT_FOUND, 413, 415)
   replace(
     @CurrentUser() user: AuthUser,
     @Param('id', UuidParam) id: string,
@@ -66,8 +69,8 @@ export class PatientsController {
   @Audited('patient', 'update')
   @Patch(':id')
   @ApiOperation({ summary: 'Change some fields of a patient' })
-  @ApiOkResponse({ type: PatientDto })
-  @ApiProblems(400, 401, 404, 413, 415)
+  @ApiOkResponse({ type: PatientDto, description: 'The patient, with the fields sent changed' })
+  @ApiProblems(INVALID, 401, NOT_FOUND, 413, 415)
   update(
     @CurrentUser() user: AuthUser,
     @Param('id', UuidParam) id: string,
@@ -80,7 +83,7 @@ export class PatientsController {
   @Delete(':id')
   @NoContent()
   @ApiOperation({ summary: 'Delete a patient (and its doctor assignments)' })
-  @ApiProblems(401, 404)
+  @ApiProblems(401, NOT_FOUND)
   remove(@CurrentUser() user: AuthUser, @Param('id', UuidParam) id: string): Promise<void> {
     return this.patients.remove(user, id);
   }

@@ -41,7 +41,7 @@ export class AuditEventDto {
   @ApiProperty({ type: [String], nullable: true, description: 'For a list: the ids it returned.' })
   result_ids: string[] | null;
 
-  @ApiProperty({ example: 200 })
+  @ApiProperty({ type: 'integer', example: 200 })
   status: number;
 
   @ApiProperty({ type: String, nullable: true, example: 'not_found' })

@@ -32,7 +32,7 @@ export class ListAuditEventsDto extends PageQueryDto {
   @IsIn(AUDIT_ACTIONS, { message: `action must be one of: ${AUDIT_ACTIONS.join(', ')}` })
   action?: AuditAction;
 
-  @ApiPropertyOptional({ minimum: 100, maximum: 599, description: 'The outcome: the HTTP status the request ended with.' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 100, maximum: 599, description: 'The outcome: the HTTP status the request ended with.' })
   @IsOptional()
   @Transform(toIntegerParam)
   @IsInt()

@@ -6,8 +6,10 @@ import { AuthRateLimited } from '../../throttling/rate-limits.js';
 import { ConfirmMfaDto } from './dto/confirm-mfa.dto.js';
 import { DisableMfaDto } from './dto/disable-mfa.dto.js';
 import { MfaRecoveryCodesDto, MfaSetupDto, MfaStatusDto } from './dto/mfa-response.dto.js';
-import { MfaSetupRoute } from './mfa-required.guard.js';
+import { MFA_SETUP_REQUIRED, MfaSetupRoute } from './mfa-required.guard.js';
 import { MfaService } from './mfa.service.js';
+
+const WRONG_SECRET = 'the password or the code is not correct';
 
 @ApiTags('auth')
 @ApiBearerAuth()
@@ -18,7 +20,7 @@ export class MfaController {
   @MfaSetupRoute()
   @Get()
   @ApiOperation({ summary: "The caller's second factor: on, pending, required" })
-  @ApiOkResponse({ type: MfaStatusDto })
+  @ApiOkResponse({ type: MfaStatusDto, description: "The state of the caller's second factor" })
   @ApiProblems(401)
   status(@CurrentUser() user: AuthUser): Promise<MfaStatusDto> {
     return this.mfa.status(user);
@@ -33,8 +35,8 @@ export class MfaController {
       'Returns a new secret and its otpauth:// URI (for a QR code). It is not active until confirmed; ' +
       'calling setup again replaces a pending secret. 409 once a factor is on.',
   })
-  @ApiOkResponse({ type: MfaSetupDto })
-  @ApiProblems(401, 409)
+  @ApiOkResponse({ type: MfaSetupDto, description: 'The secret to enter in an authenticator app; not active until confirmed' })
+  @ApiProblems(401, { status: 409, detail: 'Two-factor authentication is already on; disable it before setting it up again.' })
   setup(@CurrentUser() user: AuthUser): Promise<MfaSetupDto> {
     return this.mfa.setup(user);
   }
@@ -46,8 +48,14 @@ export class MfaController {
     summary: 'Turn the second factor on with a code from the app',
     description: 'Returns ten single-use recovery codes, shown only this once. From now on login needs `otp`.',
   })
-  @ApiOkResponse({ type: MfaRecoveryCodesDto })
-  @ApiProblems(400, 401, 409, 413, 415)
+  @ApiOkResponse({ type: MfaRecoveryCodesDto, description: 'The factor is on; ten recovery codes, shown only this once' })
+  @ApiProblems(
+    { status: 400, errors: { code: ['code must be the 6 digits the authenticator app shows'] } },
+    401,
+    { status: 409, detail: 'There is no setup to confirm: start with POST /api/auth/mfa/setup/.' },
+    413,
+    415,
+  )
   confirm(@CurrentUser() user: AuthUser, @Body() dto: ConfirmMfaDto): Promise<MfaRecoveryCodesDto> {
     return this.mfa.confirm(user, dto.code);
   }
@@ -61,7 +69,15 @@ export class MfaController {
       'Needs the password and a code (TOTP or recovery). Wrong ones count in the failed-login lockout; ' +
       'the 400 does not say which was wrong. The recovery codes are removed too.',
   })
-  @ApiProblems(400, 401, 403, 409, 413, 415, 429)
+  @ApiProblems(
+    { status: 400, errors: { password: [WRONG_SECRET], code: [WRONG_SECRET] } },
+    401,
+    { status: 403, detail: MFA_SETUP_REQUIRED },
+    { status: 409, detail: 'Two-factor authentication is not on.' },
+    413,
+    415,
+    { status: 429, detail: 'Too many failed password attempts for this account; try again later.' },
+  )
   disable(@CurrentUser() user: AuthUser, @Body() dto: DisableMfaDto): Promise<void> {
     return this.mfa.disable(user, dto);
   }

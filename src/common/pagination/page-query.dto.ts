@@ -17,6 +17,7 @@ export const toIntegerParam = ({ value }: { value: unknown }) =>
 /** The query parameters every list takes; each list's DTO extends it with its filters and orderings. */
 export class PageQueryDto {
   @ApiPropertyOptional({
+    type: 'integer',
     description: `Items per page (default ${DEFAULT_PAGE_SIZE}; above ${MAX_PAGE_SIZE} is capped at ${MAX_PAGE_SIZE}).`,
     minimum: 1,
     example: 20,

@@ -13,7 +13,7 @@ export class CreatePatientDto {
   @Matches(/\S/, { message: 'name must not be blank' })
   name: string;
 
-  @ApiProperty({ minimum: 0, maximum: 150, example: 42 })
+  @ApiProperty({ type: 'integer', minimum: 0, maximum: 150, example: 42 })
   @IsInt()
   @Min(0)
   @Max(150)

@@ -29,7 +29,7 @@ export class ListPatientsDto extends PageQueryDto {
   @IsIn(GENDERS, { message: `gender must be one of: ${GENDERS.join(', ')}` })
   gender?: Gender;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 150, description: 'Inclusive.' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 150, description: 'Inclusive.' })
   @IsOptional()
   @Transform(toIntegerParam)
   @IsInt()
@@ -37,7 +37,7 @@ export class ListPatientsDto extends PageQueryDto {
   @Max(150)
   min_age?: number;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 150, description: 'Inclusive.' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 150, description: 'Inclusive.' })
   @IsOptional()
   @Transform(toIntegerParam)
   @IsInt()

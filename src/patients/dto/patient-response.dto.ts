@@ -8,7 +8,7 @@ export class PatientDto {
   @ApiProperty({ example: 'Grace Hopper' })
   name: string;
 
-  @ApiProperty({ example: 42 })
+  @ApiProperty({ type: 'integer', example: 42 })
   age: number;
 
   @ApiProperty({ enum: GENDERS, example: 'female' })

@@ -30,6 +30,6 @@ export class MfaStatusDto {
   @ApiProperty({ description: 'This account must have a second factor (ADMIN_MFA_REQUIRED, admins).' })
   required: boolean;
 
-  @ApiProperty({ description: 'Unused recovery codes.', example: 10 })
+  @ApiProperty({ type: 'integer', description: 'Unused recovery codes.', example: 10 })
   recovery_codes_left: number;
 }
