@@ -3,6 +3,9 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import {
   createHealthcareClient,
   isProblem,
+  itemsOf,
+  pagesOf,
+  ProblemError,
   TokenSession,
   type HealthcareClient,
   type Problem,
@@ -359,6 +362,113 @@ describe('Typed client (e2e)', () => {
       const after = expectData(await api.GET('/api/mappings/{id}', patientPath), 200);
       expect(after.results.map((d) => d.id)).toEqual([wilson.id]);
       expectError(await api.DELETE('/api/mappings/{id}', { params: { path: { id: first.id } } }), 404);
+    });
+  });
+
+  describe('walking every page (pagesOf, itemsOf)', () => {
+    /** A session of its own, with a fetch that records the query of each list page it asks for. */
+    async function countingSession() {
+      const asked: URLSearchParams[] = [];
+      const counting: typeof fetch = (input, init) => {
+        const url = new URL(input instanceof Request ? input.url : String(input));
+        if (url.pathname.startsWith('/api/patients') || url.pathname.startsWith('/api/mappings/')) asked.push(url.searchParams);
+        return fetch(input, init);
+      };
+      const { session: s } = await newSession({ fetch: counting });
+      return { api: s.client, asked };
+    }
+
+    it('itemsOf yields every item of every page, in the list order, one request per page', async () => {
+      const { api: own, asked } = await countingSession();
+      const names = Array.from({ length: 7 }, (_, i) => `Walk ${String.fromCharCode(71 - i)} ${randomUUID().slice(0, 4)}`);
+      for (const name of names) expectData(await own.POST('/api/patients', { body: patientInput({ name }) }), 201);
+      asked.length = 0;
+
+      const walked: Schemas['PatientDto'][] = [];
+      for await (const patient of itemsOf(own, '/api/patients', { query: { ordering: 'name', page_size: 3 } })) walked.push(patient);
+
+      expect(walked.map((p) => p.name)).toEqual([...names].sort());
+      expect(new Set(walked.map((p) => p.id)).size).toBe(7);
+      // Three pages (3 + 3 + 1): the first without a cursor, the next two with the cursors of the `next` links.
+      expect(asked.map((q) => [q.get('ordering'), q.get('page_size'), q.has('cursor')])).toEqual([
+        ['name', '3', false],
+        ['name', '3', true],
+        ['name', '3', true],
+      ]);
+    });
+
+    it('pagesOf yields each page as the API sent it, the last with next null', async () => {
+      const { api: own } = await countingSession();
+      for (const age of [20, 30, 40, 50, 60]) expectData(await own.POST('/api/patients', { body: patientInput({ age }) }), 201);
+      const query = { ordering: '-age', page_size: 2 } as const;
+
+      const pages = [];
+      for await (const page of pagesOf(own, '/api/patients', { query })) pages.push(page);
+
+      expect(pages.map((page) => page.results.map((p) => p.age))).toEqual([[60, 50], [40, 30], [20]]);
+      expect(pages.map((page) => page.next === null)).toEqual([false, false, true]);
+      expect(pages[0].previous).toBeNull();
+      // The same page a caller following `next` by hand reads (cursors are encrypted afresh each time).
+      const cursor = cursorOf(pages[0].next);
+      const second = expectData(await own.GET('/api/patients', { params: { query: { ...query, cursor } } }), 200);
+      expect(second.results).toEqual(pages[1].results);
+    });
+
+    it('stops fetching when the loop stops', async () => {
+      const { api: own, asked } = await countingSession();
+      for (let i = 0; i < 4; i++) expectData(await own.POST('/api/patients', { body: patientInput() }), 201);
+      asked.length = 0;
+      let first: Schemas['PatientDto'] | undefined;
+      for await (const patient of itemsOf(own, '/api/patients', { query: { page_size: 1 } })) {
+        first = patient;
+        break;
+      }
+      expect(first?.id).toEqual(expect.stringMatching(UUID));
+      expect(asked).toHaveLength(1);
+    });
+
+    it('walks a list with a path parameter: the doctors of one patient', async () => {
+      const { api: own } = await countingSession();
+      const patient = expectData(await own.POST('/api/patients', { body: patientInput() }), 201);
+      const doctors = [];
+      for (let i = 0; i < 3; i++) {
+        const doctor = expectData(await own.POST('/api/doctors', { body: doctorInput() }), 201);
+        expectData(await own.POST('/api/mappings', { body: { patient: patient.id, doctor: doctor.id } }), 201);
+        doctors.push(doctor.id);
+      }
+      const assigned: string[] = [];
+      for await (const doctor of itemsOf(own, '/api/mappings/{id}', { path: { id: patient.id }, query: { page_size: 2 } })) {
+        assigned.push(doctor.id);
+      }
+      expect(assigned.sort()).toEqual(doctors.sort());
+    });
+
+    it('an empty list is one empty page and no item', async () => {
+      const { api: own } = await countingSession();
+      const pages = [];
+      for await (const page of pagesOf(own, '/api/patients')) pages.push(page);
+      expect(pages).toEqual([{ next: null, previous: null, results: [] }]);
+      const items = [];
+      for await (const patient of itemsOf(own, '/api/patients')) items.push(patient);
+      expect(items).toEqual([]);
+    });
+
+    it('a refused page throws a ProblemError carrying the typed problem', async () => {
+      const { api: own } = await countingSession();
+      const walk = async () => {
+        for await (const patient of itemsOf(own, '/api/patients', { query: { search: '%%' } })) void patient;
+      };
+      const error = await walk().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ProblemError);
+      const { problem, status } = error as ProblemError;
+      expect(status).toBe(400);
+      expect(problem).toMatchObject({ status: 400, title: 'Bad Request', errors: { search: [expect.any(String)] } });
+      // Without a token the walk ends at the first page with the API's 401.
+      const anonymous = createHealthcareClient({ baseUrl: t.baseUrl });
+      await expect(pagesOf(anonymous, '/api/patients').next()).rejects.toMatchObject({ status: 401, problem: { status: 401 } });
     });
   });
 });

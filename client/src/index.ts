@@ -2,6 +2,7 @@ import createClient, { type Client } from 'openapi-fetch';
 import type { components, paths } from './schema.js';
 
 export type { components, operations, paths } from './schema.js';
+export { itemsOf, pagesOf, ProblemError, type ItemOf, type ListParams, type ListPath, type PageOf } from './pages.js';
 
 /** Every schema of the API by name, e.g. `Schemas['PatientDto']`. */
 export type Schemas = components['schemas'];
