@@ -18,6 +18,9 @@ import { UserEdit, UserList, UserShow } from './resources/users.js';
 const session = new TokenSession({ baseUrl: window.location.origin });
 const authProvider = createAuthProvider(session);
 const dataProvider = createDataProvider(session.client);
+// What the lists remember (their filters may hold patient names: see resources/private-list.tsx) stays in memory,
+// not in localStorage, and one store serves the whole app.
+const store = memoryStore();
 
 // The system's own fonts: the API's Content-Security-Policy loads nothing from other origins.
 const theme: RaThemeOptions = {
@@ -36,8 +39,7 @@ export function App() {
       dataProvider={dataProvider}
       loginPage={LoginPage}
       theme={theme}
-      // List filters may hold patient names: keep them in memory, not in localStorage.
-      store={memoryStore()}
+      store={store}
       disableTelemetry
       requireAuth
     >

@@ -3,7 +3,6 @@ import {
   AutocompleteInput,
   DataTable,
   DateField,
-  List,
   ReferenceField,
   ReferenceInput,
   SelectInput,
@@ -11,6 +10,7 @@ import {
   TextInput,
 } from 'react-admin';
 import type { Schemas } from '../../../client/src/index.js';
+import { PrivateList } from './private-list.js';
 
 type AuditEvent = Schemas['AuditEventDto'] & { id: string };
 
@@ -60,7 +60,7 @@ const filters = [
 export function AuditList() {
   const small = useMediaQuery<Theme>((theme) => theme.breakpoints.down('sm'));
   return (
-    <List filters={filters} exporter={false} sort={{ field: 'seq', order: 'DESC' }} title="Audit trail">
+    <PrivateList filters={filters} exporter={false} sort={{ field: 'seq', order: 'DESC' }} title="Audit trail">
       {small ? (
         <SimpleList<AuditEvent>
           primaryText={(e) => `${e.action} ${e.resource_type ?? ''}`.trim()}
@@ -84,6 +84,6 @@ export function AuditList() {
           <DataTable.Col source="client_ip" label="From" disableSort />
         </DataTable>
       )}
-    </List>
+    </PrivateList>
   );
 }

@@ -7,7 +7,6 @@ import {
   Edit,
   EditButton,
   EmailField,
-  List,
   ReferenceManyField,
   SearchInput,
   Show,
@@ -21,6 +20,7 @@ import {
   required,
 } from 'react-admin';
 import type { Schemas } from '../../../client/src/index.js';
+import { PrivateList } from './private-list.js';
 
 type Doctor = Schemas['DoctorDto'];
 
@@ -32,7 +32,7 @@ const filters = [
 export function DoctorList() {
   const small = useMediaQuery<Theme>((theme) => theme.breakpoints.down('sm'));
   return (
-    <List filters={filters} exporter={false} sort={{ field: 'name', order: 'ASC' }}>
+    <PrivateList filters={filters} exporter={false} sort={{ field: 'name', order: 'ASC' }}>
       {small ? (
         <SimpleList<Doctor>
           primaryText={(d) => d.name}
@@ -49,7 +49,7 @@ export function DoctorList() {
           <DataTable.Col source="created_at" label="Created" field={DateField} />
         </DataTable>
       )}
-    </List>
+    </PrivateList>
   );
 }
 

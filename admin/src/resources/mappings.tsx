@@ -6,13 +6,13 @@ import {
   DateField,
   DeleteWithConfirmButton,
   Link,
-  List,
   ReferenceInput,
   SimpleForm,
   SimpleList,
   required,
 } from 'react-admin';
 import type { Schemas } from '../../../client/src/index.js';
+import { PrivateList } from './private-list.js';
 
 type Mapping = Schemas['AdminMappingDto'];
 
@@ -43,7 +43,7 @@ const filters = [
 export function MappingList() {
   const small = useMediaQuery<Theme>((theme) => theme.breakpoints.down('sm'));
   return (
-    <List filters={filters} exporter={false} sort={{ field: 'created_at', order: 'DESC' }}>
+    <PrivateList filters={filters} exporter={false} sort={{ field: 'created_at', order: 'DESC' }}>
       {small ? (
         <SimpleList<Mapping>
           primaryText={(m) => m.patient_name}
@@ -72,7 +72,7 @@ export function MappingList() {
           </DataTable.Col>
         </DataTable>
       )}
-    </List>
+    </PrivateList>
   );
 }
 

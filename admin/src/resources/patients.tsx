@@ -7,7 +7,6 @@ import {
   DeleteWithConfirmButton,
   Edit,
   EditButton,
-  List,
   NumberField,
   NumberInput,
   ReferenceInput,
@@ -24,6 +23,7 @@ import {
   required,
 } from 'react-admin';
 import type { Schemas } from '../../../client/src/index.js';
+import { PrivateList } from './private-list.js';
 
 type Patient = Schemas['AdminPatientDto'];
 
@@ -43,7 +43,7 @@ const filters = [
 export function PatientList() {
   const small = useMediaQuery<Theme>((theme) => theme.breakpoints.down('sm'));
   return (
-    <List filters={filters} exporter={false} sort={{ field: 'created_at', order: 'DESC' }}>
+    <PrivateList filters={filters} exporter={false} sort={{ field: 'created_at', order: 'DESC' }}>
       {small ? (
         <SimpleList<Patient>
           primaryText={(p) => p.name}
@@ -60,7 +60,7 @@ export function PatientList() {
           <DataTable.Col source="created_at" label="Created" field={DateField} />
         </DataTable>
       )}
-    </List>
+    </PrivateList>
   );
 }
 

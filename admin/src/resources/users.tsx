@@ -7,7 +7,6 @@ import {
   Edit,
   EmailField,
   Labeled,
-  List,
   ReferenceManyField,
   SaveButton,
   SearchInput,
@@ -21,6 +20,7 @@ import {
   Toolbar,
 } from 'react-admin';
 import type { Schemas } from '../../../client/src/index.js';
+import { PrivateList } from './private-list.js';
 
 type User = Schemas['AdminUserDto'];
 
@@ -43,7 +43,7 @@ const filters = [
 export function UserList() {
   const small = useMediaQuery<Theme>((theme) => theme.breakpoints.down('sm'));
   return (
-    <List filters={filters} exporter={false} sort={{ field: 'date_joined', order: 'DESC' }}>
+    <PrivateList filters={filters} exporter={false} sort={{ field: 'date_joined', order: 'DESC' }}>
       {small ? (
         <SimpleList<User>
           primaryText={(u) => u.username}
@@ -60,7 +60,7 @@ export function UserList() {
           <DataTable.Col source="date_joined" label="Joined" field={DateField} />
         </DataTable>
       )}
-    </List>
+    </PrivateList>
   );
 }
 
