@@ -78,6 +78,7 @@ describe('staff console (browser e2e)', () => {
       NODE_ENV: 'production',
       JWT_SECRET: randomBytes(48).toString('base64url'),
       MFA_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
+      AUDIT_CHAIN_KEY: randomBytes(48).toString('base64url'),
       // These tests sign in with a password alone; the second-factor test below starts a server of its own
       // at production's default (ADMIN_MFA_REQUIRED=true).
       ADMIN_MFA_REQUIRED: 'false',
