@@ -1,3 +1,5 @@
+// Past 250 lines: sealing, verifying and pruning share one set of invariants (placement, keys, marks, boundaries);
+// issue 10 asks for the chain as one service beside recording/listing, and splitting it would scatter them.
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, QueryFailedError } from 'typeorm';
 import {
