@@ -5,6 +5,7 @@ import { type ChainKeys, type EventRow, keyedLinkHash } from '../src/audit/audit
 import { AUDIT_CHAIN_KEYS, AuditChainService } from '../src/audit/audit-chain.service.js';
 import { AuditSealer } from '../src/audit/audit-sealer.js';
 import { AuditWitness } from '../src/audit/audit-witness.js';
+import { insertInto } from '../src/audit/refusal-writer.js';
 import { AuditService } from '../src/audit/audit.service.js';
 import { createDatabaseRoles } from '../src/database/db-roles.js';
 import { validate } from '../src/config/app-config.js';
@@ -104,6 +105,54 @@ describe('Audit attack (a): an event removed and the chain rebuilt with the data
   });
 });
 
+describe('Audit attack: an aggregated refusal row’s count or route changed (e2e)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t?.close());
+
+  it.each([
+    ['count', `UPDATE audit_events SET count = 1 WHERE route IS NOT NULL`],
+    ['route', `UPDATE audit_events SET route = 'GET /health' WHERE route IS NOT NULL`],
+  ])('audit-verify names the link whose %s was changed', async (_field, tamper) => {
+    await someEvents(t, 1);
+    // A minute's anonymous 401s of one client on one route, as RefusalWriter writes them: one row with a count.
+    await insertInto(t.dataSource)([
+      {
+        actorId: null,
+        sessionId: null,
+        status: 401,
+        reason: 'invalid_token',
+        requestId: null,
+        clientIp: '203.0.113.9',
+        userAgent: null,
+        route: 'GET /api/patients',
+        count: 500,
+      },
+    ]);
+    await chainOf(t).sealAll();
+    expect(await chainOf(t).verify()).toMatchObject({ ok: true });
+    await asSuperuser(t, async (q) => {
+      await q('SET LOCAL session_replication_role = replica');
+      await q(tamper);
+    });
+    const [first] = await t.dataSource.query(
+      `SELECT min(c.position) AS position FROM audit_chain c JOIN audit_events e ON e.seq = c.event_seq WHERE e.route IS NOT NULL`,
+    );
+    expect(await chainOf(t).verify()).toMatchObject({
+      ok: false,
+      broken: { position: first.position, problem: 'the event was altered: the hash does not match its content' },
+    });
+    // Put it back for the next case: the rows are restored, the chain holds again.
+    await asSuperuser(t, async (q) => {
+      await q('SET LOCAL session_replication_role = replica');
+      await q(`UPDATE audit_events SET count = 500, route = 'GET /api/patients' WHERE route IS NOT NULL`);
+    });
+    expect(await chainOf(t).verify()).toMatchObject({ ok: true });
+  });
+});
+
 describe('Audit attack (b): a fresh event deleted with its queue row before it is sealed (e2e)', () => {
   let t: TestApp;
   beforeAll(async () => {
@@ -160,7 +209,7 @@ describe('Audit numbering: a rolled-back write (e2e)', () => {
   });
   afterAll(() => fresh?.close());
 
-  it('a write that rolls back leaves no number to account for (no false alarm)', async () => {
+  it('a write that rolls back: its number is marked rolled_back in the chain, so it is no false alarm', async () => {
     const audit = fresh.app.get(AuditService);
     await audit.record({ action: 'read', status: 200 });
     await fresh.dataSource

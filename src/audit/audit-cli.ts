@@ -51,8 +51,9 @@ export async function runAuditCommand(
   await chain.sealAll();
   const result = await chain.verify(checkpoint);
   if (!result.ok) {
-    const where = /^\d+$/.test(result.broken?.position ?? '') ? `link ${result.broken?.position}` : result.broken?.position;
-    out(`Audit trail BROKEN at ${where}: ${result.broken?.problem} (${result.checked} links before it hold).`);
+    const atLink = /^\d+$/.test(result.broken?.position ?? '');
+    const where = atLink ? `link ${result.broken?.position}` : result.broken?.position;
+    out(`Audit trail BROKEN at ${where}: ${result.broken?.problem} (${result.checked} links ${atLink ? 'before it ' : ''}hold).`);
     return 1;
   }
   const range = result.first ? ` (links ${result.first}..${result.last})` : '';
