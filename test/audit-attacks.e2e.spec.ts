@@ -343,7 +343,7 @@ if (admin) {
   describe('Audit attack (c): the app role on PostgreSQL (e2e)', () => {
     const suffix = randomUUID().replaceAll('-', '').slice(0, 10);
     const owner = { role: `hc_owner_${suffix}`, password: randomBytes(18).toString('base64url') };
-    const app = { role: `hc_app_${suffix}`, password: randomBytes(18).toString('base64url') };
+    const app = { role: `hc_api_${suffix}`, password: randomBytes(18).toString('base64url') };
     let db: TestDatabase;
     let t: TestApp;
     let superuserUrl: string;

@@ -145,7 +145,7 @@ export class AuditChainRepository {
     return row ?? null;
   }
 
-  /** Transaction ids running now that started before `snapshot`'s horizon (pg_current_snapshot()'s xmax). */
+  /** The current snapshot's horizon (pg_current_snapshot()'s xmax): every transaction below it had started by then. */
   async findSnapshotHorizon(m: EntityManager = this.dataSource.manager): Promise<string> {
     const [row] = (await m.query(`SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xmax`)) as Array<{ xmax: string }>;
     return row.xmax;
