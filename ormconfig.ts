@@ -9,4 +9,6 @@ import { buildDataSourceOptions } from './src/database/data-source-options.js';
  * no deadline on long statements. (The TypeORM CLI imports this file: the
  * environment is read and validated here, once.)
  */
-export default new DataSource(buildDataSourceOptions(validate(readEnvironment()).database, 'tool'));
+const { database } = validate(readEnvironment());
+// With separate roles, migrations run as the owner role (DATABASE_MIGRATION_URL; see npm run cli -- db-roles).
+export default new DataSource(buildDataSourceOptions({ ...database, url: database.migrationUrl ?? database.url }, 'tool'));

@@ -482,6 +482,7 @@ async function startServers(ctx) {
     NODE_ENV: 'production',
     JWT_SECRET,
     MFA_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
+    AUDIT_CHAIN_KEY: randomBytes(48).toString('base64url'),
     LOG_LEVEL: 'warn',
     DATABASE_URL: DB_URL,
     HOST: '127.0.0.1',

@@ -6,17 +6,15 @@ import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 import { type AppConfig, validate } from './config/app-config.js';
 import { readEnvironment } from './config/dotenv.js';
+import { AUDIT_USAGE, isAuditCommand, runAuditCommand } from './audit/audit-cli.js';
+import { DB_ROLES_USAGE, dbRolesCommand } from './database/db-roles.js';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
 
 Commands:
   create-superuser --username U --email E
       Creates an admin. The password comes from SUPERUSER_PASSWORD or a hidden prompt.
-  audit-verify
-      Recomputes the audit trail's hash chain; exits 1 and names the first broken link if it does not hold.
-  audit-prune
-      Removes audit events older than AUDIT_RETENTION_DAYS (default 2190: six years), keeping the chain verifiable.
-`;
+${AUDIT_USAGE}${DB_ROLES_USAGE}`;
 
 /** Reads a line from the terminal without echoing it. */
 function promptHidden(question: string): Promise<string> {
@@ -55,40 +53,14 @@ async function withApp<T>(config: AppConfig, work: (app: INestApplicationContext
   }
 }
 
-async function auditCommand(config: AppConfig, command: 'audit-verify' | 'audit-prune'): Promise<number> {
-  const { AuditService } = await import('./audit/audit.service.js');
-  return withApp(config, async (app) => {
-    const audit = app.get(AuditService);
-    if (command === 'audit-verify') {
-      // Events written in the last moments are queued; chain them first so everything is checked.
-      await audit.sealAll();
-      const result = await audit.verify();
-      if (result.ok) {
-        const range = result.first ? ` (links ${result.first}..${result.last})` : '';
-        const pending = result.pending ? `; ${result.pending} written since, not sealed yet` : '';
-        process.stdout.write(`Audit trail intact: ${result.checked} events checked${range}${pending}.\n`);
-        return 0;
-      }
-      process.stdout.write(
-        `Audit trail BROKEN at link ${result.broken?.position}: ${result.broken?.problem} (${result.checked} links before it hold).\n`,
-      );
-      return 1;
-    }
-    const days = config.audit.retentionDays;
-    const { removed, throughPosition } = await audit.prune(days);
-    process.stdout.write(
-      removed > 0
-        ? `Removed ${removed} audit events older than ${days} days (chain links through ${throughPosition}); the prune itself is recorded.\n`
-        : `No audit event is older than ${days} days; the check itself is recorded.\n`,
-    );
-    return 0;
-  });
-}
-
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const config = () => validate(readEnvironment());
-  if ((command === 'audit-verify' || command === 'audit-prune') && rest.length === 0) return auditCommand(config(), command);
+  if (isAuditCommand(command)) {
+    const settings = config();
+    return withApp(settings, (app) => runAuditCommand(app, settings, command, rest));
+  }
+  if (command === 'db-roles' && rest.length === 0) return dbRolesCommand(config().database);
   if (command !== 'create-superuser') {
     process.stderr.write(USAGE);
     return command === undefined || command === '--help' ? 0 : 2;

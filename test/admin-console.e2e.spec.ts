@@ -73,6 +73,7 @@ async function startServer(admin: { username: string; email: string; password: s
     NODE_ENV: 'production',
     JWT_SECRET: randomBytes(48).toString('base64url'),
     MFA_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
+    AUDIT_CHAIN_KEY: randomBytes(48).toString('base64url'),
     HOST: '127.0.0.1',
     PORT: String(await freePort()),
     LOG_LEVEL: 'warn',

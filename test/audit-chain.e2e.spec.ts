@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { QueryFailedError } from 'typeorm';
+import { AuditChainService } from '../src/audit/audit-chain.service.js';
+import { AuditSealer } from '../src/audit/audit-sealer.js';
 import { AuditService } from '../src/audit/audit.service.js';
 import { createTestApp, type TestApp } from './utils/app.js';
 
@@ -22,6 +24,9 @@ async function eventAt(t: TestApp, position: number | string): Promise<string> {
   const [row] = await t.dataSource.query(`SELECT event_seq FROM audit_chain WHERE position = $1`, [position]);
   return row.event_seq as string;
 }
+
+
+const chainOf = (t: TestApp) => t.app.get(AuditChainService);
 
 describe('Audit trail: append-only hash chain (e2e)', () => {
   let t: TestApp;
@@ -51,7 +56,7 @@ describe('Audit trail: append-only hash chain (e2e)', () => {
     await someEvents(8);
     // Written and queued; audit_seal() (the background sealer's statement) chains them in seq order.
     const pending = await t.dataSource.query('SELECT count(*)::int AS n FROM audit_pending');
-    await audit.sealAll();
+    await chainOf(t).sealAll();
     expect(await t.dataSource.query('SELECT count(*)::int AS n FROM audit_pending')).toEqual([{ n: 0 }]);
     const rows = await t.dataSource.query(
       'SELECT c.position, c.event_seq, c.prev_hash, c.hash FROM audit_chain c ORDER BY c.position',
@@ -63,7 +68,7 @@ describe('Audit trail: append-only hash chain (e2e)', () => {
     const [head] = await t.dataSource.query('SELECT seq, hash FROM audit_chain_head');
     expect(head.seq).toBe(String(rows.length));
     expect(Buffer.from(head.hash).equals(Buffer.from(rows[rows.length - 1].hash))).toBe(true);
-    const result = await audit.verify();
+    const result = await chainOf(t).verify();
     expect(result).toMatchObject({ ok: true, checked: rows.length, first: '1', last: String(rows.length), pending: 0 });
   });
 
@@ -79,11 +84,11 @@ describe('Audit trail: append-only hash chain (e2e)', () => {
   });
 
   it('concurrent inserts are all chained once, without gaps', async () => {
-    await audit.sealAll();
-    const before = (await audit.verify()).checked;
+    await chainOf(t).sealAll();
+    const before = (await chainOf(t).verify()).checked;
     await Promise.all(Array.from({ length: 20 }, () => audit.record({ action: 'read', status: 200, resourceType: 'doctor' })));
-    await audit.sealAll();
-    expect(await audit.verify()).toMatchObject({ ok: true, checked: before + 20, pending: 0 });
+    await chainOf(t).sealAll();
+    expect(await chainOf(t).verify()).toMatchObject({ ok: true, checked: before + 20, pending: 0 });
   });
 
   it('refuses UPDATE, DELETE and TRUNCATE, and any change to the chain head', async () => {
@@ -128,35 +133,36 @@ describe('Audit trail: append-only hash chain (e2e)', () => {
         .catch((e: unknown) => e);
       expect({ sql, state: sqlState(error) }).toEqual({ sql, state: '42501' });
     }
-    // The queue: a queued event cannot be taken out of it but by the sealer.
+    // The queue: a queued event cannot be taken out of it but by the sealer. (The event is recorded as the app
+    // records one, so the number its rolled-back write took is accounted for: see test/audit-attacks.e2e.spec.ts.)
     const dequeued = await t.dataSource
       .transaction(async (m) => {
-        await m.query(`INSERT INTO audit_events (action, status) VALUES ('read', 200)`);
+        await audit.record({ action: 'read', status: 200 }, m);
         await m.query(`DELETE FROM audit_pending`);
       })
       .catch((e: unknown) => e);
     expect(sqlState(dequeued)).toBe('42501');
     // Even a rolled-back attempt leaves the chain as it was.
-    expect((await audit.verify()).ok).toBe(true);
+    expect((await chainOf(t).verify()).ok).toBe(true);
   });
 
   it('audit-verify names the first altered event', async () => {
     const third = await eventAt(t, 3);
     await tamper(t, `UPDATE audit_events SET status = 404 WHERE seq = $1`, [third]);
-    expect(await audit.verify()).toMatchObject({
+    expect(await chainOf(t).verify()).toMatchObject({
       ok: false,
       checked: 2,
       broken: { position: '3', problem: 'the event was altered: the hash does not match its content' },
     });
     await tamper(t, `UPDATE audit_events SET status = 200 WHERE seq = $1`, [third]);
-    expect((await audit.verify()).ok).toBe(true);
+    expect((await chainOf(t).verify()).ok).toBe(true);
   });
 
   it('audit-verify names a removed event, and a removed link', async () => {
     await tamper(t, `DELETE FROM audit_events WHERE seq = $1`, [await eventAt(t, 5)]);
-    expect(await audit.verify()).toMatchObject({ ok: false, checked: 4, broken: { position: '5', problem: 'the event this link seals is missing' } });
+    expect(await chainOf(t).verify()).toMatchObject({ ok: false, checked: 4, broken: { position: '5', problem: 'the event this link seals is missing' } });
     await tamper(t, `DELETE FROM audit_chain WHERE position = 5`);
-    expect(await audit.verify()).toMatchObject({ ok: false, checked: 4, broken: { position: '6', problem: 'links 5..5 are missing' } });
+    expect(await chainOf(t).verify()).toMatchObject({ ok: false, checked: 4, broken: { position: '6', problem: 'links 5..5 are missing' } });
   });
 });
 
@@ -175,8 +181,8 @@ describe('Audit trail: an event slipped in with the triggers off (e2e)', () => {
       await m.query(`INSERT INTO audit_events (seq, at, action, status) VALUES (424242, now(), 'read', 200)`);
       await m.query('ALTER TABLE audit_events ENABLE TRIGGER audit_events_stamp');
     });
-    await audit.sealAll();
-    expect(await audit.verify()).toMatchObject({
+    await chainOf(t).sealAll();
+    expect(await chainOf(t).verify()).toMatchObject({
       ok: false,
       checked: 1,
       broken: { position: '-', problem: 'event 424242 is neither sealed nor queued for sealing' },
@@ -184,34 +190,55 @@ describe('Audit trail: an event slipped in with the triggers off (e2e)', () => {
   });
 });
 
-describe('Audit trail: links are made by the database, whoever inserts them (e2e)', () => {
+describe('Audit trail: links are placed by the database, keyed by the app (e2e)', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await createTestApp();
   });
   afterAll(() => t?.close());
 
-  it('a hand-made link with a forged position and hash is stored as the correct next link', async () => {
+  it('a hand-made link in the wrong place is refused; one in the right place with a forged hash is caught by audit-verify', async () => {
     const audit = t.app.get(AuditService);
     await audit.record({ action: 'read', status: 200 });
-    await audit.sealAll();
+    await chainOf(t).sealAll();
+    // Stop the background sealer: the hand-made link must be the next one.
+    await t.app.get(AuditSealer).onApplicationShutdown();
     await audit.record({ action: 'list', status: 200 });
     const [{ seq }] = await t.dataSource.query(`SELECT max(seq) AS seq FROM audit_events`);
-    await t.dataSource.query(
-      `INSERT INTO audit_chain (position, event_seq, prev_hash, hash) VALUES (99, $1, '\\x00', '\\x00')`,
-      [seq],
-    );
-    const [link] = await t.dataSource.query(`SELECT position FROM audit_chain WHERE event_seq = $1`, [seq]);
-    expect(link.position).toBe('2');
-    // The head follows at the next sealing, and the chain holds.
-    await audit.record({ action: 'read', status: 200 });
-    await audit.sealAll();
-    expect(await audit.verify()).toMatchObject({ ok: true, checked: 3, pending: 0 });
+    const [head] = await t.dataSource.query(`SELECT seq, hash FROM audit_chain_head`);
+    const misplaced = await t.dataSource
+      .query(`INSERT INTO audit_chain (position, event_seq, prev_hash, hash) VALUES (99, $1, $2, $2)`, [seq, head.hash])
+      .catch((e: unknown) => e);
+    expect(sqlState(misplaced)).toBe('42501');
+    const unchained = await t.dataSource
+      .query(`INSERT INTO audit_chain (position, event_seq, prev_hash, hash) VALUES (2, $1, '\\x00', $2)`, [seq, head.hash])
+      .catch((e: unknown) => e);
+    expect(sqlState(unchained)).toBe('42501');
+    // The right place, chained to the head: the database cannot tell a forged hash (it has no key); audit-verify can.
+    await t.dataSource.query(`INSERT INTO audit_chain (position, event_seq, prev_hash, hash) VALUES (2, $1, $2, sha256($2))`, [
+      seq,
+      head.hash,
+    ]);
+    expect(await t.dataSource.query(`SELECT seq FROM audit_chain_head`)).toEqual([{ seq: '2' }]);
+    expect(await chainOf(t).verify()).toMatchObject({
+      ok: false,
+      checked: 1,
+      broken: { position: '2', problem: 'the event was altered: the hash does not match its content' },
+    });
   });
+
+});
+
+describe('Audit trail: a queued event deleted (e2e)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t?.close());
 
   it('an event deleted while queued (triggers off) is reported, and does not stop the sealing', async () => {
     const audit = t.app.get(AuditService);
-    await audit.sealAll();
+    await chainOf(t).sealAll();
     await t.dataSource.transaction(async (m) => {
       await m.query(`INSERT INTO audit_events (action, status) VALUES ('read', 200)`);
       await m.query('ALTER TABLE audit_events DISABLE TRIGGER audit_events_immutable');
@@ -219,8 +246,8 @@ describe('Audit trail: links are made by the database, whoever inserts them (e2e
       await m.query('ALTER TABLE audit_events ENABLE TRIGGER audit_events_immutable');
     });
     await audit.record({ action: 'list', status: 200 });
-    expect(await audit.seal()).toBe(1);
-    expect(await audit.verify()).toMatchObject({ ok: false, broken: { problem: expect.stringMatching(/^event \d+ was queued for sealing and is missing$/) } });
+    expect(await chainOf(t).seal()).toBe(1);
+    expect(await chainOf(t).verify()).toMatchObject({ ok: false, broken: { problem: expect.stringMatching(/^event \d+ was queued for sealing and is missing$/) } });
   });
 });
 
@@ -234,11 +261,11 @@ describe('Audit trail: newest rows removed (e2e)', () => {
   it('audit-verify notices that the chain head is ahead of the newest link', async () => {
     const audit = t.app.get(AuditService);
     for (let i = 0; i < 3; i++) await audit.record({ action: 'read', status: 200 });
-    await audit.sealAll();
+    await chainOf(t).sealAll();
     const [{ max }] = await t.dataSource.query(`SELECT max(position) AS max FROM audit_chain`);
     await tamper(t, `DELETE FROM audit_events WHERE seq = (SELECT event_seq FROM audit_chain WHERE position = $1)`, [max]);
     await tamper(t, `DELETE FROM audit_chain WHERE position = $1`, [max]);
-    const result = await audit.verify();
+    const result = await chainOf(t).verify();
     expect(result).toMatchObject({ ok: false, broken: { position: String(max), problem: `the newest links after ${Number(max) - 1} are missing` } });
   });
 });
@@ -255,8 +282,8 @@ describe('Audit trail: retention prune (e2e)', () => {
 
   it('removes only events older than the retention, with their links, records itself, and keeps the chain verifiable', async () => {
     for (let i = 0; i < 5; i++) await audit.record({ action: 'read', status: 200 });
-    await audit.sealAll();
-    expect(await audit.prune(30)).toEqual({ removed: 0, throughPosition: null });
+    await chainOf(t).sealAll();
+    expect(await chainOf(t).prune(30)).toEqual({ removed: 0, throughPosition: null });
     expect(await t.dataSource.query(`SELECT count(*)::int AS n FROM audit_events WHERE action <> 'audit_pruned'`)).toEqual([{ n: 5 }]);
 
     await new Promise((r) => setTimeout(r, 20));
@@ -269,9 +296,9 @@ describe('Audit trail: retention prune (e2e)', () => {
       await m.query('ALTER TABLE audit_events ENABLE TRIGGER audit_events_immutable');
     });
     // Aging changed the content of events 1-3 (their hashes no longer match), which the prune then removes.
-    const result = await audit.prune(5);
+    const result = await chainOf(t).prune(5);
     expect(result).toEqual({ removed: 3, throughPosition: '3' });
-    await audit.sealAll();
+    await chainOf(t).sealAll();
     const links = await t.dataSource.query(
       `SELECT c.position, e.action, e.reason FROM audit_chain c JOIN audit_events e ON e.seq = c.event_seq ORDER BY c.position`,
     );
@@ -280,8 +307,8 @@ describe('Audit trail: retention prune (e2e)', () => {
     expect(await t.dataSource.query(`SELECT count(*)::int AS n FROM audit_events`)).toEqual([{ n: 4 }]);
 
     await audit.record({ action: 'read', status: 200 });
-    await audit.sealAll();
-    expect(await audit.verify()).toMatchObject({ ok: true, first: '4', last: '8', checked: 5 });
+    await chainOf(t).sealAll();
+    expect(await chainOf(t).verify()).toMatchObject({ ok: true, first: '4', last: '8', checked: 5 });
   });
 
   it('a DELETE outside the prune is still refused', async () => {

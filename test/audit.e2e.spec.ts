@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { EventRow } from '../src/audit/audit-chain.js';
-import { AuditService } from '../src/audit/audit.service.js';
+import { AuditChainService } from '../src/audit/audit-chain.service.js';
+import { AuditEventsRepository, SEQ_ORDER } from '../src/audit/audit-events.repository.js';
+import { CursorCodec } from '../src/common/pagination/cursor-codec.js';
+import { pageRequest, parseOrdering } from '../src/common/pagination/keyset-query.js';
 import { RefusalWriter } from '../src/audit/refusal-writer.js';
 import { createTestApp, type TestApp } from './utils/app.js';
 import { buildDoctor, buildUser, createAdmin, createDoctor, createPatient, createUser, PASSWORD, type TestUser } from './utils/factories.js';
@@ -195,7 +198,7 @@ describe('Audit trail: what requests record (e2e)', () => {
   });
 
   it('the chain stays intact through all of it', async () => {
-    expect(await t.app.get(AuditService).verify()).toMatchObject({ ok: true });
+    expect(await t.app.get(AuditChainService).verify()).toMatchObject({ ok: true });
   });
 });
 
@@ -218,7 +221,7 @@ describe('GET /api/admin/audit-events/ (e2e)', () => {
   afterAll(() => t?.close());
 
   it("answers who looked at a patient, newest first, with the outcome; ids and hashes, never the patient's data", async () => {
-    await t.app.get(AuditService).sealAll();
+    await t.app.get(AuditChainService).sealAll();
     const res = await t.http.get(`/api/admin/audit-events/?patient=${patientId}`, { token: admin.access });
     expect(res.status).toBe(200);
     expect(res.body.results.map((e: EventRow) => [e.actor_id, e.action, e.status])).toEqual([
@@ -260,6 +263,68 @@ describe('GET /api/admin/audit-events/ (e2e)', () => {
     const bad = await t.http.get('/api/admin/audit-events/?actor=x&action=peek&status=99&since=yesterday', { token: admin.access });
     expectProblem(bad, 400, ['actor', 'action', 'status', 'since']);
     expectProblem(await t.http.get('/api/admin/audit-events/', { token: alice.access }), 403);
+  });
+});
+
+describe('GET /api/admin/audit-events/?patient=: every event that disclosed the patient, lists included (e2e)', () => {
+  let t: TestApp;
+  let admin: TestUser;
+  let alice: TestUser;
+  let bob: TestUser;
+  let patientId: string;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    admin = await createAdmin(t);
+    alice = await createUser(t.http);
+    bob = await createUser(t.http);
+    patientId = (await createPatient(t.http, alice.access)).id;
+    const doctor = await createDoctor(t.http, alice.access);
+    expect((await t.http.post('/api/mappings/', { patient: patientId, doctor: doctor.id }, { token: alice.access })).status).toBe(201);
+    await createPatient(t.http, bob.access);
+  });
+  afterAll(() => t?.close());
+
+  it('finds the owner’s patient list, the admin patient list, the admin mapping list and the owner’s mapping list', async () => {
+    const lists: Array<[TestUser, string, string]> = [
+      [alice, '/api/patients/', 'patient'],
+      [alice, '/api/mappings/', 'mapping'],
+      [admin, '/api/admin/patients/', 'patient'],
+      [admin, '/api/admin/mappings/', 'mapping'],
+      [alice, `/api/mappings/${patientId}/`, 'mapping'],
+    ];
+    for (const [user, path] of lists) expect((await t.http.get(path, { token: user.access })).status).toBe(200);
+    // Bob's own list does not disclose Alice's patient.
+    expect((await t.http.get('/api/patients/', { token: bob.access })).status).toBe(200);
+    await t.app.get(AuditChainService).sealAll();
+
+    const res = await t.http.get(`/api/admin/audit-events/?patient=${patientId}&action=list`, { token: admin.access });
+    expect(res.status).toBe(200);
+    expect(res.body.results.map((e: EventRow) => [e.actor_id, e.resource_type])).toEqual(
+      [...lists].reverse().map(([user, , type]) => [user.id, type]),
+    );
+    // Besides the lists: the patient's creation and its mapping's.
+    const all = await t.http.get(`/api/admin/audit-events/?patient=${patientId}&page_size=100`, { token: admin.access });
+    expect(all.body.results.map((e: EventRow) => e.action).sort()).toEqual(['create', 'create', ...lists.map(() => 'list')].sort());
+    // Bob's list is not among them, and it is found through Bob's patient instead.
+    expect(all.body.results.map((e: EventRow) => e.actor_id)).not.toContain(bob.id);
+  });
+
+  it('answers through the GIN index on patient_ids, not a scan', async () => {
+    await t.dataSource.query(
+      `INSERT INTO audit_events (action, status, resource_type, patient_ids)
+       SELECT 'list', 200, 'patient', ARRAY[gen_random_uuid(), gen_random_uuid()] FROM generate_series(1, 3000)`,
+    );
+    await t.dataSource.query('ANALYZE audit_events');
+    const page = pageRequest({}, parseOrdering(undefined, SEQ_ORDER, '-seq'), t.app.get(CursorCodec), 'audit-events', { id: admin.id, role: 'admin' });
+    const [sql, params] = t.app.get(AuditEventsRepository).pageQuery({ patient: patientId }, page).getQueryAndParameters();
+    // A test database is small enough for a scan to look cheaper: forbid scans, so the plan shows whether the
+    // filter can use the index at all (a predicate the GIN index cannot serve would still scan).
+    const [row] = await t.dataSource.transaction(async (m) => {
+      await m.query('SET LOCAL enable_seqscan = off');
+      return m.query(`EXPLAIN (FORMAT JSON) ${sql}`, params);
+    });
+    expect(JSON.stringify(row['QUERY PLAN'])).toContain('"Index Name":"audit_events_patient_ids_idx"');
   });
 });
 

@@ -7,6 +7,7 @@ import { validate } from '../src/config/app-config.js';
 import { buildDataSourceOptions } from '../src/database/data-source-options.js';
 import { runMigrations } from '../src/database/migrate.js';
 import { canonicalUsername } from '../src/users/username.js';
+import { migrations } from '../migrations/index.js';
 
 const admin = process.env.TEST_DATABASE_URL;
 
@@ -52,7 +53,7 @@ function sqlStateOf(error: unknown): string | undefined {
 }
 
 /** The migrations after AuditSealing, oldest first. */
-const LATER = ['UsernameCanonical1796290000000', 'RefreshGrace1796290100000', 'AuditRefusalCounts1796290200000', 'Mfa1796290300000'];
+const LATER = ['UsernameCanonical1796290000000', 'RefreshGrace1796290100000', 'AuditRefusalCounts1796290200000', 'Mfa1796290300000', 'AuditKeyedChain1796290400000'];
 
 /** Reverts the newest migrations until `name` is the newest applied. */
 async function revertUntil(ds: DataSource, name: string): Promise<void> {
@@ -61,6 +62,28 @@ async function revertUntil(ds: DataSource, name: string): Promise<void> {
     if (!last || last.name === name) return;
     await ds.undoLastMigration({ transaction: 'each' });
   }
+}
+
+/** Applies the pending migrations up to `name` only, each in its own transaction, recorded as TypeORM records them. */
+async function migrateThrough(ds: DataSource, name: string): Promise<string[]> {
+  const done = new Set(((await ds.query(`SELECT name FROM typeorm_migrations`)) as Array<{ name: string }>).map((r) => r.name));
+  const applied: string[] = [];
+  for (const Migration of migrations) {
+    const migration = new Migration();
+    if (done.has(migration.name)) continue;
+    const runner = ds.createQueryRunner();
+    try {
+      await runner.startTransaction();
+      await migration.up(runner);
+      await runner.query(`INSERT INTO typeorm_migrations (timestamp, name) VALUES ($1, $2)`, [Number(migration.name.slice(-13)), migration.name]);
+      await runner.commitTransaction();
+    } finally {
+      await runner.release();
+    }
+    applied.push(migration.name);
+    if (migration.name === name) break;
+  }
+  return applied;
 }
 
 /** Reverting to an empty schema is refused once there are audit events: start over instead. */
@@ -92,6 +115,9 @@ describe('Migrations', () => {
     expect(await runMigrations(ds, !!admin)).toEqual([]);
 
     // Every down() works, newest first.
+    await ds.undoLastMigration({ transaction: 'each' });
+    expect(await columns(ds, 'audit_events')).not.toContain('patient_ids');
+    expect(await columns(ds, 'audit_chain')).not.toContain('kind');
     await ds.undoLastMigration({ transaction: 'each' });
     expect(await tables(ds)).not.toContain('mfa_factors');
     expect(await tables(ds)).not.toContain('mfa_recovery_codes');
@@ -140,7 +166,8 @@ describe('Migrations', () => {
     for (const action of ['read', 'list', 'create']) {
       await ds.query(`INSERT INTO audit_events (action, status, reason, prev_hash, hash) VALUES ($1, 200, 'é 🩺', '', '')`, [action]);
     }
-    expect(await runMigrations(ds, !!admin)).toEqual(['AuditSealing1764300000000', ...LATER]);
+    // Up to the migration before the keyed chain (which replaces audit_seal), applied as TypeORM does.
+    expect(await migrateThrough(ds, 'Mfa1796290300000')).toEqual(['AuditSealing1764300000000', ...LATER.slice(0, -1)]);
     for (const action of ['update', 'delete']) await ds.query(`INSERT INTO audit_events (action, status) VALUES ($1, 204)`, [action]);
     expect(await ds.query(`SELECT audit_seal(100) AS n`)).toEqual([{ n: 2 }]);
 
@@ -163,6 +190,9 @@ describe('Migrations', () => {
       expect(rowHash(link).toString('hex')).toBe(link.hash.toString('hex'));
       prev = link.hash;
     }
+    // The keyed chain keeps these unkeyed links below a boundary it records once, and counts event numbers from here on.
+    expect(await runMigrations(ds, !!admin)).toEqual(['AuditKeyedChain1796290400000']);
+    expect(await ds.query(`SELECT seq, keyed_from, counted_from FROM audit_chain_head`)).toEqual([{ seq: '5', keyed_from: '6', counted_from: '6' }]);
   });
 
   it('UsernameCanonical: accounts that collide under the canonical form keep the oldest; the others are deactivated', async () => {

@@ -1,6 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOperation } from '@nestjs/swagger';
-import { Audited } from '../audit/audited.decorator.js';
+import { Audited, eachResult } from '../audit/audited.decorator.js';
 import { ApiPageResponse, ApiProblems } from '../common/api-docs.js';
 import { RequestUrl } from '../common/decorators.js';
 import { type AuthUser, CurrentUser } from '../auth/current-user.decorator.js';
@@ -16,7 +16,7 @@ import { AdminOnly } from '../auth/admin-only.decorator.js';
 export class AdminMappingsController {
   constructor(private readonly mappings: MappingsService) {}
 
-  @Audited('mapping', 'list')
+  @Audited('mapping', 'list', { patients: eachResult('patient') })
   @Get()
   @ApiOperation({ summary: 'Every mapping, newest first, with patient and doctor names' })
   @ApiPageResponse(AdminMappingDto, 'A page of every mapping, with names and owner')

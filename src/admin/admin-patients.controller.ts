@@ -1,6 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOperation } from '@nestjs/swagger';
-import { Audited } from '../audit/audited.decorator.js';
+import { Audited, eachResult } from '../audit/audited.decorator.js';
 import { ApiPageResponse, ApiProblems } from '../common/api-docs.js';
 import { RequestUrl } from '../common/decorators.js';
 import { type AuthUser, CurrentUser } from '../auth/current-user.decorator.js';
@@ -16,7 +16,7 @@ import { AdminOnly } from '../auth/admin-only.decorator.js';
 export class AdminPatientsController {
   constructor(private readonly patients: PatientsService) {}
 
-  @Audited('patient', 'list')
+  @Audited('patient', 'list', { patients: eachResult('id') })
   @Get()
   @ApiOperation({ summary: "Every owner's patients (or one owner's), each with its owner's username" })
   @ApiPageResponse(AdminPatientDto, "A page of every owner's patients")

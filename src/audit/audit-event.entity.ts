@@ -27,9 +27,9 @@ export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export const AUDIT_RESOURCE_TYPES = ['patient', 'mapping', 'doctor', 'user', 'audit_event'] as const;
 export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
 
-// Mirrors migrations/1764250000000-AuditTrail and 1764300000000-AuditSealing. seq and at are set
-// by the audit_events_stamp trigger; the app only ever INSERTs the other columns. The hash chain
-// is in audit_chain, extended by audit_seal().
+// Mirrors migrations/1764250000000-AuditTrail, 1764300000000-AuditSealing and 1796290400000-AuditKeyedChain.
+// seq and at are set by the audit_events_stamp trigger; the app only ever INSERTs the other columns. The
+// hash chain is in audit_chain, extended by the app's sealer (AuditChainService.seal).
 /** Who did what to which record, when, from where, and how it ended. Ids only: never a patient's data. */
 @Entity({ name: 'audit_events' })
 @Check('audit_events_action_check', `action IN (${AUDIT_ACTIONS.map((a) => `'${a}'`).join(', ')})`)
@@ -39,6 +39,7 @@ export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
 @Index('audit_events_actor_idx', ['actorId', 'seq'])
 @Index('audit_events_patient_idx', ['patientId', 'seq'])
 @Index('audit_events_resource_idx', ['resourceType', 'resourceId', 'seq'])
+@Index('audit_events_patient_ids_idx', { synchronize: false })
 export class AuditEvent {
   /** The event's number, from a sequence at insert (gaps where a transaction rolled back). bigint, as a string. */
   @PrimaryColumn({ type: 'bigint' })
@@ -65,6 +66,10 @@ export class AuditEvent {
   /** The patient concerned (a patient's own events and its mappings'), for "who looked at this patient". */
   @Column({ name: 'patient_id', type: 'uuid', nullable: true })
   patientId: string | null;
+
+  /** Every patient the event disclosed (a read, a create, each patient in a list): GIN-indexed, for "who saw patient X". */
+  @Column({ name: 'patient_ids', type: 'uuid', array: true, nullable: true })
+  patientIds: string[] | null;
 
   /** For a list: the ids it returned. */
   @Column({ name: 'result_ids', type: 'uuid', array: true, nullable: true })
@@ -100,6 +105,7 @@ export class AuditEvent {
 /** One link of the hash chain: the event sealed at this position. Appended by audit_seal() only. */
 @Entity({ name: 'audit_chain' })
 @Unique('audit_chain_event_unique', ['eventSeq'])
+@Check('audit_chain_kind_check', `kind IN ('event', 'missing', 'rolled_back')`)
 export class AuditChainLink {
   /** 1, 2, 3... in the order events were sealed. */
   @PrimaryColumn({ type: 'bigint' })
@@ -113,6 +119,13 @@ export class AuditChainLink {
 
   @Column({ type: 'bytea' })
   hash: Buffer;
+
+  /**
+   * 'event', or a number without one: 'missing' (this app saw it committed and found it deleted before it
+   * could be sealed: evidence) or 'rolled_back' (a write that rolled back took it).
+   */
+  @Column({ type: 'varchar', length: 16, default: 'event' })
+  kind: 'event' | 'missing' | 'rolled_back';
 }
 
 /** Events written but not sealed yet (a fraction of a second). Added by the insert trigger, removed by audit_seal(). */
@@ -134,4 +147,12 @@ export class AuditChainHead {
 
   @Column({ type: 'bytea' })
   hash: Buffer;
+
+  /** The first position whose link is keyed (HMAC); the links before it are the unkeyed sha256 of earlier versions. Never changes. */
+  @Column({ name: 'keyed_from', type: 'bigint' })
+  keyedFrom: string;
+
+  /** Event numbers from here on are each accounted for (an event, or a link saying why there is none); a prune moves it forward. */
+  @Column({ name: 'counted_from', type: 'bigint' })
+  countedFrom: string;
 }

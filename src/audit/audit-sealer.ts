@@ -1,40 +1,53 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config.js';
 import { isDatabaseReady } from '../database/database-startup.js';
-import { AuditService, SEAL_BATCH } from './audit.service.js';
+import { AuditChainService, SEAL_BATCH } from './audit-chain.service.js';
 
 /** How often the pending events are chained: the most an event stays unsealed in normal running. */
 export const SEAL_INTERVAL_MS = 200;
 
 /**
  * Extends the audit hash chain in the background: every SEAL_INTERVAL_MS it
- * seals what requests have written since (one statement, audit_seal(), for
- * up to SEAL_BATCH events). Every instance runs one; when two call at once,
- * one seals and the other returns at once. A failure (the database down) is
- * logged once and retried on the next tick: nothing is lost, the events stay
- * queued in the database.
+ * seals what requests have written since (up to SEAL_BATCH events a round).
+ * Every instance runs one; when two race, the database keeps one's links and
+ * the other tries again. A failure (the database down) is logged once and
+ * retried on the next tick: nothing is lost, the events stay queued.
+ *
+ * Every AUDIT_CHECKPOINT_INTERVAL seconds it also logs a signed checkpoint
+ * (`audit checkpoint`, with position and hash) for operators to keep outside
+ * the database: `audit-verify --checkpoint <it>` then catches a rebuilt or
+ * truncated chain.
  */
 @Injectable()
 export class AuditSealer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(AuditSealer.name);
   private timer: NodeJS.Timeout | undefined;
+  private checkpointTimer: NodeJS.Timeout | undefined;
   private tick: Promise<void> | undefined;
   private stopped = false;
   private failing = false;
 
   constructor(
-    private readonly audit: AuditService,
+    private readonly chain: AuditChainService,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
   ) {}
 
   onApplicationBootstrap(): void {
     this.schedule();
+    const seconds = this.config.audit.checkpointIntervalSeconds;
+    if (seconds > 0) {
+      this.checkpointTimer = setInterval(() => void this.logCheckpoint(), seconds * 1000);
+      this.checkpointTimer.unref();
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearInterval(this.checkpointTimer);
     await this.tick;
   }
 
@@ -50,7 +63,7 @@ export class AuditSealer implements OnApplicationBootstrap, OnApplicationShutdow
   private async sealPending(): Promise<void> {
     if (!isDatabaseReady(this.dataSource)) return;
     try {
-      while (!this.stopped && (await this.audit.seal()) === SEAL_BATCH);
+      while (!this.stopped && (await this.chain.seal()) === SEAL_BATCH);
       if (this.failing) this.logger.log('audit events are being sealed again');
       this.failing = false;
     } catch (error) {
@@ -59,6 +72,15 @@ export class AuditSealer implements OnApplicationBootstrap, OnApplicationShutdow
         this.logger.warn({ err: { message: (error as Error).message } }, 'audit events cannot be sealed now; retrying');
       }
       this.failing = true;
+    }
+  }
+
+  private async logCheckpoint(): Promise<void> {
+    if (this.stopped || !isDatabaseReady(this.dataSource)) return;
+    try {
+      this.logger.log({ audit_checkpoint: await this.chain.checkpoint() }, 'audit checkpoint');
+    } catch (error) {
+      this.logger.warn({ err: { message: (error as Error).message } }, 'audit checkpoint not taken');
     }
   }
 }

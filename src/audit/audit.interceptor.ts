@@ -12,7 +12,7 @@ import { catchError, mergeMap } from 'rxjs/operators';
 import { databaseUnavailable } from '../common/db-errors.js';
 import { auditContext, contextOf } from './audit-context.js';
 import { AuditService } from './audit.service.js';
-import { AUDITED, type AuditSpec } from './audited.decorator.js';
+import { AUDITED, type AuditSpec, eachResult, type IdSelector } from './audited.decorator.js';
 
 interface AuditedRequest {
   params?: Record<string, string>;
@@ -59,7 +59,7 @@ export class AuditInterceptor implements NestInterceptor {
           .pipe(
             mergeMap((data: unknown) => {
               if (!spec || (spec.action !== 'read' && spec.action !== 'list')) return [data];
-              return from(this.recordRead(spec, resourceId, data).then(() => data));
+              return from(this.recordRead(spec, request, resourceId, data).then(() => data));
             }),
             catchError((error: unknown) => {
               // A failed audit write is not recorded again (it would fail the same way).
@@ -85,17 +85,20 @@ export class AuditInterceptor implements NestInterceptor {
     );
   }
 
-  private async recordRead(spec: AuditSpec, resourceId: string | null, data: unknown): Promise<void> {
-    const body = data as { id?: string; results?: Array<{ id: string; mapping_id?: string; patient?: string }> };
-    const results = body?.results;
+  private async recordRead(spec: AuditSpec, request: AuditedRequest, resourceId: string | null, data: unknown): Promise<void> {
+    const body = data as { id?: unknown; results?: unknown } | undefined;
+    const params = request.params ?? {};
+    const ids = (select: IdSelector | undefined) => (select ? select(data, params).filter((id): id is string => typeof id === 'string') : null);
+    const results = Array.isArray(body?.results) ? (ids(spec.results ?? eachResult('id')) ?? []) : null;
     // Throws 503 when the event cannot be written: the data is then never sent (fail closed).
     await this.audit.record({
       action: spec.action,
       resourceType: spec.resource,
-      resourceId: spec.action === 'read' ? (body?.id ?? resourceId) : null,
+      resourceId: spec.action === 'read' ? (typeof body?.id === 'string' ? body.id : resourceId) : null,
       // A patient read, or a list scoped to one patient (GET /api/mappings/{patient_id}/).
       patientId: spec.resource === 'patient' || spec.action === 'list' ? resourceId : null,
-      resultIds: results ? results.map((r) => r.mapping_id ?? r.id) : null,
+      patientIds: ids(spec.patients),
+      resultIds: results,
       status: 200,
     });
   }

@@ -1,17 +1,36 @@
 import { SetMetadata } from '@nestjs/common';
 import type { AuditAction, AuditResourceType } from './audit-event.entity.js';
 
-export interface AuditSpec {
+/** Picks ids out of a route's response (its returned DTO or page, before serialisation) and its route params. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each route's own response type; the selector is written beside it
+export type IdSelector = (response: any, params: Record<string, string>) => ReadonlyArray<string | null | undefined>;
+
+export interface AuditedOptions {
+  /** The patients the response discloses (every patient of a list): "who saw patient X" finds the event through them. */
+  patients?: IdSelector;
+  /** A list's result ids (default: each result's `id`). */
+  results?: IdSelector;
+}
+
+export interface AuditSpec extends AuditedOptions {
   resource: AuditResourceType;
   action: AuditAction;
 }
 
 export const AUDITED = 'audited';
 
+/** The ids of a page's results, by one field of each (`patient` for mappings, `id` for patients). */
+export const eachResult =
+  (field: string): IdSelector =>
+  (page: { results?: Array<Record<string, unknown>> }) =>
+    (page?.results ?? []).map((r) => (typeof r[field] === 'string' ? (r[field] as string) : null));
+
 /**
  * Every call of this route writes one audit event. Reads and lists are
- * recorded by AuditInterceptor once the data is ready (no event, no data);
- * writes by their service, in the transaction of the change; a refusal by the
- * interceptor (or the guard that refused).
+ * recorded by AuditInterceptor once the data is ready (no event, no data),
+ * with the ids the route declares it discloses; writes by their service, in
+ * the transaction of the change; a refusal by the interceptor (or the guard
+ * that refused).
  */
-export const Audited = (resource: AuditResourceType, action: AuditAction) => SetMetadata(AUDITED, { resource, action });
+export const Audited = (resource: AuditResourceType, action: AuditAction, options: AuditedOptions = {}) =>
+  SetMetadata(AUDITED, { resource, action, ...options } satisfies AuditSpec);

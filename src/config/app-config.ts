@@ -13,6 +13,13 @@ export interface DatabaseConfig {
   /** The embedded PGlite's directory, or `memory://`. */
   pgliteDataDir: string;
   migrateOnStart: boolean;
+  /** PostgreSQL with separate roles: migrations run through this connection (the owner role); DATABASE_URL is the app role. */
+  migrationUrl?: string;
+  /** The roles `npm run cli -- db-roles` creates: the schema's owner (runs migrations) and the app's. */
+  ownerRole: string;
+  ownerPassword?: string;
+  appRole: string;
+  appPassword?: string;
 }
 
 export type DatabaseKind = 'postgres' | 'pglite';
@@ -62,7 +69,13 @@ export class AppConfig {
     loginFailureHourlyLimit: number;
     redisUrl?: string;
   };
-  readonly audit: { retentionDays: number };
+  readonly audit: {
+    retentionDays: number;
+    /** The audit chain's HMAC key (never in the database); unset outside production: see audit-chain-key.ts. */
+    chainKey?: string;
+    /** Seconds between the signed checkpoints the app logs; 0: none. */
+    checkpointIntervalSeconds: number;
+  };
   /**
    * The validated variables by name, for code that still reads them through
    * Nest's ConfigService (fed from this object, never from process.env).
@@ -91,6 +104,11 @@ export class AppConfig {
       poolSize: env.DB_POOL_SIZE,
       pgliteDataDir: env.PGLITE_DATA_DIR,
       migrateOnStart: env.DB_MIGRATE_ON_START,
+      migrationUrl: env.DATABASE_MIGRATION_URL,
+      ownerRole: env.DB_OWNER_ROLE,
+      ownerPassword: env.DB_OWNER_PASSWORD,
+      appRole: env.DB_APP_ROLE,
+      appPassword: env.DB_APP_PASSWORD,
     };
     this.auth = {
       jwtSecret: env.JWT_SECRET,
@@ -109,7 +127,11 @@ export class AppConfig {
       loginFailureHourlyLimit: env.LOGIN_FAILURE_HOURLY_LIMIT,
       redisUrl: env.REDIS_URL,
     };
-    this.audit = { retentionDays: env.AUDIT_RETENTION_DAYS };
+    this.audit = {
+      retentionDays: env.AUDIT_RETENTION_DAYS,
+      chainKey: env.AUDIT_CHAIN_KEY,
+      checkpointIntervalSeconds: env.AUDIT_CHECKPOINT_INTERVAL,
+    };
     this.variables = Object.freeze({ ...env });
   }
 }

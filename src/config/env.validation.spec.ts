@@ -3,6 +3,7 @@ import { EnvironmentVariables, validateEnv } from './env.validation.js';
 
 const SECRET = 'a-production-secret-that-is-long-enough-0123456789';
 const MFA_KEY = 'an-mfa-encryption-key-that-is-long-enough-0123456789';
+const AUDIT_KEY = 'audit-chain-key-that-is-long-enough-0123456789';
 
 /** The message validateEnv throws for `env`. */
 function failure(env: Record<string, unknown>): string {
@@ -74,7 +75,7 @@ describe(validateEnv.name, () => {
 
   describe('production', () => {
     it('refuses to start without JWT_SECRET, with one readable line', () => {
-      const message = failure({ NODE_ENV: 'production', MFA_ENCRYPTION_KEY: MFA_KEY });
+      const message = failure({ NODE_ENV: 'production', MFA_ENCRYPTION_KEY: MFA_KEY, AUDIT_CHAIN_KEY: AUDIT_KEY });
       expect(message).toBe('Invalid configuration: JWT_SECRET is required when NODE_ENV=production');
       expect(message).not.toContain('\n');
     });
@@ -84,24 +85,34 @@ describe(validateEnv.name, () => {
     });
 
     it('starts with a long enough JWT_SECRET', () => {
-      expect(validateEnv({ NODE_ENV: 'production', JWT_SECRET: SECRET, MFA_ENCRYPTION_KEY: MFA_KEY })).toMatchObject({
+      expect(validateEnv({ NODE_ENV: 'production', JWT_SECRET: SECRET, MFA_ENCRYPTION_KEY: MFA_KEY, AUDIT_CHAIN_KEY: AUDIT_KEY })).toMatchObject({
         NODE_ENV: 'production',
         JWT_SECRET: SECRET,
       });
     });
 
     it('refuses to start without MFA_ENCRYPTION_KEY (an empty one counts as missing)', () => {
-      expect(failure({ NODE_ENV: 'production', JWT_SECRET: SECRET })).toBe(
+      expect(failure({ NODE_ENV: 'production', JWT_SECRET: SECRET, AUDIT_CHAIN_KEY: AUDIT_KEY })).toBe(
         'Invalid configuration: MFA_ENCRYPTION_KEY is required when NODE_ENV=production',
       );
       expect(failure({ NODE_ENV: 'production', JWT_SECRET: SECRET, MFA_ENCRYPTION_KEY: '' })).toMatch(
         /MFA_ENCRYPTION_KEY is required/,
       );
     });
+
+    it('refuses to start without AUDIT_CHAIN_KEY (the audit chain would be unkeyed), and refuses a short one without echoing it', () => {
+      expect(failure({ NODE_ENV: 'production', JWT_SECRET: SECRET, MFA_ENCRYPTION_KEY: MFA_KEY })).toBe(
+        'Invalid configuration: AUDIT_CHAIN_KEY is required when NODE_ENV=production',
+      );
+      const short = 'k'.repeat(31);
+      const message = failure({ NODE_ENV: 'production', JWT_SECRET: SECRET, MFA_ENCRYPTION_KEY: MFA_KEY, AUDIT_CHAIN_KEY: short });
+      expect(message).toMatch(/AUDIT_CHAIN_KEY must be at least 32 characters/);
+      expect(message).not.toContain(short);
+    });
   });
 
   describe('ADMIN_MFA_REQUIRED', () => {
-    const production = { NODE_ENV: 'production', JWT_SECRET: SECRET, MFA_ENCRYPTION_KEY: MFA_KEY };
+    const production = { NODE_ENV: 'production', JWT_SECRET: SECRET, MFA_ENCRYPTION_KEY: MFA_KEY, AUDIT_CHAIN_KEY: AUDIT_KEY };
 
     it('defaults to true in production and false in development and test', () => {
       expect(validateEnv(production).ADMIN_MFA_REQUIRED).toBe(true);
@@ -126,7 +137,7 @@ describe(validateEnv.name, () => {
 
   it.each(['development', 'production', 'test'])('rejects a JWT_SECRET shorter than 32 characters (NODE_ENV=%s)', (nodeEnv) => {
     expect(failure({ NODE_ENV: nodeEnv, JWT_SECRET: 'x'.repeat(31) })).toMatch(/JWT_SECRET must be at least 32 characters/);
-    expect(validateEnv({ NODE_ENV: nodeEnv, JWT_SECRET: 'x'.repeat(32), MFA_ENCRYPTION_KEY: MFA_KEY }).JWT_SECRET).toHaveLength(32);
+    expect(validateEnv({ NODE_ENV: nodeEnv, JWT_SECRET: 'x'.repeat(32), MFA_ENCRYPTION_KEY: MFA_KEY, AUDIT_CHAIN_KEY: AUDIT_KEY }).JWT_SECRET).toHaveLength(32);
   });
 
   it.each(['abc', '70000', '65536', '-1', '3000.5', '0x50', '1e3'])('rejects PORT=%s', (port) => {

@@ -93,6 +93,32 @@ export class EnvironmentVariables {
   @IsBoolean()
   DB_MIGRATE_ON_START = true;
 
+  /**
+   * PostgreSQL with separate roles (`npm run cli -- db-roles`): migrations connect with this URL (the
+   * owner role); the app's own queries use DATABASE_URL (the app role). Unset: migrations use DATABASE_URL.
+   */
+  @IsOptional()
+  @IsString()
+  DATABASE_MIGRATION_URL?: string;
+
+  /** `db-roles`: the role that owns the schema and runs migrations. */
+  @Matches(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'DB_OWNER_ROLE must be a lower-case SQL identifier' })
+  DB_OWNER_ROLE = 'hc_owner';
+
+  /** `db-roles`: the owner role's password (set when given; needed to create the role). */
+  @IsOptional()
+  @IsString()
+  DB_OWNER_PASSWORD?: string;
+
+  /** `db-roles`: the role the app connects as (DATABASE_URL's user). */
+  @Matches(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'DB_APP_ROLE must be a lower-case SQL identifier' })
+  DB_APP_ROLE = 'hc_app';
+
+  /** `db-roles`: the app role's password (set when given; needed to create the role). */
+  @IsOptional()
+  @IsString()
+  DB_APP_PASSWORD?: string;
+
   /** HS256 signing key, at least 32 characters. Required in production. */
   @IsOptional()
   @IsString()
@@ -258,6 +284,22 @@ export class EnvironmentVariables {
   @IsInt()
   AUDIT_RETENTION_DAYS = 2190;
 
+  /**
+   * The audit chain's HMAC key, at least 32 characters; the database never sees it. Required in production
+   * (every instance and the CLI share it); in development one is generated and kept beside the data dir.
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(32, { message: 'AUDIT_CHAIN_KEY must be at least 32 characters' })
+  AUDIT_CHAIN_KEY?: string;
+
+  /** Seconds between the signed audit checkpoints the app logs (keep them outside the database); 0: none. */
+  @Transform(toInt)
+  @Min(0)
+  @Max(86400)
+  @IsInt()
+  AUDIT_CHECKPOINT_INTERVAL = 3600;
+
   /** The built staff console (`npm run build` writes it), served at /admin; relative paths start at the working directory. */
   @IsString()
   ADMIN_CONSOLE_DIR = 'dist/admin';
@@ -283,6 +325,10 @@ const OPTIONAL_VARIABLES = [
   'PASSWORD_HASH_CONCURRENCY',
   'ADMIN_MFA_REQUIRED',
   'MFA_ENCRYPTION_KEY',
+  'DATABASE_MIGRATION_URL',
+  'DB_OWNER_PASSWORD',
+  'DB_APP_PASSWORD',
+  'AUDIT_CHAIN_KEY',
 ];
 
 /**
@@ -305,6 +351,9 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
   }
   if (env.NODE_ENV === 'production' && !env.MFA_ENCRYPTION_KEY) {
     problems.push('MFA_ENCRYPTION_KEY is required when NODE_ENV=production');
+  }
+  if (env.NODE_ENV === 'production' && !env.AUDIT_CHAIN_KEY) {
+    problems.push('AUDIT_CHAIN_KEY is required when NODE_ENV=production');
   }
   if (problems.length > 0) {
     throw new Error(`Invalid configuration: ${problems.join('; ')}`);

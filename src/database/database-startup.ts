@@ -39,6 +39,8 @@ export interface OpenOptions {
   migrationLock: boolean;
   /** Keep trying in the background instead of failing when the database is unreachable. */
   waitWhenDown: boolean;
+  /** Applies the migrations another way (through the owner role's own connection: DATABASE_MIGRATION_URL). */
+  migrateWith?: () => Promise<unknown>;
   /** Called when a background attempt fails for a reason retrying cannot fix (a bad password, a broken migration). */
   onFatal: (error: unknown) => void;
 }
@@ -66,7 +68,7 @@ export async function openDataSource(dataSource: DataSource, options: OpenOption
 
 async function connectAndMigrate(dataSource: DataSource, options: OpenOptions): Promise<void> {
   if (!dataSource.isInitialized) await dataSource.initialize();
-  if (options.migrate) await runMigrations(dataSource, options.migrationLock);
+  if (options.migrate) await (options.migrateWith ? options.migrateWith() : runMigrations(dataSource, options.migrationLock));
   ready.add(dataSource);
 }
 

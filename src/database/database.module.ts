@@ -5,6 +5,7 @@ import { type DatabaseConfig, databaseKind } from '../config/app-config.js';
 import { buildDataSourceOptions } from './data-source-options.js';
 import { type DatabaseUse, openDataSource } from './database-startup.js';
 import { DatabaseStartupShutdown } from './database-startup.shutdown.js';
+import { migrateAsOwner } from './db-roles.js';
 import { releasePGliteDataDir } from './pglite-lock.js';
 import { PreparedSql } from './prepared-sql.js';
 
@@ -47,6 +48,8 @@ async function openAppDataSource(options: DataSourceOptions | undefined, databas
     migrate: database.migrateOnStart,
     migrationLock: postgres,
     waitWhenDown: postgres && use === 'server',
+    // Separate roles: the app's connection may not change the schema; the owner's applies migrations and grants.
+    migrateWith: postgres && database.migrationUrl ? () => migrateAsOwner(database) : undefined,
     onFatal: (error) => {
       // Retrying cannot help (a wrong password, a failing migration): stop, so the supervisor sees it.
       process.stderr.write(`Failed to start: ${error instanceof Error ? error.message : String(error)}\n`);

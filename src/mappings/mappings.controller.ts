@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { Audited } from '../audit/audited.decorator.js';
+import { Audited, eachResult } from '../audit/audited.decorator.js';
 import { ApiPageResponse, ApiProblems, NoContent } from '../common/api-docs.js';
 import { RequestUrl } from '../common/decorators.js';
 import { type AuthUser, CurrentUser } from '../auth/current-user.decorator.js';
@@ -30,7 +30,7 @@ export class MappingsController {
     return this.mappings.create(user, dto);
   }
 
-  @Audited('mapping', 'list')
+  @Audited('mapping', 'list', { patients: eachResult('patient') })
   @Get()
   @ApiOperation({ summary: "The mappings of the caller's patients, newest first" })
   @ApiPageResponse(MappingDto, "A page of the mappings of the caller's patients")
@@ -43,7 +43,7 @@ export class MappingsController {
     return this.mappings.list(user, query, url);
   }
 
-  @Audited('mapping', 'list')
+  @Audited('mapping', 'list', { results: eachResult('mapping_id') })
   // OpenAPI forbids two templates differing only in the parameter name, so
   // both this route and DELETE name theirs {id}; here it is the patient's.
   @Get(':id')

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, Param, Patch, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Audited } from '../audit/audited.decorator.js';
+import { Audited, eachResult } from '../audit/audited.decorator.js';
 import { ApiPageResponse, ApiProblems, NoContent } from '../common/api-docs.js';
 import { RequestUrl } from '../common/decorators.js';
 import { type AuthUser, CurrentUser } from '../auth/current-user.decorator.js';
@@ -31,7 +31,7 @@ export class PatientsController {
     return this.patients.create(user, dto);
   }
 
-  @Audited('patient', 'list')
+  @Audited('patient', 'list', { patients: eachResult('id') })
   @Get()
   @ApiOperation({ summary: "The caller's patients (an admin's: everyone's), newest first" })
   @ApiPageResponse(PatientDto, "A page of the caller's patients (an admin's: everyone's)")

@@ -14,6 +14,8 @@ export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-012345
 export const TEST_SETTINGS: Readonly<Record<string, string | undefined>> = {
   NODE_ENV: 'test',
   JWT_SECRET: TEST_JWT_SECRET,
+  // The audit chain's key, as production sets it (else each test app would make a random one).
+  AUDIT_CHAIN_KEY: 'test-audit-chain-key-that-is-long-enough-0123456789',
   LOG_LEVEL: 'silent',
   DB_MIGRATE_ON_START: 'true',
   // Suites register and log in far more often than a person: the limits are

@@ -11,6 +11,8 @@ export interface SortField {
   column: string;
   property: string;
   kind: SortKind;
+  /** The column alone orders the rows (a unique key, such as the audit trail's seq): no id tie-breaker. */
+  unique?: boolean;
 }
 
 export interface Ordering {
@@ -75,12 +77,13 @@ export function pageRequest(
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The cursor's boundary, checked against the sort field's kind (a sealed cursor is ours, but stays checked). */
-export function cursorBoundary(cursor: CursorPayload, kind: SortKind): { value: string | number; id: string } {
+export function cursorBoundary(cursor: CursorPayload, kind: SortKind, unique = false): { value: string | number; id: string } {
   const bad = () => new ValidationFailedException({ cursor: ['cursor is invalid'] });
   const value: unknown = cursor.v;
   if (kind === 'number' && (typeof value !== 'number' || !Number.isSafeInteger(value))) throw bad();
   if (kind === 'string' && typeof value !== 'string') throw bad();
   if (kind === 'date' && (typeof value !== 'string' || Number.isNaN(Date.parse(value)))) throw bad();
+  if (unique) return { value: value as string | number, id: '' };
   if (typeof cursor.i !== 'string' || !UUID_RE.test(cursor.i)) throw bad();
   return { value: value as string | number, id: cursor.i };
 }
@@ -96,6 +99,10 @@ export function applyKeyset<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>, 
   const descending = ordering.descending !== (cursor?.r === true);
   const dir = descending ? 'DESC' : 'ASC';
   const column = `${alias}.${ordering.field.column}`;
+  if (ordering.field.unique) {
+    if (cursor) qb.andWhere(`${column} ${descending ? '<' : '>'} :cursorValue`, { cursorValue: cursorBoundary(cursor, ordering.field.kind, true).value });
+    return qb.orderBy(column, dir).limit(pageSize + 1);
+  }
   if (cursor) {
     const boundary = cursorBoundary(cursor, ordering.field.kind);
     qb.andWhere(`(${column}, ${alias}.id) ${descending ? '<' : '>'} (:cursorValue, :cursorId)`, {

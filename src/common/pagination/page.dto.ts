@@ -24,7 +24,7 @@ function sortValue(row: Record<string, unknown>, property: string, kind: SortKin
  * into reading order, and the links carry sealed cursors for the boundary rows.
  * `url` is the current request's absolute URL; only its cursor is replaced.
  */
-export function pageOf<T extends { id: string }>(rows: T[], page: PageRequest, url: URL, codec: CursorCodec): PageDto<T> {
+export function pageOf<T extends object>(rows: T[], page: PageRequest, url: URL, codec: CursorCodec): PageDto<T> {
   const { ordering, cursor, pageSize } = page;
   const backwards = cursor?.r === true;
   const results = rows.slice(0, pageSize);
@@ -35,7 +35,9 @@ export function pageOf<T extends { id: string }>(rows: T[], page: PageRequest, u
   const link = (row: T, reverse: boolean) => {
     const next = new URL(url);
     const v = sortValue(row as unknown as Record<string, unknown>, property, ordering.field.kind);
-    next.searchParams.set('cursor', codec.encode({ v, i: row.id, r: reverse }, page.scope));
+    // A unique sort column needs no tie-breaker id.
+    const i = ordering.field.unique ? '' : (row as { id: string }).id;
+    next.searchParams.set('cursor', codec.encode({ v, i, r: reverse }, page.scope));
     return next.toString();
   };
   const first = results[0];

@@ -65,6 +65,7 @@ export class AppProcess {
         NODE_ENV: 'production',
         JWT_SECRET: FAULTS_JWT_SECRET,
         MFA_ENCRYPTION_KEY: 'faults-mfa-key-that-is-long-enough-0123456789',
+        AUDIT_CHAIN_KEY: 'faults-audit-chain-key-that-is-long-enough-0123456789',
         LOG_LEVEL: 'warn',
         DATABASE_URL: databaseUrl,
         HOST: '127.0.0.1',
