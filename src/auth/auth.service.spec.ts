@@ -151,7 +151,7 @@ describe(AuthService.name, () => {
       // The factor is not even asked for when the password is wrong.
       expect(mfa.verifyLoginFactor).not.toHaveBeenCalled();
       const errors = [wrongPassword];
-      for (const result of ['otp_missing', 'otp_wrong'] as const) {
+      for (const result of ['missing_otp', 'wrong_otp'] as const) {
         hasher.verify.mockResolvedValueOnce(true);
         mfa.verifyLoginFactor.mockResolvedValueOnce(result);
         errors.push(await rejection(service.login({ username: 'ada', password: PASSWORD, otp: '123456' })));
@@ -164,7 +164,7 @@ describe(AuthService.name, () => {
       expect(new Set(errors.map((e) => JSON.stringify((e as UnauthorizedException).getResponse()))).size).toBe(1);
       expect(lockout.recordFailure.mock.calls).toEqual([[`user:${found.id}`], [`user:${found.id}`], [`user:${found.id}`]]);
       expect(sessions.open).not.toHaveBeenCalled();
-      expect(audit.recordQuietly.mock.calls.map(([event]) => event.reason)).toEqual(['wrong_password', 'otp_missing', 'otp_wrong']);
+      expect(audit.recordQuietly.mock.calls.map(([event]) => event.reason)).toEqual(['wrong_password', 'missing_otp', 'wrong_otp']);
     });
 
     it('a locked username is refused before any lookup or hashing, and a success counts no failure', async () => {

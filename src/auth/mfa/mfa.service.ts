@@ -23,7 +23,7 @@ const STATE_CACHE_MS = 2000;
 const STATE_CACHE_MAX = 10_000;
 
 /** What a login's second factor came to. Anything but 'ok' fails the login like a wrong password. */
-export type LoginFactorResult = 'ok' | 'otp_missing' | 'otp_wrong';
+export type LoginFactorResult = 'ok' | 'missing_otp' | 'wrong_otp';
 
 /**
  * TOTP second factors (RFC 6238) and their recovery codes: setup, confirm,
@@ -141,8 +141,8 @@ export class MfaService {
   async verifyLoginFactor(user: { id: string }, otp: string | undefined): Promise<LoginFactorResult> {
     const factor = await this.repository.findFactor(user.id);
     if (!factor?.confirmed) return 'ok';
-    if (!otp) return 'otp_missing';
-    return (await this.useCode(user.id, factor, otp)) === null ? 'otp_wrong' : 'ok';
+    if (!otp) return 'missing_otp';
+    return (await this.useCode(user.id, factor, otp)) === null ? 'wrong_otp' : 'ok';
   }
 
   /** For the guard: whether the user has a confirmed factor (cached for a couple of seconds). */
