@@ -18,6 +18,7 @@ import { MFA_PROVIDERS } from './mfa/mfa.providers.js';
 import { MfaService } from './mfa/mfa.service.js';
 import { PasswordHasher } from './password-hasher.js';
 import { Session } from './session.entity.js';
+import { SessionsRepository } from './sessions.repository.js';
 import { SessionsService } from './sessions.service.js';
 import { TokensService } from './tokens.service.js';
 
@@ -35,6 +36,7 @@ import { TokensService } from './tokens.service.js';
         }),
     },
     AuthService,
+    SessionsRepository,
     SessionsService,
     TokensService,
     PasswordHasher,

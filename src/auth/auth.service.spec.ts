@@ -14,21 +14,11 @@ import { PasswordHasher } from './password-hasher.js';
 import { SessionsService } from './sessions.service.js';
 import { TokensService } from './tokens.service.js';
 import { rejection } from '../../test/utils/rejection.js';
+import { userEntity } from '../../test/utils/factories.js';
 
 const PASSWORD = 'Quiet-Harbour-Lantern-42';
 
-function user(overrides: Partial<User> = {}): User {
-  return Object.assign(new User(), {
-    id: randomUUID(),
-    username: 'ada',
-    email: 'ada@example.org',
-    passwordHash: '$argon2id$stored',
-    role: 'user',
-    isActive: true,
-    dateJoined: new Date('2026-11-26T12:00:00.000Z'),
-    ...overrides,
-  });
-}
+const user = userEntity;
 
 
 describe(AuthService.name, () => {

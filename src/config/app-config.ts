@@ -48,6 +48,8 @@ export class AppConfig {
     jwtSecret?: string;
     accessTtl: number;
     refreshIdleTtl: number;
+    /** Seconds in which a refresh token just rotated may be presented again (JWT_REFRESH_GRACE). */
+    refreshGrace: number;
     sessionTtl: number;
     passwordHashConcurrency?: number;
     /** For `npm run cli -- create-superuser` only. */
@@ -96,6 +98,7 @@ export class AppConfig {
       jwtSecret: env.JWT_SECRET,
       accessTtl: env.JWT_ACCESS_TTL,
       refreshIdleTtl: env.JWT_REFRESH_IDLE_TTL,
+      refreshGrace: env.JWT_REFRESH_GRACE,
       sessionTtl: env.JWT_SESSION_TTL,
       passwordHashConcurrency: env.PASSWORD_HASH_CONCURRENCY,
       superuserPassword: env.SUPERUSER_PASSWORD,
