@@ -52,6 +52,11 @@ export class AppConfig {
     refreshGrace: number;
     sessionTtl: number;
     passwordHashConcurrency?: number;
+    /** Hashes one account may have in flight (the rest wait in its own line, beyond: 429). */
+    passwordHashPerAccount: number;
+    /** Admins must enrol a second factor before using the API. */
+    adminMfaRequired: boolean;
+    mfaEncryptionKey?: string;
     /** For `npm run cli -- create-superuser` only. */
     superuserPassword?: string;
   };
@@ -65,6 +70,8 @@ export class AppConfig {
     redisUrl?: string;
   };
   readonly audit: { retentionDays: number };
+  /** Searches one user may run at once across every list that searches (SearchGate). */
+  readonly search: { concurrencyPerUser: number };
   /**
    * The validated variables by name, for code that still reads them through
    * Nest's ConfigService (fed from this object, never from process.env).
@@ -101,6 +108,9 @@ export class AppConfig {
       refreshGrace: env.JWT_REFRESH_GRACE,
       sessionTtl: env.JWT_SESSION_TTL,
       passwordHashConcurrency: env.PASSWORD_HASH_CONCURRENCY,
+      passwordHashPerAccount: env.PASSWORD_HASH_PER_ACCOUNT,
+      adminMfaRequired: env.ADMIN_MFA_REQUIRED === true,
+      mfaEncryptionKey: env.MFA_ENCRYPTION_KEY,
       superuserPassword: env.SUPERUSER_PASSWORD,
     };
     this.throttling = {
@@ -113,6 +123,7 @@ export class AppConfig {
       redisUrl: env.REDIS_URL,
     };
     this.audit = { retentionDays: env.AUDIT_RETENTION_DAYS };
+    this.search = { concurrencyPerUser: env.SEARCH_CONCURRENCY_PER_USER };
     this.variables = Object.freeze({ ...env });
   }
 }

@@ -1,10 +1,9 @@
 import { ConflictException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../audit/audit.service.js';
 import type { AuthUser } from '../current-user.decorator.js';
 import { ValidationFailedException } from '../../common/problem.js';
-import type { EnvironmentVariables } from '../../config/env.validation.js';
+import { AppConfig } from '../../config/app-config.js';
 import { LoginLockoutService } from '../../throttling/login-lockout.service.js';
 import { UsersService } from '../../users/users.service.js';
 import { PasswordHasher } from '../password-hasher.js';
@@ -45,9 +44,9 @@ export class MfaService {
     private readonly users: UsersService,
     private readonly lockout: LoginLockoutService,
     private readonly dataSource: DataSource,
-    config: ConfigService<EnvironmentVariables, true>,
+    config: AppConfig,
   ) {
-    this.adminRequired = config.get('ADMIN_MFA_REQUIRED', { infer: true }) === true;
+    this.adminRequired = config.auth.adminMfaRequired;
   }
 
   /** Whether this account must have a second factor before it may use the API. */
