@@ -1,3 +1,4 @@
+// Past 250 lines: one suite for the one class, a describe per service method (register, login with its lockout and second factor, refresh, changePassword); splitting it would scatter the audit rules they share.
 import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { UnauthorizedException } from '@nestjs/common';
