@@ -30,8 +30,7 @@ export class AdminUsersService {
     const page = pageRequest(query, ordering, this.cursors, 'users', caller);
     // An empty search is no search.
     const filter: UserFilter = { search: query.search || undefined, role: query.role, isActive: query.is_active };
-    const list = () => this.users.listPage(filter, page);
-    const rows = filter.search === undefined ? await list() : await this.searches.run(caller.id, list);
+    const rows = await this.searches.list(caller.id, filter.search, () => this.users.listPage(filter, page));
     return mapPage(pageOf(rows, page, url, this.cursors), toAdminUserDto);
   }
 

@@ -20,6 +20,11 @@ export class SearchGate {
     this.limit = config?.search.concurrencyPerUser ?? SEARCHES_PER_USER;
   }
 
+  /** Runs a list under the bound when it searches (`search` set); a list that does not search is not held. */
+  list<T>(userId: string, search: string | undefined, task: () => Promise<T>): Promise<T> {
+    return search === undefined ? task() : this.run(userId, task);
+  }
+
   async run<T>(userId: string, task: () => Promise<T>): Promise<T> {
     const now = this.running.get(userId) ?? 0;
     if (now >= this.limit) {
