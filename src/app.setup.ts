@@ -1,8 +1,7 @@
 import type { Server } from 'node:http';
-import { ConfigService } from '@nestjs/config';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
-import type { EnvironmentVariables } from './config/env.validation.js';
+import { AppConfig } from './config/app-config.js';
 import { registerAccessLog } from './http/access-log.js';
 import { enableCors } from './http/cors.js';
 import { registerHostCheck } from './http/host-check.js';
@@ -28,12 +27,8 @@ export interface EdgeConfig {
 }
 
 function edgeConfigOf(app: NestFastifyApplication): EdgeConfig {
-  const config = app.get<ConfigService<EnvironmentVariables, true>>(ConfigService);
-  return {
-    allowedHosts: config.getOrThrow('ALLOWED_HOSTS', { infer: true }),
-    corsOrigins: config.getOrThrow('CORS_ORIGINS', { infer: true }),
-    consoleDir: config.getOrThrow('ADMIN_CONSOLE_DIR', { infer: true }),
-  };
+  const { http } = app.get(AppConfig);
+  return { allowedHosts: http.allowedHosts, corsOrigins: http.corsOrigins, consoleDir: http.adminConsoleDir };
 }
 
 /**

@@ -182,6 +182,20 @@ describe('Admin API (e2e)', () => {
       expectProblem(res, 400, ['is_active', 'role', 'ordering']);
     });
 
+    it('search follows the patient and doctor lists’ rules: no letter or digit is 400, 1-2 characters a prefix, 3 a substring', async () => {
+      for (const search of ['%'.repeat(200), '_', '%_%', '   ', '!?', '\\']) {
+        expectProblem(await t.http.get(`/api/admin/users/?${new URLSearchParams({ search })}`, { token: admin.access }), 400, ['search']);
+      }
+      const ids = async (search: string) =>
+        ((await t.http.get(`/api/admin/users/?${new URLSearchParams({ search, page_size: '100' })}`, { token: admin.access })).body
+          .results as AdminUser[]).map((u) => u.id);
+      // buildUser names accounts user_<8 hex>: a middle substring of 3 finds alice, the same 2 characters do not.
+      expect(await ids(alice.username.slice(5, 8))).toContain(alice.id);
+      expect(await ids('us')).toEqual(expect.arrayContaining([alice.id, bob.id]));
+      expect(await ids(alice.username.slice(6, 8))).not.toContain(alice.id);
+      expect((await t.http.get('/api/admin/users/?search=', { token: admin.access })).status).toBe(200);
+    });
+
     it('reads one account; an unknown or malformed id is 404', async () => {
       const res = await t.http.get(`/api/admin/users/${bob.id}/`, { token: admin.access });
       expect(res.status).toBe(200);

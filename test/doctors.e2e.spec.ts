@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestApp, type TestApp } from './utils/app.js';
 import { buildDoctor, createAdmin, createDoctor, createUser, type TestUser } from './utils/factories.js';
+import { type Page, paging } from './utils/paging.js';
 import { expectProblem } from './utils/problem.js';
 
 const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -278,6 +279,109 @@ describe('Doctors (e2e)', () => {
       expect((await t.http.delete(`/api/doctors/${doc.id}/`, { token: alice.access })).status).toBe(204);
       const again = await t.http.post('/api/doctors/', buildDoctor({ email: doc.email }), { token: bob.access });
       expect(again.status).toBe(201);
+    });
+  });
+
+  /**
+   * The doctor list's orderings and filters (moved from the old
+   * lists spec; the contract every list shares is
+   * test/pagination.e2e.spec.ts).
+   */
+  describe('list: orderings and filters', () => {
+    let creator: TestUser;
+    let other: TestUser;
+    const { expectConsistentPaging } = paging(() => t);
+
+    beforeAll(async () => {
+      creator = await createUser(t.http);
+      other = await createUser(t.http);
+    });
+
+    it.each(['name', '-specialization', 'specialization', 'created_at', '-created_at'])(
+      'doctors ordered by %s page consistently (filters kept in the links)',
+      async (ordering) => {
+        const tag = `walk${randomUUID().slice(0, 8)}`;
+        const specializations = ['Cardiology', 'Oncology', 'Neurology'];
+        for (let i = 0; i < 16; i++) {
+          await createDoctor(t.http, creator.access, { name: `Dr ${tag} ${i}`, specialization: specializations[i % 3] });
+        }
+        await createDoctor(t.http, creator.access); // not matched by the search
+        const rows = await expectConsistentPaging(`/api/doctors/?search=${tag}&ordering=${ordering}`, other.access, 5, 16);
+        expect(rows.every((r) => r.name.includes(tag))).toBe(true);
+      },
+    );
+
+    it('a doctors cursor is bound to its ordering and checked for changes', async () => {
+      const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1);
+      const tag = `cur${randomUUID().slice(0, 8)}`;
+      for (let i = 0; i < 3; i++) await createDoctor(t.http, creator.access, { name: `Dr ${tag} ${i}` });
+      const first = await t.http.get<Page>(`/api/doctors/?search=${tag}&page_size=1&ordering=name`, {
+        token: other.access,
+      });
+      const c = new URL(first.body.next!).searchParams.get('cursor')!;
+      const get = (cur: string, ordering: string) =>
+        t.http.get(`/api/doctors/?search=${tag}&page_size=1&ordering=${ordering}&cursor=${cur}`, { token: other.access });
+      expect((await get(c, 'name')).status).toBe(200);
+      expectProblem(await get(flip(c, 3), 'name'), 400, ['cursor']);
+      expectProblem(await get(c, 'specialization'), 400, ['cursor']);
+    });
+
+    it.each(['age', 'email', 'phone', 'created_by', '-age', 'specialisation'])('ordering=%j is 400', async (ordering) => {
+      const q = new URLSearchParams({ ordering });
+      expectProblem(await t.http.get(`/api/doctors/?${q}`, { token: creator.access }), 400, ['ordering']);
+    });
+
+    it.each(['/api/doctors/?search=%00', '/api/doctors/?specialization=x%00'])('a NUL character in %s is 400', async (path) => {
+      expectProblem(await t.http.get(path, { token: creator.access }), 400);
+    });
+
+    describe('filters', () => {
+      let tag: string;
+
+      beforeAll(async () => {
+        tag = `flt${randomUUID().slice(0, 8)}`;
+        await createDoctor(t.http, creator.access, { name: `Dr. One ${tag}`, specialization: 'Pediatrics' });
+        await createDoctor(t.http, creator.access, { name: 'Dr. Two', specialization: `Pediatrics ${tag}` });
+        await createDoctor(t.http, other.access, { name: 'Dr. Three', specialization: `PEDIATRICS ${tag}` });
+        await createDoctor(t.http, other.access, { name: 'Dr. Four', specialization: `Pediatrics ${tag} Surgery` });
+      });
+
+      const names = async (query: Record<string, string>) => {
+        const res = await t.http.get<Page>(`/api/doctors/?${new URLSearchParams({ ...query, page_size: '100' })}`, {
+          token: other.access,
+        });
+        expect(res.status).toBe(200);
+        return res.body.results.map((r) => r.name).sort();
+      };
+
+      it('search matches the name or the specialization, regardless of case', async () => {
+        expect(await names({ search: tag.toUpperCase() })).toEqual(
+          [`Dr. One ${tag}`, 'Dr. Two', 'Dr. Three', 'Dr. Four'].sort(),
+        );
+        expect(await names({ search: `${tag} surg` })).toEqual(['Dr. Four']);
+        expect(await names({ search: `one ${tag}` })).toEqual([`Dr. One ${tag}`]);
+      });
+
+      it('specialization is a case-insensitive exact match', async () => {
+        expect(await names({ specialization: `pediatrics ${tag.toUpperCase()}` })).toEqual(['Dr. Three', 'Dr. Two']);
+        expect(await names({ specialization: `Pediatrics ${tag} surgery` })).toEqual(['Dr. Four']);
+        expect(await names({ specialization: tag })).toEqual([]);
+      });
+
+      it('search and specialization combine', async () => {
+        expect(await names({ search: 'three', specialization: `Pediatrics ${tag}` })).toEqual(['Dr. Three']);
+      });
+
+      it('search matches % and _ literally', async () => {
+        await createDoctor(t.http, creator.access, { name: `Dr. 100% ${tag}`, specialization: `a_b ${tag}` });
+        await createDoctor(t.http, creator.access, { name: `Dr. 100x ${tag}`, specialization: `axb ${tag}` });
+        expect(await names({ search: `100% ${tag}` })).toEqual([`Dr. 100% ${tag}`]);
+        expect(await names({ search: `a_b ${tag}` })).toEqual([`Dr. 100% ${tag}`]);
+      });
+
+      it('unknown filters are 400', async () => {
+        expectProblem(await t.http.get('/api/doctors/?email=x', { token: other.access }), 400, ['email']);
+      });
     });
   });
 });

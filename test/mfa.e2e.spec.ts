@@ -269,13 +269,13 @@ describe('Second factor (e2e)', () => {
       { action: 'mfa_setup', status: 200, reason: null },
       { action: 'mfa_confirmed', status: 200, reason: null },
       { action: 'mfa_failed', status: 401, reason: 'wrong_code' },
-      { action: 'login_failed', status: 401, reason: 'otp_wrong' },
-      { action: 'login_failed', status: 401, reason: 'otp_missing' },
+      { action: 'login_failed', status: 401, reason: 'wrong_otp' },
+      { action: 'login_failed', status: 401, reason: 'missing_otp' },
       { action: 'mfa_failed', status: 401, reason: 'replayed_code' },
-      { action: 'login_failed', status: 401, reason: 'otp_wrong' },
+      { action: 'login_failed', status: 401, reason: 'wrong_otp' },
       { action: 'mfa_recovery_used', status: 200, reason: null },
       { action: 'mfa_failed', status: 401, reason: 'wrong_recovery_code' },
-      { action: 'login_failed', status: 401, reason: 'otp_wrong' },
+      { action: 'login_failed', status: 401, reason: 'wrong_otp' },
       { action: 'mfa_disabled', status: 204, reason: null },
     ]));
     expect(events.slice(0, 2).map((e) => e.action)).toEqual(['mfa_setup', 'mfa_confirmed']);
@@ -370,7 +370,7 @@ describe('ADMIN_MFA_REQUIRED=true (e2e)', () => {
     let denied: Array<{ n: number }> = [];
     for (let i = 0; i < 50; i++) {
       denied = await t.dataSource.query(
-        `SELECT count(*)::int AS n FROM audit_events WHERE actor_id = $1 AND action = 'access_denied' AND status = 403 AND reason = 'mfa_setup_required'`,
+        `SELECT count(*)::int AS n FROM audit_events WHERE actor_id = $1 AND action = 'access_denied' AND status = 403 AND reason = 'mfa_enrollment_required'`,
         [admin.id],
       );
       if (denied[0].n >= 2) break;

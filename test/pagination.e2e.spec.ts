@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestApp, type TestApp } from './utils/app.js';
 import { createAdmin, createDoctor, createPatient, createUser, type TestUser } from './utils/factories.js';
 import type { HttpResponse } from './utils/http.js';
+import { type Page as RowPage, paging } from './utils/paging.js';
 import { expectProblem } from './utils/problem.js';
 
 interface Page {
@@ -133,5 +134,131 @@ describe('Pagination contract (e2e)', () => {
     const userFirst = await get(`/api/patients/?search=${tag}&page_size=2`, owner.access);
     expectProblem(await get(local(adminFirst.body.next!), owner.access), 400, ['cursor']);
     expectProblem(await get(local(userFirst.body.next!), admin.access), 400, ['cursor']);
+  });
+
+  /**
+   * page_size and cursor rules in depth, on one list with more than a page
+   * of rows (moved here from the old lists spec): the same code serves
+   * every list, which the describe.each above runs over.
+   */
+  describe('page_size and cursors in depth (the patient list, 130 rows)', () => {
+    /** 130 patients inserted in one statement. */
+    let bulk: TestUser;
+    const bulkCount = 130;
+    const { follow } = paging(() => t);
+
+    beforeAll(async () => {
+      bulk = await createUser(t.http);
+      await t.dataSource.query(
+        `INSERT INTO patients (owner_id, name, age, gender)
+         SELECT $1, 'Bulk ' || lpad(g::text, 3, '0'), g % 151, 'other' FROM generate_series(1, $2::int) AS g`,
+        [bulk.id, bulkCount],
+      );
+    });
+
+    it('an empty list has no links', async () => {
+      const res = await t.http.get('/api/patients/?search=no-such-patient-anywhere', { token: bulk.access });
+      expect(res.body).toEqual({ next: null, previous: null, results: [] });
+    });
+
+    describe('page_size', () => {
+      it('defaults to 20', async () => {
+        const res = await t.http.get<RowPage>('/api/patients/', { token: bulk.access });
+        expect(res.body.results).toHaveLength(20);
+        expect(res.body.next).not.toBeNull();
+        const second = await follow(res.body.next!, bulk.access);
+        expect(second.body.results).toHaveLength(20);
+      });
+
+      it.each([
+        ['100', '100'],
+        ['101', '101'],
+        ['1000', '1000'],
+        ['11 digits', '99999999999'],
+        ['400 digits', '9'.repeat(400)],
+      ])('page_size=%s gives 100', async (_label, size) => {
+        const res = await t.http.get<RowPage>(`/api/patients/?page_size=${size}`, { token: bulk.access });
+        expect(res.status).toBe(200);
+        expect(res.body.results).toHaveLength(100);
+        expect(res.body.next).not.toBeNull();
+      });
+
+      it('page_size=1 works', async () => {
+        const res = await t.http.get<RowPage>('/api/patients/?page_size=1', { token: bulk.access });
+        expect(res.body.results).toHaveLength(1);
+      });
+
+      it.each(['0', '-1', 'abc', '1.5', '', '1e2', '0x10', ' 5'])('page_size=%j is 400', async (size) => {
+        const q = new URLSearchParams({ page_size: size });
+        expectProblem(await t.http.get(`/api/patients/?${q}`, { token: bulk.access }), 400, ['page_size']);
+        expectProblem(await t.http.get(`/api/doctors/?${q}`, { token: bulk.access }), 400, ['page_size']);
+      });
+
+      it('a repeated page_size is 400', async () => {
+        expectProblem(await t.http.get('/api/patients/?page_size=5&page_size=6', { token: bulk.access }), 400, [
+          'page_size',
+        ]);
+      });
+    });
+
+    describe('cursors', () => {
+      let cursor: string;
+      let nextUrl: URL;
+
+      beforeAll(async () => {
+        const res = await t.http.get<RowPage>('/api/patients/?page_size=5&ordering=name', { token: bulk.access });
+        nextUrl = new URL(res.body.next!);
+        cursor = nextUrl.searchParams.get('cursor')!;
+      });
+
+      const withCursor = (c: string, ordering: string | null = 'name') => {
+        const q = new URLSearchParams({ page_size: '5', cursor: c });
+        if (ordering !== null) q.set('ordering', ordering);
+        return t.http.get(`/api/patients/?${q}`, { token: bulk.access });
+      };
+      const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1);
+
+      it('the cursor itself works', async () => {
+        const res = await withCursor(cursor);
+        expect(res.status).toBe(200);
+        expect(res.body.results).toHaveLength(5);
+      });
+
+      it.each(['garbage', 'a.b.c', '.', 'abc.', '.abc', '!!!.???', 'x'.repeat(1001)])(
+        'a malformed cursor %j is 400',
+        async (bad) => {
+          expectProblem(await withCursor(bad), 400, ['cursor']);
+        },
+      );
+
+      it('a cursor with any character changed is 400', async () => {
+        for (const i of [0, 5, Math.floor(cursor.length / 2), cursor.length - 1]) {
+          expectProblem(await withCursor(flip(cursor, i)), 400, ['cursor']);
+        }
+        expectProblem(await withCursor(cursor.slice(1)), 400, ['cursor']);
+        expectProblem(await withCursor(cursor.slice(0, -1)), 400, ['cursor']);
+      });
+
+      it('a cursor does not reveal the patient data it points at', async () => {
+        // The cursor points at the last row of the first page: its name must not be readable from the link.
+        const first = await t.http.get<RowPage>('/api/patients/?page_size=5&ordering=name', { token: bulk.access });
+        const decoded = Buffer.from(cursor, 'base64url').toString('latin1');
+        const names = (first.body.results as Array<{ name: string }>).map((r) => r.name);
+        expect(names).toHaveLength(5);
+        for (const name of names) expect(decoded).not.toContain(name);
+        expect(decoded).not.toMatch(/"v":|"i":/);
+      });
+
+      it('a patients cursor does not work on the doctors list', async () => {
+        const res = await t.http.get(`/api/doctors/?page_size=5&ordering=name&cursor=${cursor}`, { token: bulk.access });
+        expectProblem(res, 400, ['cursor']);
+      });
+
+      it('a cursor used with another ordering is 400', async () => {
+        expectProblem(await withCursor(cursor, 'age'), 400, ['cursor']);
+        expectProblem(await withCursor(cursor, '-name'), 400, ['cursor']);
+        expectProblem(await withCursor(cursor, null), 400, ['cursor']);
+      });
+    });
   });
 });

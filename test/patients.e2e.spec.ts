@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestApp, type TestApp } from './utils/app.js';
-import { buildPatient, createPatient, createUser, type TestUser } from './utils/factories.js';
+import { buildPatient, createAdmin, createPatient, createUser, type TestUser } from './utils/factories.js';
+import { ids, type Page, paging, type Row } from './utils/paging.js';
 import { expectProblem } from './utils/problem.js';
 
 describe('Patients (e2e)', () => {
@@ -153,6 +155,249 @@ describe('Patients (e2e)', () => {
     it('an empty search is no search', async () => {
       const res = await t.http.get('/api/patients/?search=', { token: alice.access });
       expect(res.status).toBe(200);
+    });
+  });
+
+  /**
+   * The patient list's orderings and filters (moved from the old
+   * lists spec; the contract every list shares is
+   * test/pagination.e2e.spec.ts).
+   */
+  describe('list: orderings and filters', () => {
+    /** 25 patients created over HTTP, for walking pages. */
+    let walker: TestUser;
+    /** A few patients with chosen names and ages, for filters. */
+    let filterer: TestUser;
+    /** 130 patients inserted in one statement (they share created_at). */
+    let bulk: TestUser;
+    let admin: TestUser;
+    let walkPatients: Row[];
+    const bulkCount = 130;
+    const { walkForward, walkBackward, expectConsistentPaging } = paging(() => t);
+
+    beforeAll(async () => {
+      walker = await createUser(t.http);
+      filterer = await createUser(t.http);
+      bulk = await createUser(t.http);
+      admin = await createAdmin(t);
+      walkPatients = [];
+      for (let i = 1; i <= 25; i++) {
+        // Ages repeat, so orderings by age have ties that only the id breaks.
+        const p = await createPatient(t.http, walker.access, { name: `Walk ${String(i).padStart(2, '0')}`, age: i % 4 });
+        walkPatients.push(p as unknown as Row);
+      }
+      await t.dataSource.query(
+        `INSERT INTO patients (owner_id, name, age, gender)
+         SELECT $1, 'Bulk ' || lpad(g::text, 3, '0'), g % 151, 'other' FROM generate_series(1, $2::int) AS g`,
+        [bulk.id, bulkCount],
+      );
+      // Four logins (argon2) and 25 creates: give a loaded machine room.
+    }, 60_000);
+
+    it('a page is {next, previous, results}; the next link is absolute and keeps the list’s filters', async () => {
+      const res = await t.http.get<Page>('/api/patients/?page_size=7&min_age=0', { token: walker.access });
+      expect(res.status).toBe(200);
+      expect(Object.keys(res.body).sort()).toEqual(['next', 'previous', 'results']);
+      expect(res.body.previous).toBeNull();
+      const next = new URL(res.body.next!);
+      expect(next.origin).toBe(t.baseUrl);
+      expect(next.pathname).toBe('/api/patients/');
+      expect(next.searchParams.get('cursor')).toMatch(/^[A-Za-z0-9_-]+$/);
+      expect(next.searchParams.get('page_size')).toBe('7');
+      expect(next.searchParams.get('min_age')).toBe('0');
+    });
+
+    it('default order is newest first, and following next visits every row exactly once', async () => {
+      const rows = await expectConsistentPaging('/api/patients/', walker.access, 7, 25);
+      expect(new Set(ids(rows))).toEqual(new Set(ids(walkPatients)));
+      for (let i = 1; i < rows.length; i++) {
+        expect(Date.parse(rows[i - 1].created_at)).toBeGreaterThanOrEqual(Date.parse(rows[i].created_at));
+      }
+      // The last one created comes first (unless it shares its millisecond with another).
+      const newest = walkPatients.filter((p) => p.created_at === walkPatients[walkPatients.length - 1].created_at);
+      expect(ids(newest)).toContain(rows[0].id);
+    });
+
+    it.each(['created_at', '-created_at', 'name', '-name', 'age', '-age'])(
+      'patients ordered by %s page consistently in both directions',
+      async (ordering) => {
+        const rows = await expectConsistentPaging(`/api/patients/?ordering=${ordering}`, walker.access, 7, 25);
+        const sign = ordering.startsWith('-') ? -1 : 1;
+        const field = ordering.replace('-', '');
+        for (let i = 1; i < rows.length; i++) {
+          const [a, b] = [rows[i - 1], rows[i]];
+          const cmp =
+            field === 'age'
+              ? (a.age as number) - (b.age as number)
+              : field === 'created_at'
+                ? Date.parse(a.created_at) - Date.parse(b.created_at)
+                : a.name.localeCompare(b.name);
+          expect(sign * cmp).toBeLessThanOrEqual(0);
+          // Ties are broken by id, in the same direction.
+          if (cmp === 0) expect(sign * (a.id < b.id ? -1 : 1)).toBe(-1);
+        }
+      },
+    );
+
+    it('rows that share created_at (one INSERT) are each visited exactly once', async () => {
+      const forward = await walkForward('/api/patients/?page_size=100', bulk.access);
+      expect(forward.map((p) => p.results.length)).toEqual([100, bulkCount - 100]);
+      const visited = ids(forward.flatMap((p) => p.results));
+      expect(new Set(visited).size).toBe(bulkCount);
+      const stored = (await t.dataSource.query('SELECT id FROM patients WHERE owner_id = $1', [bulk.id])) as {
+        id: string;
+      }[];
+      expect(new Set(visited)).toEqual(new Set(stored.map((r) => r.id)));
+
+      const small = await walkForward('/api/patients/?page_size=13&ordering=created_at', bulk.access);
+      expect(new Set(ids(small.flatMap((p) => p.results))).size).toBe(bulkCount);
+      const back = await walkBackward(small[small.length - 1], bulk.access);
+      expect(back.map((p) => ids(p.results))).toEqual(
+        small
+          .slice(0, -1)
+          .reverse()
+          .map((p) => ids(p.results)),
+      );
+    });
+
+    it.each(['gender', 'address', 'owner_id', 'id', '-', '--name', 'name,age', 'NAME', ' name', 'updated_at'])(
+      'ordering=%j is 400',
+      async (ordering) => {
+        const q = new URLSearchParams({ ordering });
+        expectProblem(await t.http.get(`/api/patients/?${q}`, { token: walker.access }), 400, ['ordering']);
+      },
+    );
+
+    it.each(['name', '-name', 'created_at', '-created_at', 'age', '-age'])('ordering=%s is 200', async (o) => {
+      expect((await t.http.get(`/api/patients/?ordering=${o}`, { token: walker.access })).status).toBe(200);
+    });
+
+    describe('filters', () => {
+      beforeAll(async () => {
+        const rows: [string, number, string][] = [
+          ['Ann Smith', 30, 'female'],
+          ['ANNA Jones', 40, 'male'],
+          ['Joanne Roe', 50, 'other'],
+          ['100% Pure', 20, 'unknown'],
+          ['snake_case', 60, 'female'],
+          ['snakeXcase', 61, 'female'],
+          ['back\\slash', 45, 'male'],
+          ['Newborn', 0, 'male'],
+          ['Eldest', 150, 'female'],
+        ];
+        for (const [name, age, gender] of rows) await createPatient(t.http, filterer.access, { name, age, gender });
+      });
+
+      const search = async (query: Record<string, string>) => {
+        const res = await t.http.get<Page>(`/api/patients/?${new URLSearchParams({ ...query, page_size: '100' })}`, {
+          token: filterer.access,
+        });
+        expect(res.status).toBe(200);
+        return res.body.results.map((r) => r.name).sort();
+      };
+      it('search is a case-insensitive substring of the name', async () => {
+        expect(await search({ search: 'ann' })).toEqual(['ANNA Jones', 'Ann Smith', 'Joanne Roe'].sort());
+        expect(await search({ search: 'SMITH' })).toEqual(['Ann Smith']);
+        expect(await search({ search: 'nobody' })).toEqual([]);
+      });
+
+      it('search matches %, _ and \\ literally', async () => {
+        expect(await search({ search: '100%' })).toEqual(['100% Pure']);
+        expect(await search({ search: 'snake_' })).toEqual(['snake_case']);
+        expect(await search({ search: 'ake_c' })).toEqual(['snake_case']);
+        expect(await search({ search: 'back\\' })).toEqual(['back\\slash']);
+      });
+
+      it('gender filters exactly, in any case', async () => {
+        expect(await search({ gender: 'male' })).toEqual(['ANNA Jones', 'Newborn', 'back\\slash'].sort());
+        expect(await search({ gender: 'FEMALE' })).toEqual(['Ann Smith', 'Eldest', 'snakeXcase', 'snake_case'].sort());
+      });
+
+      it('min_age and max_age are inclusive', async () => {
+        expect(await search({ min_age: '40', max_age: '50' })).toEqual(['ANNA Jones', 'Joanne Roe', 'back\\slash'].sort());
+        expect(await search({ min_age: '150' })).toEqual(['Eldest']);
+        expect(await search({ max_age: '0' })).toEqual(['Newborn']);
+        expect(await search({ min_age: '61', max_age: '60' })).toEqual([]);
+      });
+
+      it('filters combine', async () => {
+        expect(await search({ search: 'snake', gender: 'female', max_age: '60' })).toEqual(['snake_case']);
+      });
+
+      it('filters stay in the next link and hold on every page', async () => {
+        const pages = await walkForward('/api/patients/?gender=female&page_size=1', filterer.access);
+        expect(pages.flatMap((p) => p.results.map((r) => r.name)).sort()).toEqual(
+          ['Ann Smith', 'Eldest', 'snakeXcase', 'snake_case'].sort(),
+        );
+      });
+
+      it.each([
+        [{ gender: 'robot' }, ['gender']],
+        [{ min_age: 'abc' }, ['min_age']],
+        [{ min_age: '-1' }, ['min_age']],
+        [{ min_age: '1.5' }, ['min_age']],
+        [{ max_age: '151' }, ['max_age']],
+        [{ search: 'x'.repeat(201) }, ['search']],
+        [{ owner: 'me' }, ['owner']],
+      ])('400 for %j', async (query, fields) => {
+        const res = await t.http.get(`/api/patients/?${new URLSearchParams(query)}`, { token: filterer.access });
+        expectProblem(res, 400, fields);
+      });
+    });
+
+    it('an admin sees everyone’s patients in the list; users see only their own', async () => {
+      const tag = `adm${randomUUID().slice(0, 8)}`;
+      const a = await createPatient(t.http, walker.access, { name: `Alice ${tag}` });
+      const b = await createPatient(t.http, filterer.access, { name: `Bob ${tag}` });
+      const list = async (token: string) =>
+        ids((await t.http.get<Page>(`/api/patients/?search=${tag}`, { token })).body.results).sort();
+      expect(await list(admin.access)).toEqual([a.id, b.id].sort());
+      expect(await list(walker.access)).toEqual([a.id]);
+      expect(await list(filterer.access)).toEqual([b.id]);
+
+      // Everyone's rows page consistently for the admin too.
+      const total = 25 + bulkCount + 9 + 2;
+      const pages = await walkForward('/api/patients/?page_size=100', admin.access);
+      expect(new Set(ids(pages.flatMap((p) => p.results))).size).toBeGreaterThanOrEqual(total);
+    });
+
+    it('an admin reads, replaces, changes and deletes another user’s patient', async () => {
+      const p = await createPatient(t.http, filterer.access, { name: 'Owned by Bob' });
+      const path = `/api/patients/${p.id}/`;
+      const read = await t.http.get(path, { token: admin.access });
+      expect(read.status).toBe(200);
+      expect(read.body).toMatchObject({ id: p.id, name: 'Owned by Bob' });
+
+      const put = await t.http.put(path, buildPatient({ name: 'Renamed', age: 7 }), { token: admin.access });
+      expect(put.status).toBe(200);
+      expect(put.body).toMatchObject({ id: p.id, name: 'Renamed', age: 7 });
+      const patch = await t.http.patch(path, { age: 8 }, { token: admin.access });
+      expect(patch.status).toBe(200);
+      expect(patch.body).toMatchObject({ name: 'Renamed', age: 8 });
+
+      // Still Bob's: he sees the change, Alice still does not see it.
+      expect((await t.http.get(path, { token: filterer.access })).body).toMatchObject({ name: 'Renamed', age: 8 });
+      expectProblem(await t.http.get(path, { token: walker.access }), 404);
+
+      expect((await t.http.delete(path, { token: admin.access })).status).toBe(204);
+      expectProblem(await t.http.get(path, { token: filterer.access }), 404);
+    });
+
+    it.each(['/api/patients/?search=%00', '/api/patients/?search=a%00b', '/api/patients/?ordering=name%00'])(
+      'a NUL character in %s is 400',
+      async (path) => {
+        expectProblem(await t.http.get(path, { token: walker.access }), 400);
+      },
+    );
+
+    it('PATCH with null for a patient field is 400, not a server error', async () => {
+      const p = await createPatient(t.http, walker.access);
+      const path = `/api/patients/${p.id}/`;
+      expectProblem(await t.http.patch(path, { name: null }, { token: walker.access }), 400, ['name']);
+      expectProblem(await t.http.patch(path, { age: null, address: null }, { token: walker.access }), 400, [
+        'address',
+        'age',
+      ]);
     });
   });
 });

@@ -1,46 +1,41 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { DataSource, type Repository } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { SessionsService } from '../auth/sessions.service.js';
-import { CursorCodec, keysetPage, type PageDto, pageRequest, parseOrdering, type SortField } from '../common/pagination.js';
-import { likeContains } from '../common/sql.js';
 import type { AuthUser } from '../auth/current-user.decorator.js';
-import type { ListUsersDto } from '../users/dto/list-users.dto.js';
+import { CursorCodec } from '../common/pagination/cursor-codec.js';
+import { pageRequest, parseOrdering } from '../common/pagination/keyset-query.js';
+import { mapPage, type PageDto, pageOf } from '../common/pagination/page.dto.js';
+import { SearchGate } from '../common/search-gate.js';
+import { type ListUsersDto, USER_DEFAULT_ORDERING } from '../users/dto/list-users.dto.js';
 import type { UpdateUserDto } from '../users/dto/update-user.dto.js';
 import { type AdminUserDto, toAdminUserDto } from '../users/dto/user-response.dto.js';
-import { User } from '../users/user.entity.js';
-
-const ORDER_FIELDS: Record<string, SortField> = {
-  username: { column: 'username', property: 'username', kind: 'string' },
-  date_joined: { column: 'date_joined', property: 'dateJoined', kind: 'date' },
-};
+import { type UserFilter, UsersRepository } from '../users/users.repository.js';
 
 /** Accounts as the staff console manages them: list, read, (de)activate, change role. */
 @Injectable()
 export class AdminUsersService {
   constructor(
-    @InjectRepository(User) private readonly users: Repository<User>,
+    private readonly users: UsersRepository,
     private readonly sessions: SessionsService,
     private readonly cursors: CursorCodec,
     private readonly dataSource: DataSource,
     private readonly audit: AuditService,
+    private readonly searches: SearchGate,
   ) {}
 
+  /** A search follows the patient and doctor lists' rules: its terms (400, prefix or substring), its timeout, the caller's concurrent searches (429 beyond). */
   async list(caller: AuthUser, query: ListUsersDto, url: URL): Promise<PageDto<AdminUserDto>> {
-    const page = pageRequest(query, parseOrdering(query.ordering, ORDER_FIELDS, 'username'), this.cursors, 'users', caller);
-    const qb = this.users.createQueryBuilder('u');
-    if (query.search) {
-      qb.andWhere('(u.username ILIKE :search OR u.email ILIKE :search)', { search: likeContains(query.search) });
-    }
-    if (query.role) qb.andWhere('u.role = :role', { role: query.role });
-    if (query.is_active !== undefined) qb.andWhere('u.is_active = :active', { active: query.is_active });
-    const result = await keysetPage(qb, 'u', page, this.cursors, url);
-    return { ...result, results: result.results.map(toAdminUserDto) };
+    const ordering = parseOrdering(query.ordering, this.users.sortFields, USER_DEFAULT_ORDERING);
+    const page = pageRequest(query, ordering, this.cursors, 'users', caller);
+    // An empty search is no search.
+    const filter: UserFilter = { search: query.search || undefined, role: query.role, isActive: query.is_active };
+    const rows = await this.searches.list(caller.id, filter.search, () => this.users.listPage(filter, page));
+    return mapPage(pageOf(rows, page, url, this.cursors), toAdminUserDto);
   }
 
   async get(id: string): Promise<AdminUserDto> {
-    const user = await this.users.findOne({ where: { id } });
+    const user = await this.users.findById(id);
     if (!user) throw new NotFoundException('User not found.');
     return toAdminUserDto(user);
   }
@@ -55,21 +50,19 @@ export class AdminUsersService {
    */
   async update(id: string, dto: UpdateUserDto): Promise<AdminUserDto> {
     return this.dataSource.transaction(async (manager) => {
-      const admins: Array<{ id: string }> = await manager.query(
-        `SELECT id FROM users WHERE role = 'admin' AND is_active ORDER BY id FOR UPDATE`,
-      );
-      const user = await manager.findOne(User, { where: { id }, lock: { mode: 'pessimistic_write' } });
+      const admins = await this.users.findActiveAdminIdsForUpdate(manager);
+      const user = await this.users.findByIdForUpdate(id, manager);
       if (!user) throw new NotFoundException('User not found.');
 
       const isActive = dto.is_active ?? user.isActive;
       const role = dto.role ?? user.role;
-      const wasActiveAdmin = admins.some((a) => a.id === id);
+      const wasActiveAdmin = admins.includes(id);
       const staysActiveAdmin = isActive && role === 'admin';
       if (wasActiveAdmin && !staysActiveAdmin && admins.length === 1) {
         throw new ConflictException('This is the last active admin: make another user an admin first.');
       }
       if (isActive !== user.isActive || role !== user.role) {
-        await manager.update(User, { id }, { isActive, role });
+        await this.users.updateStatus(id, { isActive, role }, manager);
         user.isActive = isActive;
         user.role = role;
       }

@@ -1,10 +1,10 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from '../auth/auth.module.js';
 import { PaginationModule } from '../common/pagination/pagination.module.js';
 import { MappingsModule } from '../mappings/mappings.module.js';
 import { PatientsModule } from '../patients/patients.module.js';
-import { User } from '../users/user.entity.js';
+import { SearchGateModule } from '../common/search-gate.js';
+import { UsersModule } from '../users/users.module.js';
 import { AdminMappingsController } from './admin-mappings.controller.js';
 import { AdminPatientsController } from './admin-patients.controller.js';
 import { AdminUsersController } from './admin-users.controller.js';
@@ -12,7 +12,7 @@ import { AdminUsersService } from './admin-users.service.js';
 
 /** The staff console's API under /api/admin/: admins only (RolesGuard), tagged `admin` in OpenAPI. */
 @Module({
-  imports: [TypeOrmModule.forFeature([User]), AuthModule, PaginationModule, PatientsModule, MappingsModule],
+  imports: [UsersModule, AuthModule, PaginationModule, PatientsModule, MappingsModule, SearchGateModule],
   controllers: [AdminPatientsController, AdminUsersController, AdminMappingsController],
   providers: [AdminUsersService],
 })

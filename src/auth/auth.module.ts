@@ -1,9 +1,8 @@
 import { Module } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import type { EnvironmentVariables } from '../config/env.validation.js';
+import { AppConfig } from '../config/app-config.js';
 import { UsersModule } from '../users/users.module.js';
 import { JWT_KEY } from './auth.constants.js';
 import { AuthController } from './auth.controller.js';
@@ -18,6 +17,7 @@ import { MFA_PROVIDERS } from './mfa/mfa.providers.js';
 import { MfaService } from './mfa/mfa.service.js';
 import { PasswordHasher } from './password-hasher.js';
 import { Session } from './session.entity.js';
+import { SessionsRepository } from './sessions.repository.js';
 import { SessionsService } from './sessions.service.js';
 import { TokensService } from './tokens.service.js';
 
@@ -27,14 +27,12 @@ import { TokensService } from './tokens.service.js';
   providers: [
     {
       provide: JWT_KEY,
-      inject: [ConfigService],
-      useFactory: (config: ConfigService<EnvironmentVariables, true>) =>
-        resolveJwtKey({
-          JWT_SECRET: config.get('JWT_SECRET', { infer: true }),
-          PGLITE_DATA_DIR: config.getOrThrow('PGLITE_DATA_DIR', { infer: true }),
-        }),
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) =>
+        resolveJwtKey({ JWT_SECRET: config.auth.jwtSecret, PGLITE_DATA_DIR: config.database.pgliteDataDir }),
     },
     AuthService,
+    SessionsRepository,
     SessionsService,
     TokensService,
     PasswordHasher,

@@ -1,3 +1,4 @@
+// Past 250 lines: one suite for the one class, a describe per service method (register, login with its lockout and second factor, refresh, changePassword); splitting it would scatter the audit rules they share.
 import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { UnauthorizedException } from '@nestjs/common';
@@ -14,21 +15,11 @@ import { PasswordHasher } from './password-hasher.js';
 import { SessionsService } from './sessions.service.js';
 import { TokensService } from './tokens.service.js';
 import { rejection } from '../../test/utils/rejection.js';
+import { userEntity } from '../../test/utils/factories.js';
 
 const PASSWORD = 'Quiet-Harbour-Lantern-42';
 
-function user(overrides: Partial<User> = {}): User {
-  return Object.assign(new User(), {
-    id: randomUUID(),
-    username: 'ada',
-    email: 'ada@example.org',
-    passwordHash: '$argon2id$stored',
-    role: 'user',
-    isActive: true,
-    dateJoined: new Date('2026-11-26T12:00:00.000Z'),
-    ...overrides,
-  });
-}
+const user = userEntity;
 
 
 describe(AuthService.name, () => {
@@ -151,7 +142,7 @@ describe(AuthService.name, () => {
       // The factor is not even asked for when the password is wrong.
       expect(mfa.verifyLoginFactor).not.toHaveBeenCalled();
       const errors = [wrongPassword];
-      for (const result of ['otp_missing', 'otp_wrong'] as const) {
+      for (const result of ['missing_otp', 'wrong_otp'] as const) {
         hasher.verify.mockResolvedValueOnce(true);
         mfa.verifyLoginFactor.mockResolvedValueOnce(result);
         errors.push(await rejection(service.login({ username: 'ada', password: PASSWORD, otp: '123456' })));
@@ -164,7 +155,7 @@ describe(AuthService.name, () => {
       expect(new Set(errors.map((e) => JSON.stringify((e as UnauthorizedException).getResponse()))).size).toBe(1);
       expect(lockout.recordFailure.mock.calls).toEqual([[`user:${found.id}`], [`user:${found.id}`], [`user:${found.id}`]]);
       expect(sessions.open).not.toHaveBeenCalled();
-      expect(audit.recordQuietly.mock.calls.map(([event]) => event.reason)).toEqual(['wrong_password', 'otp_missing', 'otp_wrong']);
+      expect(audit.recordQuietly.mock.calls.map(([event]) => event.reason)).toEqual(['wrong_password', 'missing_otp', 'wrong_otp']);
     });
 
     it('a locked username is refused before any lookup or hashing, and a success counts no failure', async () => {

@@ -3,7 +3,7 @@ import { Test, type TestingModule } from '@nestjs/testing';
 import { availableParallelism } from 'node:os';
 import { HttpStatus, ServiceUnavailableException } from '@nestjs/common';
 import { TooManyRequestsException } from '../throttling/rate-limits.js';
-import type { ConfigService } from '@nestjs/config';
+import type { AppConfig } from '../config/app-config.js';
 import { Semaphore } from '../common/semaphore.js';
 import { MAX_IN_FLIGHT_PER_KEY, PasswordHasher } from './password-hasher.js';
 
@@ -110,16 +110,21 @@ describe(PasswordHasher.name, () => {
   });
 });
 
+/** The auth namespace with only the hashing settings given (PASSWORD_HASH_PER_ACCOUNT unset unless given). */
+function hashing(auth: Partial<AppConfig['auth']>): Pick<AppConfig, 'auth'> {
+  return { auth: auth as AppConfig['auth'] };
+}
+
 describe('PasswordHasher concurrency', () => {
   it('PASSWORD_HASH_CONCURRENCY sets how many hashes run at once; unset, one fewer than the cores and than libuv’s threads (at least 1)', () => {
-    const configured = new PasswordHasher({ get: () => 3 } as unknown as ConfigService);
+    const configured = new PasswordHasher(hashing({ passwordHashConcurrency: 3 }));
     expect(configured.concurrency).toBe(3);
-    const unset = new PasswordHasher({ get: () => undefined } as unknown as ConfigService);
+    const unset = new PasswordHasher(hashing({ passwordHashConcurrency: undefined }));
     expect(unset.concurrency).toBe(Math.max(1, Math.min(availableParallelism() - 1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 1)));
   });
 
   it('beyond the waiting limit, a hash is refused with 503 and Retry-After, never read as a wrong password', async () => {
-    const hasher = new PasswordHasher({ get: () => 1 } as unknown as ConfigService);
+    const hasher = new PasswordHasher(hashing({ passwordHashConcurrency: 1 }));
     (hasher as unknown as { gate: Semaphore }).gate = new Semaphore(1, 0);
     const stored = await hasher.hash(PASSWORD, KEY);
     // Two accounts: one account's second hash would wait in its own line, not reach the gate.
@@ -136,9 +141,7 @@ describe('PasswordHasher fairness between keys', () => {
   /** A gate whose tasks finish only when told: what runs and what waits is then plain to see. */
   function heldHasher(limit: number) {
     // PASSWORD_HASH_PER_ACCOUNT unset: its default, MAX_IN_FLIGHT_PER_KEY.
-    const hasher = new PasswordHasher({
-      get: (key: string) => (key === 'PASSWORD_HASH_CONCURRENCY' ? limit : undefined),
-    } as unknown as ConfigService);
+    const hasher = new PasswordHasher(hashing({ passwordHashConcurrency: limit }));
     const gate = new Semaphore(limit, 128);
     (hasher as unknown as { gate: Semaphore }).gate = gate;
     return { hasher, gate };

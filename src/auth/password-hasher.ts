@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Injectable, type OnModuleInit, Optional, ServiceUnavailableException } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { AppConfig } from '../config/app-config.js';
 import { hash, verify } from '@node-rs/argon2';
 import { Semaphore, SemaphoreFullError } from '../common/semaphore.js';
 import { TooManyRequestsException } from '../throttling/rate-limits.js';
@@ -49,10 +49,9 @@ export class PasswordHasher implements OnModuleInit {
   /** Per key: hashes in flight, and the end of its line (each waits for the one before). */
   private readonly lines = new Map<string, { inFlight: number; tail: Promise<void> }>();
 
-  constructor(@Optional() config?: ConfigService) {
-    const configured = config?.get<number>('PASSWORD_HASH_CONCURRENCY');
-    this.gate = new Semaphore(configured ?? defaultConcurrency(), MAX_WAITING);
-    this.perKey = config?.get<number>('PASSWORD_HASH_PER_ACCOUNT') ?? MAX_IN_FLIGHT_PER_KEY;
+  constructor(@Optional() config?: Pick<AppConfig, 'auth'>) {
+    this.gate = new Semaphore(config?.auth.passwordHashConcurrency ?? defaultConcurrency(), MAX_WAITING);
+    this.perKey = config?.auth.passwordHashPerAccount ?? MAX_IN_FLIGHT_PER_KEY;
   }
 
   /** How many hashes may run at once. */

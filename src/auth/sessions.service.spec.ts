@@ -1,52 +1,47 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { ConfigService } from '@nestjs/config';
 import { Test } from '@nestjs/testing';
-import { getRepositoryToken } from '@nestjs/typeorm';
+import { AppConfig, validate } from '../config/app-config.js';
 import { Session } from './session.entity.js';
+import { SessionsRepository } from './sessions.repository.js';
 import { SESSION_CACHE_MS, SessionsService } from './sessions.service.js';
 
 const USER = { id: randomUUID(), username: 'ada', role: 'user' as const };
 
+/** The repository's methods as mocks; what the SQL does is src/auth/sessions.repository.spec.ts's to prove. */
+function mockRepository() {
+  return {
+    insertSession: jest.fn(async (values: Partial<Session>) => Object.assign(new Session(), { id: randomUUID(), revokedAt: null, ...values })),
+    updateRotated: jest.fn<SessionsRepository['updateRotated']>(),
+    findRotatedFrom: jest.fn<SessionsRepository['findRotatedFrom']>(),
+    updateRevokedOnReuse: jest.fn<SessionsRepository['updateRevokedOnReuse']>(),
+    updateRevoked: jest.fn<SessionsRepository['updateRevoked']>(async () => undefined),
+    updateAllRevoked: jest.fn<SessionsRepository['updateAllRevoked']>(),
+    findLiveUser: jest.fn<SessionsRepository['findLiveUser']>(),
+  };
+}
+
+const session = (values: Partial<Session>) => Object.assign(new Session(), values);
+
 describe(SessionsService.name, () => {
   let service: SessionsService;
-  let query: jest.Mock<(sql: string, params?: unknown[]) => Promise<unknown>>;
-  let inserted: Record<string, unknown> | undefined;
-  let env: { JWT_SESSION_TTL: number; JWT_REFRESH_IDLE_TTL: number; JWT_REFRESH_GRACE: number };
+  let repo: ReturnType<typeof mockRepository>;
+  let env: { JWT_SESSION_TTL: string; JWT_REFRESH_IDLE_TTL: string; JWT_REFRESH_GRACE: string };
 
   async function build(): Promise<SessionsService> {
-    const repository = {
-      query,
-      // revokeAll runs on the repository's manager unless given a transaction's.
-      manager: { query: (sql: string, params?: unknown[]) => query(sql, params) },
-      create: (row: unknown) => Object.assign(new Session(), row),
-      createQueryBuilder: () => {
-        const qb = {
-          insert: () => qb,
-          values: (values: Record<string, unknown>) => {
-            inserted = values;
-            return qb;
-          },
-          returning: () => qb,
-          execute: async () => ({ generatedMaps: [{ id: randomUUID(), revokedAt: null, ...inserted }] }),
-        };
-        return qb;
-      },
-    };
     const moduleRef = await Test.createTestingModule({
       providers: [
         SessionsService,
-        { provide: getRepositoryToken(Session), useValue: repository },
-        { provide: ConfigService, useValue: { getOrThrow: (key: keyof typeof env) => env[key] } },
+        { provide: SessionsRepository, useValue: repo },
+        { provide: AppConfig, useValue: validate(env) },
       ],
     }).compile();
     return moduleRef.get(SessionsService);
   }
 
   beforeEach(async () => {
-    env = { JWT_SESSION_TTL: 43_200, JWT_REFRESH_IDLE_TTL: 1800, JWT_REFRESH_GRACE: 5 };
-    query = jest.fn<(sql: string, params?: unknown[]) => Promise<unknown>>();
-    inserted = undefined;
+    env = { JWT_SESSION_TTL: '43200', JWT_REFRESH_IDLE_TTL: '1800', JWT_REFRESH_GRACE: '5' };
+    repo = mockRepository();
     service = await build();
   });
   afterEach(() => {
@@ -69,7 +64,7 @@ describe(SessionsService.name, () => {
     });
 
     it('never lets the refresh token outlive the session', async () => {
-      env.JWT_SESSION_TTL = 12;
+      env.JWT_SESSION_TTL = '12';
       service = await build();
       const session = await service.open(USER.id);
       expect(session.refreshExpiresAt.getTime()).toBe(session.expiresAt.getTime());
@@ -80,7 +75,7 @@ describe(SessionsService.name, () => {
     it('moves the session to a new jti when the presented one is current', async () => {
       const sid = randomUUID();
       const jti = randomUUID();
-      query.mockResolvedValueOnce([[{ id: sid, userId: USER.id, expiresAt: new Date() }], 1]);
+      repo.updateRotated.mockResolvedValueOnce(session({ id: sid, userId: USER.id, expiresAt: new Date() }));
       const result = await service.rotate(sid, USER.id, jti);
       expect(result).toEqual({
         ok: true,
@@ -91,8 +86,10 @@ describe(SessionsService.name, () => {
       });
       if (!result.ok) throw new Error('unreachable');
       expect(result.newJti).not.toBe(jti);
-      expect(query).toHaveBeenCalledTimes(1);
-      expect(query.mock.calls[0][1]).toEqual([sid, USER.id, jti, result.newJti, 1800, result.issuedAt]);
+      expect(repo.updateRotated).toHaveBeenCalledTimes(1);
+      expect(repo.updateRotated).toHaveBeenCalledWith(sid, USER.id, jti, result.newJti, 1800, result.issuedAt);
+      expect(repo.findRotatedFrom).not.toHaveBeenCalled();
+      expect(repo.updateRevokedOnReuse).not.toHaveBeenCalled();
     });
 
     it('the jti just rotated, within the grace, gets the same successor and its issue time: nothing is revoked', async () => {
@@ -100,9 +97,8 @@ describe(SessionsService.name, () => {
       const [jti, successor] = [randomUUID(), randomUUID()];
       const rotatedAt = new Date(Date.now() - 1000);
       const expiresAt = new Date(Date.now() + 60_000);
-      query
-        .mockResolvedValueOnce([[], 0])
-        .mockResolvedValueOnce([{ id: sid, userId: USER.id, expiresAt, refreshJti: successor, rotatedAt }]);
+      repo.updateRotated.mockResolvedValueOnce(null);
+      repo.findRotatedFrom.mockResolvedValueOnce(session({ id: sid, userId: USER.id, expiresAt, refreshJti: successor, rotatedAt }));
       await expect(service.rotate(sid, USER.id, jti)).resolves.toEqual({
         ok: true,
         session: expect.objectContaining({ id: sid, expiresAt }),
@@ -110,29 +106,34 @@ describe(SessionsService.name, () => {
         issuedAt: rotatedAt,
         retry: true,
       });
-      expect(query).toHaveBeenCalledTimes(2);
+      expect(repo.updateRevokedOnReuse).not.toHaveBeenCalled();
       // The grace starts JWT_REFRESH_GRACE seconds ago.
-      const graceStart = query.mock.calls[1][1]![3] as Date;
+      const graceStart = repo.findRotatedFrom.mock.calls[0][3];
       expect(Date.now() - graceStart.getTime()).toBeGreaterThanOrEqual(5000);
       expect(Date.now() - graceStart.getTime()).toBeLessThan(6000);
     });
 
     it('an older jti of a live session is reuse: the session is revoked and forgotten by the cache', async () => {
       const sid = randomUUID();
-      query.mockResolvedValueOnce([{ id: USER.id, username: USER.username, role: USER.role }]);
+      repo.findLiveUser.mockResolvedValueOnce({ id: USER.id, username: USER.username, role: USER.role });
       await expect(service.authenticate(sid, USER.id)).resolves.toMatchObject({ id: USER.id });
 
-      query.mockResolvedValueOnce([[], 0]).mockResolvedValueOnce([]).mockResolvedValueOnce([[{ id: sid }], 1]);
-      await expect(service.rotate(sid, USER.id, randomUUID())).resolves.toEqual({ ok: false, reason: 'reused' });
-      expect(query.mock.calls[3][0]).toMatch(/UPDATE sessions SET revoked_at = now\(\)/);
+      const jti = randomUUID();
+      repo.updateRotated.mockResolvedValueOnce(null);
+      repo.findRotatedFrom.mockResolvedValueOnce(null);
+      repo.updateRevokedOnReuse.mockResolvedValueOnce(true);
+      await expect(service.rotate(sid, USER.id, jti)).resolves.toEqual({ ok: false, reason: 'reused' });
+      expect(repo.updateRevokedOnReuse).toHaveBeenCalledWith(sid, USER.id, jti, expect.any(Date));
 
-      query.mockResolvedValueOnce([]);
+      repo.findLiveUser.mockResolvedValueOnce(null);
       await expect(service.authenticate(sid, USER.id)).resolves.toBeNull();
-      expect(query).toHaveBeenCalledTimes(5);
+      expect(repo.findLiveUser).toHaveBeenCalledTimes(2);
     });
 
     it('a session that has ended (revoked, expired, user inactive) is just refused', async () => {
-      query.mockResolvedValueOnce([[], 0]).mockResolvedValueOnce([]).mockResolvedValueOnce([[], 0]);
+      repo.updateRotated.mockResolvedValueOnce(null);
+      repo.findRotatedFrom.mockResolvedValueOnce(null);
+      repo.updateRevokedOnReuse.mockResolvedValueOnce(false);
       await expect(service.rotate(randomUUID(), USER.id, randomUUID())).resolves.toEqual({ ok: false, reason: 'ended' });
     });
   });
@@ -143,24 +144,25 @@ describe(SessionsService.name, () => {
     it('checks the session and its user, then trusts the answer for SESSION_CACHE_MS', async () => {
       jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
       const sid = randomUUID();
-      query.mockResolvedValue([{ id: USER.id, username: USER.username, role: USER.role }]);
+      repo.findLiveUser.mockResolvedValue({ id: USER.id, username: USER.username, role: USER.role });
 
       await expect(service.authenticate(sid, USER.id)).resolves.toEqual(row(sid));
-      expect(query.mock.calls[0][0]).toMatch(/revoked_at IS NULL AND s\.expires_at > now\(\) AND u\.is_active/);
+      // Which sessions count as live (not revoked, not expired, user active): sessions.repository.spec.ts.
+      expect(repo.findLiveUser).toHaveBeenCalledWith(sid);
       jest.setSystemTime(Date.now() + SESSION_CACHE_MS - 1);
       await expect(service.authenticate(sid, USER.id)).resolves.toEqual(row(sid));
-      expect(query).toHaveBeenCalledTimes(1);
+      expect(repo.findLiveUser).toHaveBeenCalledTimes(1);
 
       // Past the window the database is asked again: a deactivation made elsewhere is seen.
-      query.mockResolvedValue([]);
+      repo.findLiveUser.mockResolvedValue(null);
       jest.setSystemTime(Date.now() + 2);
       await expect(service.authenticate(sid, USER.id)).resolves.toBeNull();
-      expect(query).toHaveBeenCalledTimes(2);
+      expect(repo.findLiveUser).toHaveBeenCalledTimes(2);
     });
 
     it('refuses a token whose sub is not the session’s user, cached or not', async () => {
       const sid = randomUUID();
-      query.mockResolvedValue([{ id: USER.id, username: USER.username, role: USER.role }]);
+      repo.findLiveUser.mockResolvedValue({ id: USER.id, username: USER.username, role: USER.role });
       await expect(service.authenticate(sid, randomUUID())).resolves.toBeNull();
       await expect(service.authenticate(sid, randomUUID())).resolves.toBeNull();
       await expect(service.authenticate(sid, USER.id)).resolves.toEqual(row(sid));
@@ -168,20 +170,19 @@ describe(SessionsService.name, () => {
 
     it('revoke and revokeAll end the sessions at once on this instance, cache or not', async () => {
       const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
-      query.mockResolvedValue([{ id: USER.id, username: USER.username, role: USER.role }]);
+      repo.findLiveUser.mockResolvedValue({ id: USER.id, username: USER.username, role: USER.role });
       for (const sid of [a, b, c]) await service.authenticate(sid, USER.id);
-      expect(query).toHaveBeenCalledTimes(3);
+      expect(repo.findLiveUser).toHaveBeenCalledTimes(3);
 
-      query.mockResolvedValueOnce([[], 1]);
       await service.revoke(a, USER.id);
-      expect(query.mock.calls[3]).toEqual([expect.stringMatching(/WHERE id = \$1 AND user_id = \$2/), [a, USER.id]]);
-      query.mockResolvedValueOnce([[{ id: b }, { id: c }], 2]);
+      expect(repo.updateRevoked).toHaveBeenCalledWith(a, USER.id, undefined);
+      repo.updateAllRevoked.mockResolvedValueOnce([b, c]);
       await service.revokeAll(USER.id);
-      expect(query.mock.calls[4][1]).toEqual([USER.id]);
+      expect(repo.updateAllRevoked).toHaveBeenCalledWith(USER.id, undefined);
 
-      query.mockResolvedValue([]);
+      repo.findLiveUser.mockResolvedValue(null);
       for (const sid of [a, b, c]) await expect(service.authenticate(sid, USER.id)).resolves.toBeNull();
-      expect(query).toHaveBeenCalledTimes(8);
+      expect(repo.findLiveUser).toHaveBeenCalledTimes(6);
     });
   });
 });

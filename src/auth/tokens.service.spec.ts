@@ -1,11 +1,11 @@
 import { createHmac, createSecretKey, randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { UnauthorizedException } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
 import { Test } from '@nestjs/testing';
 import { JWT_KEY } from './auth.constants.js';
 import { TokensService } from './tokens.service.js';
+import { AppConfig, validate } from '../config/app-config.js';
 
 const SECRET = 'unit-test-secret-that-is-long-enough-0123456789';
 
@@ -18,13 +18,12 @@ describe(TokensService.name, () => {
   const inTwelveHours = () => new Date(Date.now() + 43_200_000);
 
   beforeAll(async () => {
-    const env: Record<string, number> = { JWT_ACCESS_TTL: 900, JWT_REFRESH_IDLE_TTL: 1800 };
     const moduleRef = await Test.createTestingModule({
       providers: [
         TokensService,
         JwtService,
         { provide: JWT_KEY, useValue: createSecretKey(Buffer.from(SECRET)) },
-        { provide: ConfigService, useValue: { getOrThrow: (key: string) => env[key] } },
+        { provide: AppConfig, useValue: validate({ JWT_ACCESS_TTL: '900', JWT_REFRESH_IDLE_TTL: '1800' }) },
       ],
     }).compile();
     tokens = moduleRef.get(TokensService);

@@ -1,9 +1,8 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
 import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
 import { isUUID } from 'class-validator';
-import type { EnvironmentVariables } from '../config/env.validation.js';
+import { AppConfig } from '../config/app-config.js';
 import { JWT_KEY, type TokenClaims } from './auth.constants.js';
 
 const ALGORITHM = 'HS256';
@@ -32,10 +31,10 @@ export class TokensService {
   constructor(
     private readonly jwt: JwtService,
     @Inject(JWT_KEY) private readonly key: KeyObject,
-    config: ConfigService<EnvironmentVariables, true>,
+    config: AppConfig,
   ) {
-    this.accessTtl = config.getOrThrow('JWT_ACCESS_TTL', { infer: true });
-    this.refreshIdleTtl = config.getOrThrow('JWT_REFRESH_IDLE_TTL', { infer: true });
+    this.accessTtl = config.auth.accessTtl;
+    this.refreshIdleTtl = config.auth.refreshIdleTtl;
   }
 
   signAccess(userId: string, sessionId: string): string {

@@ -16,7 +16,7 @@ const MESSAGE = 'email must be a valid email address';
 /** An e-mail address as the OpenAPI document promises it (`format: email`). */
 export function IsPlainEmail() {
   return applyDecorators(
-    IsEmail({ allow_utf8_local_part: false, allow_display_name: false, allow_ip_domain: false }, { message: MESSAGE }),
+    IsEmail({ allow_utf8_local_part: false, allow_display_name: false }, { message: MESSAGE }),
     Matches(HTML_EMAIL, { message: MESSAGE }),
   );
 }

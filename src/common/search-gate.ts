@@ -1,5 +1,5 @@
 import { HttpException, HttpStatus, Injectable, Module, Optional } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { AppConfig } from '../config/app-config.js';
 
 /** Searches one user may run at once, across the patient and doctor lists (SEARCH_CONCURRENCY_PER_USER's default). */
 export const SEARCHES_PER_USER = 2;
@@ -16,8 +16,13 @@ export class SearchGate {
   private readonly running = new Map<string, number>();
   private readonly limit: number;
 
-  constructor(@Optional() config?: ConfigService) {
-    this.limit = config?.get<number>('SEARCH_CONCURRENCY_PER_USER') ?? SEARCHES_PER_USER;
+  constructor(@Optional() config?: AppConfig) {
+    this.limit = config?.search.concurrencyPerUser ?? SEARCHES_PER_USER;
+  }
+
+  /** Runs a list under the bound when it searches (`search` set); a list that does not search is not held. */
+  list<T>(userId: string, search: string | undefined, task: () => Promise<T>): Promise<T> {
+    return search === undefined ? task() : this.run(userId, task);
   }
 
   async run<T>(userId: string, task: () => Promise<T>): Promise<T> {

@@ -55,8 +55,15 @@ export class AppConfig {
     jwtSecret?: string;
     accessTtl: number;
     refreshIdleTtl: number;
+    /** Seconds in which a refresh token just rotated may be presented again (JWT_REFRESH_GRACE). */
+    refreshGrace: number;
     sessionTtl: number;
     passwordHashConcurrency?: number;
+    /** Hashes one account may have in flight (the rest wait in its own line, beyond: 429). */
+    passwordHashPerAccount: number;
+    /** Admins must enrol a second factor before using the API. */
+    adminMfaRequired: boolean;
+    mfaEncryptionKey?: string;
     /** For `npm run cli -- create-superuser` only. */
     superuserPassword?: string;
   };
@@ -76,6 +83,8 @@ export class AppConfig {
     /** Seconds between the signed checkpoints the app logs; 0: none. */
     checkpointIntervalSeconds: number;
   };
+  /** Searches one user may run at once across every list that searches (SearchGate). */
+  readonly search: { concurrencyPerUser: number };
   /**
    * The validated variables by name, for code that still reads them through
    * Nest's ConfigService (fed from this object, never from process.env).
@@ -114,8 +123,12 @@ export class AppConfig {
       jwtSecret: env.JWT_SECRET,
       accessTtl: env.JWT_ACCESS_TTL,
       refreshIdleTtl: env.JWT_REFRESH_IDLE_TTL,
+      refreshGrace: env.JWT_REFRESH_GRACE,
       sessionTtl: env.JWT_SESSION_TTL,
       passwordHashConcurrency: env.PASSWORD_HASH_CONCURRENCY,
+      passwordHashPerAccount: env.PASSWORD_HASH_PER_ACCOUNT,
+      adminMfaRequired: env.ADMIN_MFA_REQUIRED === true,
+      mfaEncryptionKey: env.MFA_ENCRYPTION_KEY,
       superuserPassword: env.SUPERUSER_PASSWORD,
     };
     this.throttling = {
@@ -132,6 +145,7 @@ export class AppConfig {
       chainKey: env.AUDIT_CHAIN_KEY,
       checkpointIntervalSeconds: env.AUDIT_CHECKPOINT_INTERVAL,
     };
+    this.search = { concurrencyPerUser: env.SEARCH_CONCURRENCY_PER_USER };
     this.variables = Object.freeze({ ...env });
   }
 }

@@ -1,3 +1,4 @@
+// Past 250 lines: the one schema of every variable (a decorated field each, with its why). class-validator checks one object in one pass, so one message names every bad variable; the typed namespaces built from it are app-config.ts.
 import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsBoolean,

@@ -110,15 +110,13 @@ function connectInBackground(dataSource: DataSource, options: OpenOptions, logge
 /**
  * TypeORM's driver keeps the pool it made when a later step of initialize()
  * failed (the server answered "starting up"); the next attempt makes another.
- * End the stale one so no connection leaks.
+ * End the stale one so no connection leaks. The driver's own disconnect() ends
+ * it (and its replicas' pools); with no pool it throws "connection is not set",
+ * which here means there is nothing to end.
  */
 async function discardFailedPool(dataSource: DataSource): Promise<void> {
   if (dataSource.isInitialized) return;
-  const driver = dataSource.driver as unknown as { master?: { end(): Promise<void> } };
-  const pool = driver.master;
-  if (!pool) return;
-  driver.master = undefined;
-  await pool.end().catch(() => undefined);
+  await dataSource.driver.disconnect().catch(() => undefined);
 }
 
 /** The error's code or first words: never its parameters. */

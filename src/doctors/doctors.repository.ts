@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, type SelectQueryBuilder } from 'typeorm';
-import { applyKeyset, type PageRequest, type SortField } from '../common/pagination/keyset-query.js';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { PageRequest, SortField } from '../common/pagination/keyset-query.js';
 import { searchPattern } from '../common/search.js';
 import { EntityRows } from '../database/entity-rows.js';
 import { PreparedSql } from '../database/prepared-sql.js';
-import { SEARCH_STATEMENT_TIMEOUT_MS, withStatementTimeout } from '../database/statement-timeout.js';
+import { scopeOf, TableQueries } from '../database/table-queries.js';
 import { Doctor } from './doctor.entity.js';
 import { DOCTOR_SORTS } from './dto/list-doctors.dto.js';
 
@@ -26,14 +26,18 @@ export type DoctorChanges = Partial<Pick<Doctor, 'name' | 'specialization' | 'em
  */
 @Injectable()
 export class DoctorsRepository {
-  private readonly rows: EntityRows<Doctor>;
+  private readonly table: TableQueries<Doctor>;
   private statements?: { sortFields: Record<string, SortField>; byId: string };
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectDataSource() dataSource: DataSource,
     private readonly sql: PreparedSql,
   ) {
-    this.rows = new EntityRows(dataSource, Doctor);
+    this.table = new TableQueries(dataSource, sql, Doctor);
+  }
+
+  private get rows(): EntityRows<Doctor> {
+    return this.table.rows;
   }
 
   /** Built on first use, from metadata that exists once the database is connected (see EntityRows). */
@@ -60,50 +64,28 @@ export class DoctorsRepository {
 
   /** One keyset page (up to pageSize + 1 rows, in SQL order: see pageOf). */
   async listPage(filter: DoctorFilter, page: PageRequest): Promise<Doctor[]> {
-    const qb = this.dataSource.createQueryBuilder(Doctor, 'd').select(this.rows.selectList('d'));
+    const qb = this.table.select('d').select(this.rows.selectList('d'));
     if (filter.search !== undefined) {
       qb.andWhere('(d.name ILIKE :search OR d.specialization ILIKE :search)', { search: searchPattern(filter.search) });
     }
     if (filter.specialization !== undefined) {
       qb.andWhere('lower(d.specialization) = lower(:specialization)', { specialization: filter.specialization });
     }
-    return (await this.run(applyKeyset(qb, 'd', page), filter)).map((row) => this.rows.fromRow(row));
+    const rows = await this.table.listPageRows(qb, 'd', page, filter.search !== undefined);
+    return rows.map((row) => this.rows.fromRow(row));
   }
 
-  /** The finished builder's SQL as a prepared statement; a search under its own timeout. */
-  private async run(qb: SelectQueryBuilder<Doctor>, filter: DoctorFilter): Promise<Record<string, unknown>[]> {
-    const [text, params] = qb.getQueryAndParameters();
-    if (filter.search === undefined) return this.sql.query(text, params);
-    return withStatementTimeout(this.dataSource, SEARCH_STATEMENT_TIMEOUT_MS, (m) => this.sql.query(text, params, m));
-  }
-
-  async insert(values: NewDoctor, manager: EntityManager): Promise<Doctor> {
-    const result = await manager
-      .createQueryBuilder()
-      .insert()
-      .into(Doctor)
-      .values(values)
-      .returning(this.rows.returning())
-      .execute();
-    return this.rows.fromRow((result.raw as Record<string, unknown>[])[0]);
+  insert(values: NewDoctor, manager: EntityManager): Promise<Doctor> {
+    return this.table.insert(values, manager);
   }
 
   /** Changes the doctor (one this user created, when one is given); null when no row matched. */
-  async update(id: string, changes: DoctorChanges, createdById: string | undefined, manager: EntityManager): Promise<Doctor | null> {
-    const qb = manager
-      .createQueryBuilder()
-      .update(Doctor)
-      .set({ ...changes, updatedAt: () => 'now()' })
-      .where('id = :id', { id });
-    if (createdById !== undefined) qb.andWhere('created_by = :createdById', { createdById });
-    const [row] = (await qb.returning(this.rows.returning()).execute()).raw as Record<string, unknown>[];
-    return row ? this.rows.fromRow(row) : null;
+  update(id: string, changes: DoctorChanges, createdById: string | undefined, manager: EntityManager): Promise<Doctor | null> {
+    return this.table.update(id, changes, scopeOf<Doctor>('createdById', createdById), manager);
   }
 
   /** Deletes the doctor (one this user created, when one is given); false when no row matched. */
   async delete(id: string, createdById: string | undefined, manager: EntityManager): Promise<boolean> {
-    const qb = manager.createQueryBuilder().delete().from(Doctor).where('id = :id', { id });
-    if (createdById !== undefined) qb.andWhere('created_by = :createdById', { createdById });
-    return Boolean((await qb.execute()).affected);
+    return (await this.table.delete(id, scopeOf<Doctor>('createdById', createdById), manager)) !== null;
   }
 }

@@ -12,6 +12,7 @@ import { SEARCHES_PER_USER, SearchGate } from '../common/search-gate.js';
 import { Doctor } from './doctor.entity.js';
 import { DoctorsRepository } from './doctors.repository.js';
 import { DoctorsService } from './doctors.service.js';
+import { doctorEntity } from '../../test/utils/factories.js';
 
 const USER: AuthUser = { id: randomUUID(), username: 'ada', role: 'user', sessionId: randomUUID() };
 const OTHER: AuthUser = { id: randomUUID(), username: 'bob', role: 'user', sessionId: randomUUID() };
@@ -22,16 +23,7 @@ const CREATED = new Date('2026-11-26T12:00:00.000Z');
 
 const uniqueViolation = () => new QueryFailedError('INSERT', [], Object.assign(new Error('duplicate'), { code: '23505' }));
 
-function doctor(overrides: Partial<Doctor> = {}): Doctor {
-  return Object.assign(new Doctor(), {
-    id: randomUUID(),
-    ...INPUT,
-    createdById: USER.id,
-    createdAt: CREATED,
-    updatedAt: new Date('2026-11-26T12:00:01.000Z'),
-    ...overrides,
-  });
-}
+const doctor = (overrides: Partial<Doctor> = {}): Doctor => doctorEntity({ ...INPUT, createdById: USER.id, ...overrides });
 
 function fakeRepository() {
   return {

@@ -48,7 +48,7 @@ export class DoctorsService {
     const filter: DoctorFilter = { search: query.search || undefined, specialization: query.specialization || undefined };
     const list = () => this.doctors.listPage(filter, page);
     // A search counts against the caller's concurrent searches (429 beyond).
-    const rows: Doctor[] = filter.search === undefined ? await list() : await this.searches.run(user.id, list);
+    const rows: Doctor[] = await this.searches.list(user.id, filter.search, list);
     return mapPage(pageOf(rows, page, url, this.cursors), toDoctorDto);
   }
 

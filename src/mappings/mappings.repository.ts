@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, type SelectQueryBuilder } from 'typeorm';
-import { applyKeyset, type PageRequest, type SortField } from '../common/pagination/keyset-query.js';
+import type { PageRequest, SortField } from '../common/pagination/keyset-query.js';
 import { EntityRows } from '../database/entity-rows.js';
 import { PreparedSql } from '../database/prepared-sql.js';
+import { scopeOf, TableQueries } from '../database/table-queries.js';
 import { Doctor } from '../doctors/doctor.entity.js';
 import { Patient } from '../patients/patient.entity.js';
 import { MAPPING_SORTS } from './dto/list-mappings.dto.js';
@@ -23,17 +24,21 @@ export type NewMapping = Pick<Mapping, 'patientId' | 'ownerId' | 'doctorId'>;
  */
 @Injectable()
 export class MappingsRepository {
-  private readonly rows: EntityRows<Mapping>;
+  private readonly table: TableQueries<Mapping>;
   private readonly patients: EntityRows<Patient>;
   private readonly doctors: EntityRows<Doctor>;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly sql: PreparedSql,
+    @InjectDataSource() dataSource: DataSource,
+    sql: PreparedSql,
   ) {
-    this.rows = new EntityRows(dataSource, Mapping);
+    this.table = new TableQueries(dataSource, sql, Mapping);
     this.patients = new EntityRows(dataSource, Patient);
     this.doctors = new EntityRows(dataSource, Doctor);
+  }
+
+  private get rows(): EntityRows<Mapping> {
+    return this.table.rows;
   }
 
   /** Derived on first use, from metadata that exists once the database is connected (see EntityRows). */
@@ -44,7 +49,7 @@ export class MappingsRepository {
   /** One keyset page of mappings (up to pageSize + 1 rows, in SQL order: see pageOf). */
   async listPage(filter: MappingFilter, page: PageRequest): Promise<Mapping[]> {
     const qb = this.filtered(filter).select(this.rows.selectList('m'));
-    return (await this.run(applyKeyset(qb, 'm', page))).map((row) => this.rows.fromRow(row));
+    return (await this.table.listPageRows(qb, 'm', page, false)).map((row) => this.rows.fromRow(row));
   }
 
   /** As listPage, each mapping with its patient's and doctor's names, for the staff console. */
@@ -55,7 +60,7 @@ export class MappingsRepository {
       .addSelect(this.doctors.selectList('d', 'doctor.', ['id', 'name']))
       .innerJoin(Patient, 'p', 'p.id = m.patient_id')
       .innerJoin(Doctor, 'd', 'd.id = m.doctor_id');
-    return (await this.run(applyKeyset(qb, 'm', page))).map((row) => this.withJoined(row));
+    return (await this.table.listPageRows(qb, 'm', page, false)).map((row) => this.withJoined(row));
   }
 
   /** As listPage, each mapping with its whole doctor: a patient's doctors. */
@@ -64,7 +69,7 @@ export class MappingsRepository {
       .select(this.rows.selectList('m'))
       .addSelect(this.doctors.selectList('d', 'doctor.'))
       .innerJoin(Doctor, 'd', 'd.id = m.doctor_id');
-    return (await this.run(applyKeyset(qb, 'm', page))).map((row) => this.withJoined(row));
+    return (await this.table.listPageRows(qb, 'm', page, false)).map((row) => this.withJoined(row));
   }
 
   private withJoined(row: Record<string, unknown>): Mapping {
@@ -75,34 +80,19 @@ export class MappingsRepository {
   }
 
   private filtered(filter: MappingFilter): SelectQueryBuilder<Mapping> {
-    const qb = this.dataSource.createQueryBuilder(Mapping, 'm');
+    const qb = this.table.select('m');
     if (filter.ownerId !== undefined) qb.andWhere('m.owner_id = :ownerId', { ownerId: filter.ownerId });
     if (filter.patientId !== undefined) qb.andWhere('m.patient_id = :patientId', { patientId: filter.patientId });
     if (filter.doctorId !== undefined) qb.andWhere('m.doctor_id = :doctorId', { doctorId: filter.doctorId });
     return qb;
   }
 
-  private run(qb: SelectQueryBuilder<Mapping>): Promise<Record<string, unknown>[]> {
-    const [text, params] = qb.getQueryAndParameters();
-    return this.sql.query(text, params);
-  }
-
-  async insert(values: NewMapping, manager: EntityManager): Promise<Mapping> {
-    const result = await manager
-      .createQueryBuilder()
-      .insert()
-      .into(Mapping)
-      .values(values)
-      .returning(this.rows.returning())
-      .execute();
-    return this.rows.fromRow((result.raw as Record<string, unknown>[])[0]);
+  insert(values: NewMapping, manager: EntityManager): Promise<Mapping> {
+    return this.table.insert(values, manager);
   }
 
   /** Deletes the mapping (of this owner's patients, when one is given); the deleted mapping, or null. */
-  async delete(id: string, ownerId: string | undefined, manager: EntityManager): Promise<Mapping | null> {
-    const qb = manager.createQueryBuilder().delete().from(Mapping).where('id = :id', { id });
-    if (ownerId !== undefined) qb.andWhere('owner_id = :ownerId', { ownerId });
-    const [row] = (await qb.returning(this.rows.returning()).execute()).raw as Record<string, unknown>[];
-    return row ? this.rows.fromRow(row) : null;
+  delete(id: string, ownerId: string | undefined, manager: EntityManager): Promise<Mapping | null> {
+    return this.table.delete(id, scopeOf<Mapping>('ownerId', ownerId), manager);
   }
 }

@@ -10,12 +10,12 @@ import type { AuthUser } from '../auth/current-user.decorator.js';
 import { CursorCodec } from '../common/pagination/cursor-codec.js';
 import type { PageRequest } from '../common/pagination/keyset-query.js';
 import { ValidationFailedException } from '../common/problem.js';
-import { Doctor } from '../doctors/doctor.entity.js';
 import { Patient } from '../patients/patient.entity.js';
 import { PatientsService } from '../patients/patients.service.js';
 import { Mapping } from './mapping.entity.js';
 import { MappingsRepository } from './mappings.repository.js';
 import { MappingsService } from './mappings.service.js';
+import { doctorEntity, mappingEntity, patientEntity } from '../../test/utils/factories.js';
 
 const USER: AuthUser = { id: randomUUID(), username: 'ada', role: 'user', sessionId: randomUUID() };
 const ADMIN: AuthUser = { id: randomUUID(), username: 'root', role: 'admin', sessionId: randomUUID() };
@@ -23,46 +23,10 @@ const URL_ = new URL('http://localhost/api/mappings/');
 const CREATED = new Date('2026-11-26T12:00:00.000Z');
 const UPDATED = new Date('2026-11-26T12:00:01.000Z');
 
-function patient(overrides: Partial<Patient> = {}): Patient {
-  return Object.assign(new Patient(), {
-    id: randomUUID(),
-    ownerId: USER.id,
-    name: 'Grace Hopper',
-    age: 42,
-    gender: 'female',
-    address: '12 Harbour Road',
-    createdAt: CREATED,
-    updatedAt: UPDATED,
-    ...overrides,
-  });
-}
+const patient = (overrides: Partial<Patient> = {}): Patient => patientEntity({ ownerId: USER.id, ...overrides });
+const doctor = doctorEntity;
 
-function doctor(overrides: Partial<Doctor> = {}): Doctor {
-  return Object.assign(new Doctor(), {
-    id: randomUUID(),
-    name: 'Dr. Ada',
-    specialization: 'Cardiology',
-    email: 'ada@clinic.example',
-    phone: '5551234567',
-    createdById: null,
-    createdAt: CREATED,
-    updatedAt: UPDATED,
-    ...overrides,
-  });
-}
-
-function mapping(overrides: Partial<Mapping> = {}): Mapping {
-  const d = overrides.doctor ?? doctor();
-  return Object.assign(new Mapping(), {
-    id: randomUUID(),
-    patientId: randomUUID(),
-    ownerId: USER.id,
-    doctorId: d.id,
-    doctor: d,
-    createdAt: new Date('2026-11-27T08:30:00.000Z'),
-    ...overrides,
-  });
-}
+const mapping = (overrides: Partial<Mapping> = {}): Mapping => mappingEntity({ ownerId: USER.id, ...overrides });
 
 const dbError = (fields: { code: string; constraint?: string }) =>
   new QueryFailedError('INSERT', [], Object.assign(new Error('x'), fields));

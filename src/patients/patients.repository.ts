@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, type SelectQueryBuilder } from 'typeorm';
-import { applyKeyset, type PageRequest, type SortField } from '../common/pagination/keyset-query.js';
+import type { PageRequest, SortField } from '../common/pagination/keyset-query.js';
 import { searchPattern } from '../common/search.js';
 import { EntityRows } from '../database/entity-rows.js';
 import { PreparedSql } from '../database/prepared-sql.js';
-import { SEARCH_STATEMENT_TIMEOUT_MS, withStatementTimeout } from '../database/statement-timeout.js';
+import { scopeOf, TableQueries } from '../database/table-queries.js';
 import { User } from '../users/user.entity.js';
 import { PATIENT_SORTS } from './dto/list-patients.dto.js';
 import { Patient } from './patient.entity.js';
@@ -30,16 +30,20 @@ export type PatientChanges = Partial<Pick<Patient, 'name' | 'age' | 'gender' | '
  */
 @Injectable()
 export class PatientsRepository {
-  private readonly rows: EntityRows<Patient>;
+  private readonly table: TableQueries<Patient>;
   private readonly owners: EntityRows<User>;
   private statements?: { sortFields: Record<string, SortField>; byId: string; byIdAndOwner: string };
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectDataSource() dataSource: DataSource,
     private readonly sql: PreparedSql,
   ) {
-    this.rows = new EntityRows(dataSource, Patient);
+    this.table = new TableQueries(dataSource, sql, Patient);
     this.owners = new EntityRows(dataSource, User);
+  }
+
+  private get rows(): EntityRows<Patient> {
+    return this.table.rows;
   }
 
   /** Built on first use, from metadata that exists once the database is connected (see EntityRows). */
@@ -72,7 +76,8 @@ export class PatientsRepository {
   /** One keyset page (up to pageSize + 1 rows, in SQL order: see pageOf). */
   async listPage(filter: PatientFilter, page: PageRequest): Promise<Patient[]> {
     const qb = this.filtered(filter).select(this.rows.selectList('p'));
-    return (await this.run(applyKeyset(qb, 'p', page), filter)).map((row) => this.rows.fromRow(row));
+    const rows = await this.table.listPageRows(qb, 'p', page, filter.search !== undefined);
+    return rows.map((row) => this.rows.fromRow(row));
   }
 
   /** As listPage, each patient with its owner (id and username), for the staff console. */
@@ -81,13 +86,12 @@ export class PatientsRepository {
       .select(this.rows.selectList('p'))
       .addSelect(this.owners.selectList('o', 'owner.', ['id', 'username']))
       .innerJoin(User, 'o', 'o.id = p.owner_id');
-    return (await this.run(applyKeyset(qb, 'p', page), filter)).map((row) =>
-      Object.assign(this.rows.fromRow(row), { owner: this.owners.fromRow(row, 'owner.') }),
-    );
+    const rows = await this.table.listPageRows(qb, 'p', page, filter.search !== undefined);
+    return rows.map((row) => Object.assign(this.rows.fromRow(row), { owner: this.owners.fromRow(row, 'owner.') }));
   }
 
   private filtered(filter: PatientFilter): SelectQueryBuilder<Patient> {
-    const qb = this.dataSource.createQueryBuilder(Patient, 'p');
+    const qb = this.table.select('p');
     if (filter.ownerId !== undefined) qb.andWhere('p.owner_id = :ownerId', { ownerId: filter.ownerId });
     if (filter.search !== undefined) qb.andWhere('p.name ILIKE :search', { search: searchPattern(filter.search) });
     if (filter.gender !== undefined) qb.andWhere('p.gender = :gender', { gender: filter.gender });
@@ -96,40 +100,17 @@ export class PatientsRepository {
     return qb;
   }
 
-  /** The finished builder's SQL as a prepared statement (a handful of texts per list); a search under its own timeout. */
-  private async run(qb: SelectQueryBuilder<Patient>, filter: PatientFilter): Promise<Record<string, unknown>[]> {
-    const [text, params] = qb.getQueryAndParameters();
-    if (filter.search === undefined) return this.sql.query(text, params);
-    return withStatementTimeout(this.dataSource, SEARCH_STATEMENT_TIMEOUT_MS, (m) => this.sql.query(text, params, m));
-  }
-
-  async insert(values: NewPatient, manager: EntityManager): Promise<Patient> {
-    const result = await manager
-      .createQueryBuilder()
-      .insert()
-      .into(Patient)
-      .values(values)
-      .returning(this.rows.returning())
-      .execute();
-    return this.rows.fromRow((result.raw as Record<string, unknown>[])[0]);
+  insert(values: NewPatient, manager: EntityManager): Promise<Patient> {
+    return this.table.insert(values, manager);
   }
 
   /** Changes the patient (of this owner, when one is given); null when no row matched. */
-  async update(id: string, changes: PatientChanges, ownerId: string | undefined, manager: EntityManager): Promise<Patient | null> {
-    const qb = manager
-      .createQueryBuilder()
-      .update(Patient)
-      .set({ ...changes, updatedAt: () => 'now()' })
-      .where('id = :id', { id });
-    if (ownerId !== undefined) qb.andWhere('owner_id = :ownerId', { ownerId });
-    const [row] = (await qb.returning(this.rows.returning()).execute()).raw as Record<string, unknown>[];
-    return row ? this.rows.fromRow(row) : null;
+  update(id: string, changes: PatientChanges, ownerId: string | undefined, manager: EntityManager): Promise<Patient | null> {
+    return this.table.update(id, changes, scopeOf<Patient>('ownerId', ownerId), manager);
   }
 
   /** Deletes the patient (of this owner, when one is given); false when no row matched. */
   async delete(id: string, ownerId: string | undefined, manager: EntityManager): Promise<boolean> {
-    const qb = manager.createQueryBuilder().delete().from(Patient).where('id = :id', { id });
-    if (ownerId !== undefined) qb.andWhere('owner_id = :ownerId', { ownerId });
-    return Boolean((await qb.execute()).affected);
+    return (await this.table.delete(id, scopeOf<Patient>('ownerId', ownerId), manager)) !== null;
   }
 }

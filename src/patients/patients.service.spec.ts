@@ -14,6 +14,7 @@ import { SEARCHES_PER_USER, SearchGate } from '../common/search-gate.js';
 import { Patient } from './patient.entity.js';
 import { PatientsRepository } from './patients.repository.js';
 import { PatientsService } from './patients.service.js';
+import { patientEntity } from '../../test/utils/factories.js';
 
 const USER: AuthUser = { id: randomUUID(), username: 'ada', role: 'user', sessionId: randomUUID() };
 const OTHER: AuthUser = { id: randomUUID(), username: 'bob', role: 'user', sessionId: randomUUID() };
@@ -23,16 +24,7 @@ const URL_ = new URL('http://localhost/api/patients/');
 const CREATED = new Date('2026-11-26T12:00:00.000Z');
 const UPDATED = new Date('2026-11-26T12:00:01.000Z');
 
-function patient(overrides: Partial<Patient> = {}): Patient {
-  return Object.assign(new Patient(), {
-    id: randomUUID(),
-    ownerId: USER.id,
-    ...INPUT,
-    createdAt: CREATED,
-    updatedAt: UPDATED,
-    ...overrides,
-  });
-}
+const patient = (overrides: Partial<Patient> = {}): Patient => patientEntity({ ownerId: USER.id, ...INPUT, ...overrides });
 
 /** The repository as Nest injects it, each method a mock; sort fields as metadata gives them. */
 function fakeRepository() {

@@ -43,7 +43,8 @@ export class PatientsService {
   async list(user: AuthUser, query: ListPatientsDto, url: URL): Promise<PageDto<PatientDto>> {
     const page = this.pageRequest(user, query, 'patients');
     const filter = { ...filterOf(query), ownerId: user.role === 'admin' ? undefined : user.id };
-    const rows = await this.search(user, filter, () => this.patients.listPage(filter, page));
+    // A search counts against the caller's concurrent searches (429 beyond).
+    const rows = await this.searches.list(user.id, filter.search, () => this.patients.listPage(filter, page));
     return mapPage(pageOf(rows, page, url, this.cursors), toPatientDto);
   }
 
@@ -51,18 +52,13 @@ export class PatientsService {
   async listAll(user: AuthUser, query: ListAdminPatientsDto, url: URL): Promise<PageDto<AdminPatientDto>> {
     const page = this.pageRequest(user, query, 'admin-patients');
     const filter = { ...filterOf(query), ownerId: query.owner };
-    const rows = await this.search(user, filter, () => this.patients.listPageWithOwners(filter, page));
+    const rows = await this.searches.list(user.id, filter.search, () => this.patients.listPageWithOwners(filter, page));
     return mapPage(pageOf(rows, page, url, this.cursors), toAdminPatientDto);
   }
 
   private pageRequest(user: AuthUser, query: ListPatientsDto, list: string): PageRequest {
     const ordering = parseOrdering(query.ordering, this.patients.sortFields, PATIENT_DEFAULT_ORDERING);
     return pageRequest(query, ordering, this.cursors, list, user);
-  }
-
-  /** A search counts against the caller's concurrent searches (429 beyond); other lists do not. */
-  private search(user: AuthUser, filter: PatientFilter, list: () => Promise<Patient[]>): Promise<Patient[]> {
-    return filter.search === undefined ? list() : this.searches.run(user.id, list);
   }
 
   async get(user: AuthUser, id: string): Promise<PatientDto> {

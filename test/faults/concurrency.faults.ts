@@ -15,7 +15,7 @@ interface Round {
   register: Record<string, number>;
   mapping: Record<string, number>;
   patch: Record<string, number>;
-  final_matches: boolean;
+  finalMatches: boolean;
 }
 
 /** Status (or the error of a request that got no answer) -> count. */
@@ -87,7 +87,7 @@ describe('Concurrency: identical requests at once (PostgreSQL)', () => {
         );
 
         all.push(...register, ...mapping, ...patch);
-        const r: Round = { round, register: tally(register), mapping: tally(mapping), patch: tally(patch), final_matches: finalMatches };
+        const r: Round = { round, register: tally(register), mapping: tally(mapping), patch: tally(patch), finalMatches };
         rounds.push(r);
         const oneWinner = { 201: 1, 409: CONCURRENCY - 1 };
         checks.add(`round ${round}: registrations one 201 and ${CONCURRENCY - 1} 409`, sameCounts(r.register, oneWinner), r.register);
@@ -103,15 +103,15 @@ describe('Concurrency: identical requests at once (PostgreSQL)', () => {
 
       report(`concurrency: ${ROUNDS} rounds of ${CONCURRENCY} at once`, {
         ...summarize(all),
-        slowest_request_ms: Math.round(Math.max(...all.map(duration))),
-        rounds_all_as_expected: rounds.filter(
+        slowestRequestMs: Math.round(Math.max(...all.map(duration))),
+        roundsAllAsExpected: rounds.filter(
           (r) =>
             sameCounts(r.register, { 201: 1, 409: CONCURRENCY - 1 }) &&
             sameCounts(r.mapping, { 201: 1, 409: CONCURRENCY - 1 }) &&
             sameCounts(r.patch, { 200: CONCURRENCY }) &&
-            r.final_matches,
+            r.finalMatches,
         ).length,
-        first_round: rounds[0],
+        firstRound: rounds[0],
         checks: checks.summary.filter((s) => s.startsWith('FAIL')).length ? checks.summary.filter((s) => s.startsWith('FAIL')) : 'all pass',
       });
       if (checks.failed.length) process.stdout.write(app.logReport());

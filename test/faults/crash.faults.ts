@@ -30,7 +30,7 @@ describe('Crash: pg_ctl stop -m immediate under write load', () => {
     async () => {
       const world = await buildWorld(app.client);
       const load = new Load(app.client, RATE, writeOps(world)).start();
-      const crashes: { crashed_at: number; recovery_ms: number }[] = [];
+      const crashes: { crashedAt: number; recoveryMs: number }[] = [];
       const t0 = now();
 
       for (let c = 0; c < CRASHES; c++) {
@@ -40,7 +40,7 @@ describe('Crash: pg_ctl stop -m immediate under write load', () => {
         await sleep(DOWN_MS);
         const startIssued = now();
         await cluster.start();
-        crashes.push({ crashed_at: crashedAt, recovery_ms: at(now(), startIssued) });
+        crashes.push({ crashedAt, recoveryMs: at(now(), startIssued) });
         await sleep(AFTER_MS);
       }
 
@@ -48,7 +48,7 @@ describe('Crash: pg_ctl stop -m immediate under write load', () => {
       const writes = await checkWrites(cluster, outcomes);
       // The writes acknowledged just before a crash are the ones a lost commit would take with it.
       const lastSecond = outcomes.filter(
-        (o) => o.status === 201 && crashes.some((c) => o.end <= c.crashed_at && o.end > c.crashed_at - 1000),
+        (o) => o.status === 201 && crashes.some((c) => o.end <= c.crashedAt && o.end > c.crashedAt - 1000),
       );
 
       const checks = new Checks();
@@ -60,16 +60,16 @@ describe('Crash: pg_ctl stop -m immediate under write load', () => {
       const failures = outcomes.filter((o) => !succeeded(o));
       report(`crash: ${CRASHES} x pg_ctl stop -m immediate under ${RATE} writes/s`, {
         ...summarize(outcomes),
-        writes_acknowledged: writes.acknowledged,
-        writes_found: writes.found,
-        writes_missing: writes.missing.length,
-        writes_not_acknowledged: writes.unacknowledged,
+        writesAcknowledged: writes.acknowledged,
+        writesFound: writes.found,
+        writesMissing: writes.missing.length,
+        writesNotAcknowledged: writes.unacknowledged,
         // Legitimate after a crash: committed, but the answer was lost with the connection.
-        stored_without_201: writes.storedWithout201.length,
-        acknowledged_in_the_second_before_a_crash: lastSecond.length,
-        crashes: crashes.map((c) => ({ at_ms: at(c.crashed_at, t0), recovery_ms: c.recovery_ms })),
-        failures_not_503: failures.filter((o) => o.status !== 503).length,
-        app_stayed_up: app.running,
+        storedWithout201: writes.storedWithout201.length,
+        acknowledgedInTheSecondBeforeACrash: lastSecond.length,
+        crashes: crashes.map((c) => ({ atMs: at(c.crashedAt, t0), recoveryMs: c.recoveryMs })),
+        failuresNot503: failures.filter((o) => o.status !== 503).length,
+        appStayedUp: app.running,
         checks: checks.summary,
       });
       if (checks.failed.length) process.stdout.write(`${app.logReport()}server log:\n${cluster.logTail(10)}\n`);

@@ -51,9 +51,9 @@ describe('Hang: every PostgreSQL process SIGSTOPped for 10 s under load', () => 
       const slow = outcomes.filter((o) => duration(o) > 3000);
       checks.add('no API request waited more than 3 s', slow.length === 0, {
         count: slow.length,
-        by_status: summarize(slow).by_status,
-        no_answer: summarize(slow).no_answer,
-        slowest_ms: Math.round(Math.max(0, ...slow.map(duration))),
+        byStatus: summarize(slow).byStatus,
+        noAnswer: summarize(slow).noAnswer,
+        slowestMs: Math.round(Math.max(0, ...slow.map(duration))),
         first: sample(slow, frozenAt),
       });
       const slowReady = readiness.filter((o) => duration(o) > 3000);
@@ -79,18 +79,18 @@ describe('Hang: every PostgreSQL process SIGSTOPped for 10 s under load', () => 
 
       report('hang: SIGSTOP of the cluster for 10 s under 50 req/s', {
         ...summarize(outcomes),
-        processes_frozen: frozen.length,
-        sent_during_hang: summarize(during),
-        requests_over_3s: slow.length,
-        writes_acknowledged: writes.acknowledged,
-        writes_found: writes.found,
-        writes_not_acknowledged: writes.unacknowledged,
-        stored_without_201: writes.storedWithout201.length,
-        ready_503_after_sigstop_ms: first503 ? at(first503.end, frozenAt) : 'never',
-        readiness_during_hang: summarize(readiness.filter((o) => o.start >= frozenAt && o.start < thawedAt)),
-        ready_200_after_sigcont_ms: readyAgain ? at(readyAgain.end, thawedAt) : 'never',
-        last_failure_ends_after_sigcont_ms: lastFailure ? at(lastFailure.end, thawedAt) : null,
-        success_5s_after_sigcont: `${backOk}/${back.length} (${(ratio * 100).toFixed(2)}%)`,
+        processesFrozen: frozen.length,
+        sentDuringHang: summarize(during),
+        requestsOver3s: slow.length,
+        writesAcknowledged: writes.acknowledged,
+        writesFound: writes.found,
+        writesNotAcknowledged: writes.unacknowledged,
+        storedWithout201: writes.storedWithout201.length,
+        ready503AfterSigstopMs: first503 ? at(first503.end, frozenAt) : 'never',
+        readinessDuringHang: summarize(readiness.filter((o) => o.start >= frozenAt && o.start < thawedAt)),
+        ready200AfterSigcontMs: readyAgain ? at(readyAgain.end, thawedAt) : 'never',
+        lastFailureEndsAfterSigcontMs: lastFailure ? at(lastFailure.end, thawedAt) : null,
+        success5sAfterSigcont: `${backOk}/${back.length} (${(ratio * 100).toFixed(2)}%)`,
         checks: checks.summary,
       });
       if (checks.failed.length) process.stdout.write(app.logReport());

@@ -110,9 +110,9 @@ describe('Graceful shutdown: SIGTERM under load', () => {
       // A drain shorter than 4 probe intervals may fall between probes.
       const probed = duringDrain.length > 0 || drainEnd - signalled < 100;
       checks.add('every readiness probe from the signal until the drain ended answered 503', probed && !readyNot503.length, {
-        drain_ms: at(drainEnd, signalled),
+        drainMs: at(drainEnd, signalled),
         ...summarize(duringDrain),
-        first_not_503: sample(readyNot503, signalled, 3),
+        firstNot503: sample(readyNot503, signalled, 3),
       });
       const ready200 = afterSignal.filter((o) => o.status === 200);
       checks.add('no readiness probe after the signal answered 200', !ready200.length, sample(ready200, signalled, 3));
@@ -121,23 +121,23 @@ describe('Graceful shutdown: SIGTERM under load', () => {
       const sentAfter = all.filter((o) => o.start >= signalled);
       report('graceful shutdown: SIGTERM under 50 req/s', {
         ...summarize(all),
-        accepted_before_signal: accepted.length,
-        in_flight_at_signal: inFlight.length,
-        accepted_not_2xx: acceptedBad.length,
-        sent_before_signal_not_accepted: summarize(all.filter((o) => o.start < signalled && !accepted.includes(o))),
-        sent_after_signal: summarize(sentAfter),
-        writes_acknowledged: writes.acknowledged,
-        writes_found: writes.found,
-        writes_not_acknowledged: writes.unacknowledged,
-        stored_without_201: writes.storedWithout201.length,
-        exit: { code: exit.code, signal: exit.signal, after_sigterm_ms: at(exit.at, signalled) },
-        last_answer_after_sigterm_ms: at(Math.max(...all.filter((o) => o.status !== undefined).map((o) => o.end)), signalled),
-        drain_ms: at(drainEnd, signalled),
-        readiness_during_drain: summarize(duringDrain),
-        readiness_after_signal: summarize(afterSignal),
-        readiness_last_200_after_signal_ms: lastAt(ready200, signalled),
-        slowest_in_flight_ms: Math.round(Math.max(0, ...inFlight.map(duration))),
-        app_sessions_after_exit: sessions,
+        acceptedBeforeSignal: accepted.length,
+        inFlightAtSignal: inFlight.length,
+        acceptedNot2xx: acceptedBad.length,
+        sentBeforeSignalNotAccepted: summarize(all.filter((o) => o.start < signalled && !accepted.includes(o))),
+        sentAfterSignal: summarize(sentAfter),
+        writesAcknowledged: writes.acknowledged,
+        writesFound: writes.found,
+        writesNotAcknowledged: writes.unacknowledged,
+        storedWithout201: writes.storedWithout201.length,
+        exit: { code: exit.code, signal: exit.signal, afterSigtermMs: at(exit.at, signalled) },
+        lastAnswerAfterSigtermMs: at(Math.max(...all.filter((o) => o.status !== undefined).map((o) => o.end)), signalled),
+        drainMs: at(drainEnd, signalled),
+        readinessDuringDrain: summarize(duringDrain),
+        readinessAfterSignal: summarize(afterSignal),
+        readinessLast200AfterSignalMs: lastAt(ready200, signalled),
+        slowestInFlightMs: Math.round(Math.max(0, ...inFlight.map(duration))),
+        appSessionsAfterExit: sessions,
         checks: checks.summary,
       });
       if (checks.failed.length) process.stdout.write(app.logReport(10));

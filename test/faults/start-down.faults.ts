@@ -70,12 +70,12 @@ describe('Start with the database down', () => {
       const liveness = sent.filter((o) => o.kind === '/health' && down(o));
 
       const checks = new Checks();
-      const exit = app.exit ? { code: app.exit.code, signal: app.exit.signal, after_spawn_ms: at(app.exit.at, spawned) } : null;
+      const exit = app.exit ? { code: app.exit.code, signal: app.exit.signal, afterSpawnMs: at(app.exit.at, spawned) } : null;
       checks.add('the app kept running while the database was down', runningWhenDbStarted, exit);
       const dataNot503 = whileDown.filter((o) => o.status !== 503);
       checks.add('data routes answered 503 (and only 503) while the database was down', whileDown.length > 0 && !dataNot503.length, {
         ...summarize(whileDown),
-        first_not_503: sample(dataNot503, spawned, 3),
+        firstNot503: sample(dataNot503, spawned, 3),
       });
       const readyNot503 = readiness.filter((o) => o.status !== 503);
       const readyOk = readiness.length > 0 && !readyNot503.length;
@@ -86,15 +86,15 @@ describe('Start with the database down', () => {
       checks.add('a data route answered 200 within 5 s of the database starting', dataAfter <= 5000, shown(dataAfter));
 
       report(`start with the database down for ${DOWN_MS / 1000} s`, {
-        first_answer_after_spawn_ms: shown(firstAnswer - spawned),
-        sent_before_first_answer: summarize(sent.filter((o) => o.start < Math.min(firstAnswer, upIssued))),
-        data_routes_while_down: summarize(whileDown),
-        readiness_while_down: summarize(readiness),
-        liveness_while_down: summarize(liveness),
-        app_exit: exit ?? 'still running',
-        database_start_took_ms: at(up, upIssued),
-        ready_after_database_start_ms: shown(readyAfter),
-        data_200_after_database_start_ms: shown(dataAfter),
+        firstAnswerAfterSpawnMs: shown(firstAnswer - spawned),
+        sentBeforeFirstAnswer: summarize(sent.filter((o) => o.start < Math.min(firstAnswer, upIssued))),
+        dataRoutesWhileDown: summarize(whileDown),
+        readinessWhileDown: summarize(readiness),
+        livenessWhileDown: summarize(liveness),
+        appExit: exit ?? 'still running',
+        databaseStartTookMs: at(up, upIssued),
+        readyAfterDatabaseStartMs: shown(readyAfter),
+        data200AfterDatabaseStartMs: shown(dataAfter),
         checks: checks.summary,
       });
       if (checks.failed.length) process.stdout.write(app.logReport(4));

@@ -1,7 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { HttpClient } from './http.js';
+import { Doctor } from '../../src/doctors/doctor.entity.js';
+import { Mapping } from '../../src/mappings/mapping.entity.js';
+import { Patient } from '../../src/patients/patient.entity.js';
+import { User } from '../../src/users/user.entity.js';
 import { canonicalUsername } from '../../src/users/username.js';
+
+/**
+ * The shared test data, one builder per kind:
+ * - build*(overrides): plain request bodies for the API;
+ * - create*(http, ...): made over HTTP, as a client would;
+ * - insert*(db, ...): rows straight into the database, for repository specs;
+ * - *Entity(overrides): entity instances, for service specs that mock a repository.
+ * Each takes defaults plus overrides; uniqueness comes from randomUUID().
+ */
 
 export const PASSWORD = 'Quiet-Harbour-Lantern-42';
 
@@ -85,4 +98,82 @@ export async function insertPatient(db: DataSource, ownerId: string, overrides: 
     [ownerId, p.name, p.age, p.gender, p.address],
   )) as Array<{ id: string; name: string }>;
   return row;
+}
+
+/** Inserts a doctor straight into the database, with buildDoctor's defaults. */
+export async function insertDoctor(db: DataSource, overrides: Record<string, unknown> = {}) {
+  const d = buildDoctor(overrides);
+  const [row] = (await db.query(
+    `INSERT INTO doctors (name, specialization, email, phone, created_by) VALUES ($1, $2, $3, $4, $5) RETURNING id, name`,
+    [d.name, d.specialization, d.email, d.phone, overrides.createdById ?? null],
+  )) as Array<{ id: string; name: string }>;
+  return row;
+}
+
+/** Inserts a mapping of a patient (of `ownerId`) to a doctor straight into the database (created now, or at `createdAt`). */
+export async function insertMapping(db: DataSource, patient: { id: string; ownerId: string }, doctorId: string, createdAt?: Date) {
+  const [row] = (await db.query(
+    `INSERT INTO patient_doctor_mappings (patient_id, owner_id, doctor_id, created_at) VALUES ($1, $2, $3, COALESCE($4, now())) RETURNING id`,
+    [patient.id, patient.ownerId, doctorId, createdAt ?? null],
+  )) as Array<{ id: string }>;
+  return row;
+}
+
+/** Fixed times, so a DTO built from an entity can be compared whole. */
+export const CREATED_AT = new Date('2026-11-26T12:00:00.000Z');
+export const UPDATED_AT = new Date('2026-11-26T12:00:01.000Z');
+
+export function userEntity(overrides: Partial<User> = {}): User {
+  return Object.assign(new User(), {
+    id: randomUUID(),
+    username: 'ada',
+    email: 'ada@example.org',
+    passwordHash: '$argon2id$stored',
+    role: 'user',
+    isActive: true,
+    dateJoined: CREATED_AT,
+    ...overrides,
+  });
+}
+
+export function patientEntity(overrides: Partial<Patient> = {}): Patient {
+  return Object.assign(new Patient(), {
+    id: randomUUID(),
+    ownerId: randomUUID(),
+    name: 'Grace Hopper',
+    age: 42,
+    gender: 'female',
+    address: '12 Harbour Road',
+    createdAt: CREATED_AT,
+    updatedAt: UPDATED_AT,
+    ...overrides,
+  });
+}
+
+export function doctorEntity(overrides: Partial<Doctor> = {}): Doctor {
+  return Object.assign(new Doctor(), {
+    id: randomUUID(),
+    name: 'Dr. Ada',
+    specialization: 'Cardiology',
+    email: 'ada@clinic.example',
+    phone: '5551234567',
+    createdById: null,
+    createdAt: CREATED_AT,
+    updatedAt: UPDATED_AT,
+    ...overrides,
+  });
+}
+
+/** A mapping with its doctor loaded (the doctor given in overrides, or a fresh one). */
+export function mappingEntity(overrides: Partial<Mapping> = {}): Mapping {
+  const doctor = overrides.doctor ?? doctorEntity();
+  return Object.assign(new Mapping(), {
+    id: randomUUID(),
+    patientId: randomUUID(),
+    ownerId: randomUUID(),
+    doctorId: doctor.id,
+    doctor,
+    createdAt: new Date('2026-11-27T08:30:00.000Z'),
+    ...overrides,
+  });
 }

@@ -1,8 +1,5 @@
-import { hkdfSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { Logger } from '@nestjs/common';
-import type { EnvironmentVariables } from '../../config/env.validation.js';
+import { hkdfSync } from 'node:crypto';
+import { configuredSecret } from '../../config/dev-secret.js';
 
 /** DI token of the MfaKeys (below). */
 export const MFA_KEYS = Symbol('MFA_KEYS');
@@ -25,25 +22,19 @@ function derive(material: Buffer): MfaKeys {
  * holds: someone with only a copy of the database can neither read the TOTP
  * secrets nor test guesses against the recovery codes' hashes.
  *
- * Production must set MFA_ENCRYPTION_KEY (env validation refuses to start
- * otherwise). In development a random one is generated once and kept beside
- * the embedded database, as the JWT secret is (see ../jwt-secret.ts); in
- * memory-only setups it lives as long as the process. Losing the key loses
+ * Production must set MFA_ENCRYPTION_KEY; in development it is generated
+ * once beside the embedded database (see configuredSecret). Losing the key loses
  * every enrolled second factor (each must be set up again).
  */
-export function resolveMfaKeys(env: Pick<EnvironmentVariables, 'MFA_ENCRYPTION_KEY' | 'PGLITE_DATA_DIR'>): MfaKeys {
-  if (env.MFA_ENCRYPTION_KEY) return derive(Buffer.from(env.MFA_ENCRYPTION_KEY, 'utf8'));
-
-  const logger = new Logger('MfaKey');
-  if (env.PGLITE_DATA_DIR.startsWith('memory://')) {
-    logger.warn('MFA_ENCRYPTION_KEY is not set: using a random key for this process only');
-    return derive(randomBytes(32));
-  }
-  const file = join(dirname(env.PGLITE_DATA_DIR), 'mfa-encryption-key');
-  if (!existsSync(file)) {
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
-  }
-  logger.warn(`MFA_ENCRYPTION_KEY is not set: using the development key kept in ${file}; set MFA_ENCRYPTION_KEY in production`);
-  return derive(Buffer.from(readFileSync(file, 'utf8').trim(), 'utf8'));
+export function resolveMfaKeys(env: { MFA_ENCRYPTION_KEY?: string; PGLITE_DATA_DIR: string }): MfaKeys {
+  return derive(
+    configuredSecret({
+      name: 'MFA_ENCRYPTION_KEY',
+      value: env.MFA_ENCRYPTION_KEY,
+      pgliteDataDir: env.PGLITE_DATA_DIR,
+      file: 'mfa-encryption-key',
+      bytes: 32,
+      announce: true,
+    }),
+  );
 }

@@ -38,7 +38,7 @@ export class MfaRequiredGuard implements CanActivate {
     if (!user || !this.mfa.isRequiredFor(user)) return true;
     if (this.reflector.getAllAndOverride<boolean>(MFA_SETUP_ROUTE_KEY, targets)) return true;
     if (await this.mfa.isEnabled(user.id)) return true;
-    void this.audit.recordQuietly({ action: 'access_denied', status: 403, reason: 'mfa_setup_required' }, contextOf(request));
+    void this.audit.recordQuietly({ action: 'access_denied', status: 403, reason: 'mfa_enrollment_required' }, contextOf(request));
     throw new ForbiddenException(MFA_SETUP_REQUIRED);
   }
 }

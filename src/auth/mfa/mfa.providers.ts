@@ -1,6 +1,5 @@
 import type { Provider } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import type { EnvironmentVariables } from '../../config/env.validation.js';
+import { AppConfig } from '../../config/app-config.js';
 import { MFA_KEYS, resolveMfaKeys } from './mfa-key.js';
 import { MfaRepository } from './mfa.repository.js';
 import { MfaService } from './mfa.service.js';
@@ -12,12 +11,9 @@ import { MfaService } from './mfa.service.js';
 export const MFA_PROVIDERS: Provider[] = [
   {
     provide: MFA_KEYS,
-    inject: [ConfigService],
-    useFactory: (config: ConfigService<EnvironmentVariables, true>) =>
-      resolveMfaKeys({
-        MFA_ENCRYPTION_KEY: config.get('MFA_ENCRYPTION_KEY', { infer: true }),
-        PGLITE_DATA_DIR: config.getOrThrow('PGLITE_DATA_DIR', { infer: true }),
-      }),
+    inject: [AppConfig],
+    useFactory: (config: AppConfig) =>
+      resolveMfaKeys({ MFA_ENCRYPTION_KEY: config.auth.mfaEncryptionKey, PGLITE_DATA_DIR: config.database.pgliteDataDir }),
   },
   MfaRepository,
   MfaService,

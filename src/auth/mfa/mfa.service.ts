@@ -1,10 +1,9 @@
 import { ConflictException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../audit/audit.service.js';
 import type { AuthUser } from '../current-user.decorator.js';
 import { ValidationFailedException } from '../../common/problem.js';
-import type { EnvironmentVariables } from '../../config/env.validation.js';
+import { AppConfig } from '../../config/app-config.js';
 import { LoginLockoutService } from '../../throttling/login-lockout.service.js';
 import { UsersService } from '../../users/users.service.js';
 import { PasswordHasher } from '../password-hasher.js';
@@ -23,7 +22,7 @@ const STATE_CACHE_MS = 2000;
 const STATE_CACHE_MAX = 10_000;
 
 /** What a login's second factor came to. Anything but 'ok' fails the login like a wrong password. */
-export type LoginFactorResult = 'ok' | 'otp_missing' | 'otp_wrong';
+export type LoginFactorResult = 'ok' | 'missing_otp' | 'wrong_otp';
 
 /**
  * TOTP second factors (RFC 6238) and their recovery codes: setup, confirm,
@@ -45,9 +44,9 @@ export class MfaService {
     private readonly users: UsersService,
     private readonly lockout: LoginLockoutService,
     private readonly dataSource: DataSource,
-    config: ConfigService<EnvironmentVariables, true>,
+    config: AppConfig,
   ) {
-    this.adminRequired = config.get('ADMIN_MFA_REQUIRED', { infer: true }) === true;
+    this.adminRequired = config.auth.adminMfaRequired;
   }
 
   /** Whether this account must have a second factor before it may use the API. */
@@ -141,8 +140,8 @@ export class MfaService {
   async verifyLoginFactor(user: { id: string }, otp: string | undefined): Promise<LoginFactorResult> {
     const factor = await this.repository.findFactor(user.id);
     if (!factor?.confirmed) return 'ok';
-    if (!otp) return 'otp_missing';
-    return (await this.useCode(user.id, factor, otp)) === null ? 'otp_wrong' : 'ok';
+    if (!otp) return 'missing_otp';
+    return (await this.useCode(user.id, factor, otp)) === null ? 'wrong_otp' : 'ok';
   }
 
   /** For the guard: whether the user has a confirmed factor (cached for a couple of seconds). */

@@ -1,8 +1,7 @@
-import { createHmac, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { createHmac } from 'node:crypto';
 import { Module } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { AppConfig } from '../../config/app-config.js';
+import { configuredSecret } from '../../config/dev-secret.js';
 import { CursorCodec } from './cursor-codec.js';
 
 /**
@@ -13,15 +12,8 @@ import { CursorCodec } from './cursor-codec.js';
  * survive a restart; with an in-memory database it lives as long as the process.
  */
 export function cursorKey(jwtSecret: string | undefined, pgliteDataDir: string): Buffer {
-  const derive = (secret: Buffer) => createHmac('sha256', secret).update('cursor-v2').digest();
-  if (jwtSecret) return derive(Buffer.from(jwtSecret, 'utf8'));
-  if (pgliteDataDir.startsWith('memory://')) return randomBytes(32);
-  const file = join(dirname(pgliteDataDir), 'cursor-secret');
-  if (!existsSync(file)) {
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
-  }
-  return derive(Buffer.from(readFileSync(file, 'utf8').trim(), 'utf8'));
+  const material = configuredSecret({ name: 'JWT_SECRET', value: jwtSecret, pgliteDataDir, file: 'cursor-secret', bytes: 32, announce: false });
+  return createHmac('sha256', material).update('cursor-v2').digest();
 }
 
 /** The one CursorCodec of the app, for every module that serves lists. */
@@ -29,9 +21,8 @@ export function cursorKey(jwtSecret: string | undefined, pgliteDataDir: string):
   providers: [
     {
       provide: CursorCodec,
-      inject: [ConfigService],
-      useFactory: (config: ConfigService) =>
-        new CursorCodec(cursorKey(config.get<string>('JWT_SECRET'), config.getOrThrow<string>('PGLITE_DATA_DIR'))),
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => new CursorCodec(cursorKey(config.auth.jwtSecret, config.database.pgliteDataDir)),
     },
   ],
   exports: [CursorCodec],

@@ -1,10 +1,14 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
-import { PageQueryDto } from '../../common/pagination.js';
-import { ROLES, type Role } from '../user.entity.js';
+import { orderingsOf, PageQueryDto } from '../../common/pagination/page-query.dto.js';
+import { IsSearchTerm } from '../../common/search.js';
+import { ROLES, type Role, type User } from '../user.entity.js';
 
-export const USER_ORDERINGS = ['username', '-username', 'date_joined', '-date_joined'] as const;
+/** The orderings the account list offers, declared once: wire name -> entity property (column and kind come from metadata). */
+export const USER_SORTS = { username: 'username', date_joined: 'dateJoined' } satisfies Record<string, keyof User>;
+export const USER_ORDERINGS = orderingsOf(USER_SORTS);
+export const USER_DEFAULT_ORDERING = 'username';
 
 /** "true"/"false" (any case) -> boolean; anything else stays a string and fails @IsBoolean. */
 const toBooleanParam = ({ value }: { value: unknown }) => {
@@ -18,6 +22,7 @@ export class ListUsersDto extends PageQueryDto {
   @IsOptional()
   @IsString()
   @MaxLength(200)
+  @IsSearchTerm()
   search?: string;
 
   @ApiPropertyOptional({ enum: ROLES })

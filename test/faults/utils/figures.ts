@@ -22,11 +22,11 @@ export function summarize(outcomes: Outcome[]) {
   return {
     tried: outcomes.length,
     succeeded: outcomes.length - failures.length,
-    by_status: byStatus,
+    byStatus,
     '5xx': fiveXX,
-    no_answer: errors,
-    slowest_failure_ms: failures.length ? Math.round(Math.max(...failures.map(duration))) : null,
-    slowest_ms: outcomes.length ? Math.round(Math.max(...outcomes.map(duration))) : null,
+    noAnswer: errors,
+    slowestFailureMs: failures.length ? Math.round(Math.max(...failures.map(duration))) : null,
+    slowestMs: outcomes.length ? Math.round(Math.max(...outcomes.map(duration))) : null,
   };
 }
 
@@ -63,9 +63,9 @@ export const at = (t: number, from: number) => Math.round(t - from);
 export function sample(outcomes: Outcome[], from: number, count = 5) {
   return outcomes.slice(0, count).map((o) => ({
     kind: o.kind,
-    start_ms: at(o.start, from),
-    ...(o.written !== undefined ? { written_ms: at(o.written, from) } : {}),
-    waited_ms: Math.round(duration(o)),
+    startMs: at(o.start, from),
+    ...(o.written !== undefined ? { writtenMs: at(o.written, from) } : {}),
+    waitedMs: Math.round(duration(o)),
     status: o.status ?? o.error,
     ...(o.status && o.status >= 400 && typeof o.body === 'object' ? { detail: o.body?.detail ?? o.body?.message } : {}),
   }));
