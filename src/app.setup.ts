@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
 import { ConfigService } from '@nestjs/config';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Logger } from 'nestjs-pino';
 import type { EnvironmentVariables } from './config/env.validation.js';
+import { AppLogger } from './config/logger.js';
 import { registerAccessLog } from './http/access-log.js';
 import { enableCors } from './http/cors.js';
 import { registerHostCheck } from './http/host-check.js';
@@ -43,7 +43,7 @@ function edgeConfigOf(app: NestFastifyApplication): EdgeConfig {
  */
 export async function configureApp(app: NestFastifyApplication, config: EdgeConfig = edgeConfigOf(app)): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
-  app.useLogger(app.get(Logger));
+  app.useLogger(app.get(AppLogger));
   registerRequestId(fastify);
   registerJsonParser(fastify);
   registerQueryCheck(fastify);

@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,10 +9,12 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { TokenSession } from '../client/src/index.js';
 import { createTestDatabase, type TestDatabase } from './utils/database.js';
 import { PASSWORD } from './utils/factories.js';
+import { ensureTestBuild } from './utils/test-build.js';
 
 /**
  * The staff console (admin/, served by the API at /admin) in a real browser
- * against the real server: the built dist/, started as `node dist/src/main.js`
+ * against the real server: built as `npm run build` builds it, but into
+ * dist-test/ (dist/ is the operator's), started as `node dist-test/src/main.js`
  * after `create-superuser`, as an operator would run them.
  */
 
@@ -64,9 +66,7 @@ describe('staff console (browser e2e)', () => {
   const problems: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(join(ROOT, 'dist/admin/index.html')) || !existsSync(join(ROOT, 'dist/src/main.js'))) {
-      execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
-    }
+    const build = ensureTestBuild('all');
     mkdirSync(ARTIFACTS, { recursive: true });
 
     db = await createTestDatabase();
@@ -84,16 +84,17 @@ describe('staff console (browser e2e)', () => {
       HOST: '127.0.0.1',
       PORT: String(await freePort()),
       LOG_LEVEL: 'warn',
+      ADMIN_CONSOLE_DIR: join(build, 'admin'),
     });
 
     execFileSync(
       process.execPath,
-      ['dist/src/cli.js', 'create-superuser', '--username', admin.username, '--email', admin.email],
+      [join(build, 'src/cli.js'), 'create-superuser', '--username', admin.username, '--email', admin.email],
       { cwd: ROOT, env: { ...env, SUPERUSER_PASSWORD: admin.password }, stdio: 'pipe' },
     );
 
     base = `http://127.0.0.1:${env.PORT}`;
-    server = spawn(process.execPath, ['dist/src/main.js'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn(process.execPath, [join(build, 'src/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     server.stdout?.on('data', (chunk: Buffer) => (serverLog += chunk.toString()));
     server.stderr?.on('data', (chunk: Buffer) => (serverLog += chunk.toString()));
     await waitUntilReady(base, server, () => serverLog);
