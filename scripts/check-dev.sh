@@ -35,6 +35,8 @@ else
   [ "$(listening)" = 1 ] || problem="$problem; expected one start-up, saw $(listening)"
   grep -q '^{"level":' "$dir/log" && problem="$problem; JSON log lines instead of pretty ones"
   grep -q 'INFO.*\[Bootstrap\] Healthcare API listening' "$dir/log" || problem="$problem; no pretty INFO [Bootstrap] line"
+  # The file's own time comes back afterwards, so the check leaves dist/ current for what runs next.
+  touch -r "$touched" "$dir/mtime"
   touch "$touched"
   for _ in $(seq 1 120); do [ "$(listening)" -ge 2 ] && break; sleep 0.5; done
   if [ "$(listening)" -lt 2 ]; then
@@ -44,6 +46,7 @@ else
   fi
 fi
 
+[ -e "$dir/mtime" ] && touch -r "$dir/mtime" "$touched"
 started=$(descendants "$npm_pid")
 kill -TERM "$npm_pid"
 for _ in $(seq 1 80); do kill -0 "$npm_pid" 2>/dev/null || break; sleep 0.25; done
