@@ -3,7 +3,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'client/dist/', 'admin/dist/', 'node_modules/', 'data/', 'coverage/', 'test-artifacts/'] },
+  { ignores: ['dist/', 'dist-test/', 'dist-dev/', 'client/dist/', 'admin/dist/', 'node_modules/', 'data/', 'coverage/', 'test-artifacts/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

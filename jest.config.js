@@ -12,21 +12,11 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
-    // @fastify/static (CommonJS, used by Swagger UI) require()s the ESM-only
-    // content-disposition; jest's CommonJS loader cannot require(esm) before
-    // Node 24.9, so that one package is compiled to CommonJS for the tests.
-    '^.+/node_modules/content-disposition/.+\\.js$': [
-      'ts-jest',
-      {
-        useESM: false,
-        tsconfig: { allowJs: true, module: 'commonjs', moduleResolution: 'node10', isolatedModules: true },
-      },
-    ],
     // CommonJS packages that require() ESM-only Nest: see test/jest/cjs-nest-transform.cjs.
     '^.+/node_modules/(@nestjs/throttler|@nest-lab/throttler-storage-redis)/.+\\.js$': '<rootDir>/test/jest/cjs-nest-transform.cjs',
   },
-  transformIgnorePatterns: ['/node_modules/(?!(content-disposition|@nestjs/throttler|@nest-lab/throttler-storage-redis)/)'],
-  setupFiles: ['<rootDir>/test/jest/preload-nest.ts'],
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs/throttler|@nest-lab/throttler-storage-redis)/)'],
+  setupFiles: ['<rootDir>/test/jest/preload-nest.ts', '<rootDir>/test/jest/quiet-logger.ts'],
   maxWorkers: 2,
   testTimeout: 60_000,
 };

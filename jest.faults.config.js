@@ -3,7 +3,7 @@ import base from './jest.config.js';
 /**
  * `npm run test:faults`: the fault and load suite of test/faults (issue 5,
  * "Proof under faults and load"). PostgreSQL only: each file starts a
- * PostgreSQL cluster of its own and runs the built server (dist/src/main.js)
+ * PostgreSQL cluster of its own and runs the built server (dist-test/src/main.js)
  * as a child process against it. The same ESM/ts-jest setup (transform,
  * setupFiles) as jest.config.js; only *.faults.ts files, which `npm test`
  * (testMatch *.spec.ts) never picks up. Run it --runInBand: the scenarios
@@ -14,7 +14,7 @@ import base from './jest.config.js';
 export default {
   ...base,
   testMatch: ['<rootDir>/test/faults/**/*.faults.ts'],
-  // Builds the server (npm run build:api) when dist/src/main.js is missing or older than its sources.
+  // Builds the server into dist-test/ when it is missing or older than its sources.
   globalSetup: '<rootDir>/test/faults/global-setup.ts',
   maxWorkers: 1,
   // Each test sets its own timeout, sized by FAULTS_SIZE.

@@ -16,7 +16,7 @@ for script in start start:prod; do
       npm run "$script" >"$dir/log" 2>&1 &
     npm_pid=$!
     up=no
-    for _ in $(seq 1 60); do
+    for _ in $(seq 1 240); do
       curl -sf "http://127.0.0.1:$port/health" >/dev/null && { up=yes; break; }
       sleep 0.5
     done

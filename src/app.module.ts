@@ -1,6 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
-import { LoggerModule } from 'nestjs-pino';
 import { AdminModule } from './admin/admin.module.js';
 import { AuditInterceptor } from './audit/audit.interceptor.js';
 import { AuditModule } from './audit/audit.module.js';
@@ -13,7 +12,7 @@ import { ProblemDetailsFilter } from './common/problem-details.filter.js';
 import { createValidationPipe } from './common/validation.js';
 import type { AppConfig } from './config/app-config.js';
 import { AppConfigModule } from './config/config.module.js';
-import { loggerOptions } from './config/logger.js';
+import { LoggerModule } from './config/logger.js';
 import { DatabaseReadyGuard } from './database/database-ready.guard.js';
 import type { DatabaseUse } from './database/database-startup.js';
 import { DatabaseModule } from './database/database.module.js';
@@ -42,7 +41,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(config),
-        LoggerModule.forRoot(loggerOptions(config.log.level, config.nodeEnv)),
+        LoggerModule.forRoot(config.log.level, config.nodeEnv),
         DatabaseModule.forRoot(config.database, use),
         ThrottlingModule,
         AuditModule,

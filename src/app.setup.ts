@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Logger } from 'nestjs-pino';
 import { AppConfig } from './config/app-config.js';
+import { AppLogger } from './config/logger.js';
 import { registerAccessLog } from './http/access-log.js';
 import { enableCors } from './http/cors.js';
 import { registerHostCheck } from './http/host-check.js';
@@ -38,7 +38,7 @@ function edgeConfigOf(app: NestFastifyApplication): EdgeConfig {
  */
 export async function configureApp(app: NestFastifyApplication, config: EdgeConfig = edgeConfigOf(app)): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
-  app.useLogger(app.get(Logger));
+  app.useLogger(app.get(AppLogger));
   registerRequestId(fastify);
   registerJsonParser(fastify);
   registerQueryCheck(fastify);

@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,10 +10,12 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { TokenSession } from '../client/src/index.js';
 import { createTestDatabase, type TestDatabase } from './utils/database.js';
 import { PASSWORD } from './utils/factories.js';
+import { ensureTestBuild, TEST_BUILD_DIR } from './utils/test-build.js';
 
 /**
  * The staff console (admin/, served by the API at /admin) in a real browser
- * against the real server: the built dist/, started as `node dist/src/main.js`
+ * against the real server: built as `npm run build` builds it, but into
+ * dist-test/ (dist/ is the operator's), started as `node dist-test/src/main.js`
  * after `create-superuser`, as an operator would run them.
  *
  * One file on purpose: its tests share one Chromium and one server (each takes
@@ -59,7 +61,7 @@ interface Server {
 }
 
 /**
- * `create-superuser`, then `node dist/src/main.js` on a database of its own, in production mode with the
+ * `create-superuser`, then `node dist-test/src/main.js` on a database of its own, in production mode with the
  * given settings on top.
  */
 async function startServer(admin: { username: string; email: string; password: string }, settings: Record<string, string>): Promise<Server> {
@@ -77,18 +79,19 @@ async function startServer(admin: { username: string; email: string; password: s
     HOST: '127.0.0.1',
     PORT: String(await freePort()),
     LOG_LEVEL: 'warn',
+    ADMIN_CONSOLE_DIR: join(TEST_BUILD_DIR, 'admin'),
     ...settings,
   });
 
   execFileSync(
     process.execPath,
-    ['dist/src/cli.js', 'create-superuser', '--username', admin.username, '--email', admin.email],
+    [join(TEST_BUILD_DIR, 'src/cli.js'), 'create-superuser', '--username', admin.username, '--email', admin.email],
     { cwd: ROOT, env: { ...env, SUPERUSER_PASSWORD: admin.password }, stdio: 'pipe' },
   );
 
   const base = `http://127.0.0.1:${env.PORT}`;
   let log = '';
-  const server = spawn(process.execPath, ['dist/src/main.js'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = spawn(process.execPath, [join(TEST_BUILD_DIR, 'src/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   server.stdout?.on('data', (chunk: Buffer) => (log += chunk.toString()));
   server.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
   const stop = async () => {
@@ -147,9 +150,7 @@ describe('staff console (browser e2e)', () => {
   const typed: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(join(ROOT, 'dist/admin/index.html')) || !existsSync(join(ROOT, 'dist/src/main.js'))) {
-      execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
-    }
+    ensureTestBuild('all');
     mkdirSync(ARTIFACTS, { recursive: true });
 
     // These tests sign in with a password alone; the second-factor tests below start a server of their own

@@ -16,7 +16,7 @@ export interface Exit {
 }
 
 /**
- * The real built server (`node dist/src/main.js`, as `npm run start:prod`)
+ * The real built server (`node dist-test/src/main.js`, as `npm run start:prod` runs dist/)
  * as a child process, in production mode, on the test's cluster. Its output
  * is kept (warnings and errors only: LOG_LEVEL=warn) for the failure reports.
  */
@@ -57,7 +57,7 @@ export class AppProcess {
   /** Spawns the server; does not wait for it (see waitUntilServing). */
   static async spawn(databaseUrl: string, env: Record<string, string> = {}): Promise<AppProcess> {
     const port = await freePort();
-    const child = spawn(process.execPath, ['--enable-source-maps', 'dist/src/main.js'], {
+    const child = spawn(process.execPath, ['--enable-source-maps', 'dist-test/src/main.js'], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
