@@ -6,23 +6,12 @@ import { pageRequest, parseOrdering } from '../common/pagination/keyset-query.js
 import { buildDataSourceOptions } from '../database/data-source-options.js';
 import { createTestDatabase, type TestDatabase } from '../../test/utils/database.js';
 import { User } from './user.entity.js';
-import { canonicalUsername } from './username.js';
 import { PreparedSql } from '../database/prepared-sql.js';
 import { UsersRepository } from './users.repository.js';
 import { validate } from '../config/app-config.js';
+import { buildUserRow } from '../../test/utils/factories.js';
 
-/** A user row with unique values (the canonical form computed as the service does). */
-function row(overrides: Partial<{ username: string; email: string }> = {}) {
-  const tag = randomUUID().slice(0, 8);
-  const username = overrides.username ?? `User_${tag}`;
-  return {
-    username,
-    usernameCanonical: canonicalUsername(username),
-    email: overrides.email ?? `user_${tag}@example.org`,
-    passwordHash: `$argon2id$${tag}`,
-    role: 'user' as const,
-  };
-}
+const row = buildUserRow;
 
 // On the real database: PGlite in memory, or a clone of the migrated template with TEST_DATABASE_URL.
 describe(UsersRepository.name, () => {

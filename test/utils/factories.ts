@@ -79,6 +79,19 @@ export async function createAdmin(t: { http: HttpClient; dataSource: DataSource 
   return { id: reg.body.id, username: input.username, email: input.email, ...login.body };
 }
 
+/** A users row as UsersRepository.insertUser takes it, unique values (the canonical form computed as the service does). */
+export function buildUserRow(overrides: Partial<{ username: string; email: string }> = {}) {
+  const tag = randomUUID().slice(0, 8);
+  const username = overrides.username ?? `User_${tag}`;
+  return {
+    username,
+    usernameCanonical: canonicalUsername(username),
+    email: overrides.email ?? `user_${tag}@example.org`,
+    passwordHash: `$argon2id$${tag}`,
+    role: 'user' as const,
+  };
+}
+
 /** Inserts a user straight into the database (no password anyone can use), for repository specs. */
 export async function insertUser(db: DataSource, overrides: Partial<{ username: string; email: string; role: string }> = {}) {
   const { username, email } = buildUser(overrides);
