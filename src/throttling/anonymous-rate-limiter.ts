@@ -34,8 +34,10 @@ export const MAX_HELD_REFUSALS = 1000;
  * user's read p50 went from 5.6 ms to 59 ms while one client got 2,300 429s a
  * second (bench/flood.mjs). Held back, each of its connections gets one
  * answer a second and sits idle meanwhile (a timer each; no database
- * connection, no token work). At most MAX_HELD_REFUSALS wait at once, so
- * memory stays bounded; beyond that they are answered at once.
+ * connection, no token work): 32 connections then send 30 requests a second,
+ * 256 send 230, and the other user's p50 stayed within the noise of its
+ * value alone. At most MAX_HELD_REFUSALS wait at once, so memory stays
+ * bounded; beyond that they are answered at once.
  */
 @Injectable()
 export class AnonymousRateLimiter {
