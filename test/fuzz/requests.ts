@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { anyDateTime, JSON_BOUND_CASES, jsonBoundKeyLength, jsonBoundTag } from './classes.js';
 import { Obj, percentEncode, Raw, toJson, type Json } from './json.js';
 import type { Operation, Parameter, Schema } from './openapi.js';
 import { FORGED_TOKENS, REFRESH_CHOICES, type TokenKind } from './tokens.js';
@@ -7,9 +8,12 @@ import { FORGED_TOKENS, REFRESH_CHOICES, type TokenKind } from './tokens.js';
  * What a clean request (valid token, nothing mutated) must get:
  * ok: 2xx, or 404/409 when a record it names is gone or taken meanwhile;
  * hidden: 404 (another user's record, or none); forbidden: 403;
- * unauthorized: 401 (wrong credentials at login).
+ * unauthorized: 401 (wrong credentials at login);
+ * invalid: 400 naming one of the spec's `invalid` fields (a clean request
+ * but for one value the server must refuse: a non-RFC 3339 date-time,
+ * someone else's cursor).
  */
-export type Expectation = 'ok' | 'hidden' | 'forbidden' | 'unauthorized';
+export type Expectation = 'ok' | 'hidden' | 'forbidden' | 'unauthorized' | 'invalid';
 
 export type BodySpec =
   | { kind: 'none' }
@@ -39,7 +43,12 @@ export interface RequestSpec {
   tags: string[];
   /** Follow the n-th next/previous link collected so far instead of building a URL. */
   follow?: number;
+  /** With expect 'invalid': the fields the 400 may name. */
+  invalid?: string[];
 }
+
+/** Mutations that make an otherwise clean request a 400 on a known field (expect 'invalid'). */
+export const INVALID_VALUE_TAGS = ['iso8601-other', 'foreign-cursor'];
 
 // ---------------------------------------------------------------- values
 
@@ -165,7 +174,23 @@ function pathId(op: Operation): fc.Arbitrary<IdChoice> {
 interface QueryPart {
   pairs: string[];
   tags: string[];
+  /** Fields given a value the server must refuse (INVALID_VALUE_TAGS). */
+  invalid?: string[];
 }
+
+/** A date-time parameter in any ISO 8601 form (issue 11, item 10): RFC 3339 clean, the rest refused. */
+function dateTimeParam(p: Parameter): fc.Arbitrary<QueryPart> {
+  return anyDateTime.map(({ value, verdict }) => ({
+    pairs: [`${p.name}=${value}`],
+    tags: verdict === 'rfc3339' ? [] : [`iso8601-${verdict}`],
+    invalid: verdict === 'other' ? [p.name] : undefined,
+  }));
+}
+
+/** Someone else's cursor for this list (issue 11, item 6): resolved by the world, refused with 400. */
+const foreignCursor: fc.Arbitrary<QueryPart> = fc
+  .nat(60)
+  .map((i) => ({ pairs: [`cursor=@@foreignCursor.${i}@@`], tags: ['foreign-cursor'], invalid: ['cursor'] }));
 
 const NUMBER_JUNK = [
   '-1', '0', '151', '101', '1.5', '1e2', '%201', '%2B1', '0x10', 'NaN', 'Infinity', '-0', '', '9'.repeat(30), '9'.repeat(1200),
@@ -267,6 +292,8 @@ function queryFor(op: Operation): fc.Arbitrary<QueryPart> {
           .tuple(cleanParam(p) ?? fc.constant('1'), cleanParam(p) ?? fc.constant('2'))
           .map(([a, b]): QueryPart => ({ pairs: [`${p.name}=${a}`, `${p.name}=${b}`], tags: ['repeated-param'] })),
       },
+      ...(p.schema.format === 'date-time' ? [{ weight: 4, arbitrary: dateTimeParam(p) }] : []),
+      ...(p.name === 'cursor' ? [{ weight: 1, arbitrary: foreignCursor }] : []),
     ),
   );
   const extra = fc.oneof(
@@ -288,6 +315,7 @@ function queryFor(op: Operation): fc.Arbitrary<QueryPart> {
   return fc.tuple(...perParam, extra).map((parts) => ({
     pairs: parts.flatMap((p) => p.pairs),
     tags: parts.flatMap((p) => p.tags),
+    invalid: parts.flatMap((p) => p.invalid ?? []),
   }));
 }
 
@@ -478,6 +506,10 @@ function mutateBody(op: Operation, clean: Obj): fc.Arbitrary<Mutated> {
         return json(new Obj([...clean.entries, ...extra]), 'many-keys');
       }),
     fc.tuple(field, fc.constantFrom(1000, 20_000)).map(([f, n]) => json(clean.with(f, new Raw(`[${'1,'.repeat(n - 1)}1]`)), 'big-array')),
+    // Near and past the shape bounds (issue 11, item 2): 64 keys an object, 256 in all, 256 items an array, 1,024 in all.
+    fc
+      .constantFrom(...JSON_BOUND_CASES)
+      .chain((c) => jsonBoundKeyLength(c).map((len) => json(c.build(clean, len), jsonBoundTag(c)))),
     field.map((f) => json(clean.with(f, null), 'null-field')),
     fc.tuple(field, fc.constantFrom(...WRONG_TYPES)).map(([f, v]) => json(clean.append(f, v), 'duplicate-key')),
     fc
@@ -634,11 +666,20 @@ export function requestFor(op: Operation, all: Operation[]): fc.Arbitrary<Reques
       const path = r.oddPath ? r.oddPath(base) : base;
       const tags = [...(r.id?.tags ?? []), ...r.query.tags, ...r.body.tags, ...r.method[1], ...(r.oddPath ? ['odd-path'] : [])];
       if (Object.keys(r.headers).length > 0) tags.push('odd-header');
-      const unmutated = tags.every((t) => t === 'odd-header' || t === 'uuid-case');
+      const benign = (t: string) => t === 'odd-header' || t === 'uuid-case';
+      const unmutated = tags.every(benign);
       const clean = unmutated && (r.token === 'valid' || (!op.secured && r.token === 'none'));
+      // Clean but for values the server must refuse: 400 on those fields once the guards let it in.
+      const invalid = r.query.invalid ?? [];
+      const onlyInvalid = !unmutated && invalid.length > 0 && tags.every((t) => benign(t) || INVALID_VALUE_TAGS.includes(t));
       let expect: Expectation | undefined;
       // Nothing wrong but the token: exactly 401, whatever else the request names.
-      if (unmutated && op.secured && r.token !== 'valid') expect = 'unauthorized';
+      if ((unmutated || onlyInvalid) && op.secured && r.token !== 'valid') expect = 'unauthorized';
+      if (onlyInvalid && r.token === 'valid') {
+        if (op.admin && r.as === 'user') expect = 'forbidden';
+        // An id the caller may not see may be answered 404 before the query is read.
+        else if ((r.id ? r.id.expect : 'ok') === 'ok' && r.body.expect === 'ok') expect = 'invalid';
+      }
       if (clean) {
         // The most specific answer wins: another's record (404/403) or bad credentials (401) over success.
         if (op.admin && r.as === 'user') expect = 'forbidden';
@@ -658,6 +699,7 @@ export function requestFor(op: Operation, all: Operation[]): fc.Arbitrary<Reques
         headers: r.headers,
         expect,
         tags,
+        ...(expect === 'invalid' ? { invalid } : {}),
       };
     });
 }

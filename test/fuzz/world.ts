@@ -4,6 +4,7 @@ import { decodeJwt } from 'jose';
 import type { TestApp } from '../utils/app.js';
 import type { HttpResponse } from '../utils/http.js';
 import { createAdmin, createDoctor, createPatient, createUser, PASSWORD, type TestUser } from '../utils/factories.js';
+import { JSON_BOUND_DETAIL, parseJsonBoundTag } from './classes.js';
 import { toJson } from './json.js';
 import { type Api, describeErrors, type Operation } from './openapi.js';
 import type { RequestSpec } from './requests.js';
@@ -203,6 +204,15 @@ export class Stats {
   }
 }
 
+/** Mutations whose refusal may come before the body is parsed (the router, the query check, the URL). */
+const EARLIER_REFUSALS = ['wrong-method', 'odd-path', 'many-params', 'unsafe-query', 'bad-escape', 'bad-url', 'long-param'];
+
+/** The `errors` of a problem answer (field -> messages), or none. */
+function errorsOf(a: Answer): Record<string, unknown> {
+  const errors = (a.json as { errors?: unknown } | undefined)?.errors;
+  return errors && typeof errors === 'object' ? (errors as Record<string, unknown>) : {};
+}
+
 /** A violation message with ids and numbers blanked: its kind. */
 const kindOf = (message: string) =>
   message
@@ -245,6 +255,10 @@ export class World {
   readonly pools = new Map<string, string[]>();
   readonly links = { user: [] as string[], admin: [] as string[] };
   readonly cursors: string[] = [];
+  /** Cursors by who was issued them and for which list: `${principal} ${operationId}` (issue 11, item 6). */
+  readonly cursorsBy = new Map<string, string[]>();
+  /** A second admin, whose cursors are foreign to the first. */
+  otherAdmin!: Account;
   /** Strings the fuzzing user must never read, unless its own request carried them. */
   secrets: string[] = [];
   readonly stats = new Stats();
@@ -316,6 +330,8 @@ export class World {
       if (res.status !== 201) throw new Error(`fuzz mapping: ${res.status} ${res.text}`);
       this.add('ownMapping', res.body.id);
     }
+    this.otherAdmin = { ...(await createAdmin(this.t)), password: PASSWORD };
+    await this.seedCursors(patients[0].id);
     for (const p of patients) this.add('victimPatient', p.id);
     for (const d of this.victim.doctors) this.add('victimDoctor', d);
     for (const m of mappings) this.add('victimMapping', m);
@@ -335,6 +351,52 @@ export class World {
       this.bystander.email,
     ];
     this.stats.harness += 30;
+  }
+
+  /**
+   * A first-page cursor of every list for each principal that can read it,
+   * so a request can carry one issued to someone else: the victim's (user
+   * lists), the fuzzing user's, the admin's and a second admin's.
+   */
+  private async seedCursors(victimPatient: string): Promise<void> {
+    const lists: [string, string, ('victim' | 'fuzz' | 'admin' | 'otherAdmin')[]][] = [
+      ['patientsList', '/api/patients/', ['victim', 'fuzz']],
+      ['doctorsList', '/api/doctors/', ['victim', 'fuzz', 'admin', 'otherAdmin']],
+      ['mappingsList', '/api/mappings/', ['victim', 'fuzz']],
+      ['mappingsDoctorsOf', `/api/mappings/${victimPatient}/`, ['victim']],
+      ['mappingsDoctorsOf', `/api/mappings/${this.pool('ownPatient')[0]}/`, ['fuzz']],
+      ['adminPatientsList', '/api/admin/patients/', ['admin', 'otherAdmin']],
+      ['adminUsersList', '/api/admin/users/', ['admin', 'otherAdmin']],
+      ['adminMappingsList', '/api/admin/mappings/', ['admin', 'otherAdmin']],
+      ['adminAuditList', '/api/admin/audit-events/', ['admin', 'otherAdmin']],
+    ];
+    const tokens = { victim: this.victim.access, fuzz: this.fuzz.access, admin: this.admin.access, otherAdmin: this.otherAdmin.access };
+    for (const [opId, path, who] of lists) {
+      for (const principal of who) {
+        const res = await this.t.http.get(`${path}?page_size=1`, { token: tokens[principal] });
+        this.stats.harness++;
+        const next = res.status === 200 && typeof res.body?.next === 'string' ? new URL(res.body.next).searchParams.get('cursor') : null;
+        if (!next) throw new Error(`no second page of ${path} for ${principal}: ${res.status} ${res.text.slice(0, 200)}`);
+        this.addCursor(principal, opId, next);
+      }
+    }
+  }
+
+  private addCursor(principal: string, opId: string, cursor: string): void {
+    const key = `${principal} ${opId}`;
+    const list = this.cursorsBy.get(key) ?? [];
+    if (!list.includes(cursor)) list.push(cursor);
+    if (list.length > 20) list.shift();
+    this.cursorsBy.set(key, list);
+  }
+
+  /** A cursor someone other than the sender was issued, for the same list when there is one. */
+  foreignCursor(spec: RequestSpec, opId: string, i: number): string {
+    const me = spec.as === 'admin' && spec.token === 'valid' ? 'admin' : 'fuzz';
+    const theirs = [...this.cursorsBy.entries()].filter(([key]) => !key.startsWith(`${me} `));
+    const sameList = theirs.filter(([key]) => key.endsWith(` ${opId}`));
+    const pool = (sameList.length > 0 ? sameList : theirs).flatMap(([, cursors]) => cursors);
+    return pool[i % pool.length];
   }
 
   /**
@@ -403,7 +465,11 @@ export class World {
     }
     const values = new Map<string, string>();
     const wanted = `${url} ${bodyText ?? ''}`.match(/@@[^@\s"]{1,60}@@/g) ?? [];
-    for (const placeholder of new Set(wanted)) values.set(placeholder, await this.value(placeholder.slice(2, -2)));
+    for (const placeholder of new Set(wanted)) {
+      const name = placeholder.slice(2, -2);
+      const foreign = /^foreignCursor\.(\d+)$/.exec(name);
+      values.set(placeholder, foreign ? this.foreignCursor(spec, opId, Number(foreign[1])) : await this.value(name));
+    }
     const fill = (s: string) => s.replace(/@@[^@\s"]{1,60}@@/g, (p) => values.get(p) ?? p);
     url = fill(url);
     const target = spec.path.includes('@@') ? fill(spec.path).split('/').filter(Boolean).pop() : undefined;
@@ -562,6 +628,23 @@ export class World {
       out.push(`wrong method: ${a.status}`);
     }
 
+    // Bodies near the JSON shape bounds (issue 11, item 2): past one, a 400 that names it, before anything
+    // else reads the body (unless the request was refused earlier for its path or query); within, never refused for it.
+    const bound = parseJsonBoundTag(spec.tags);
+    if (bound) {
+      const detail = typeof problem?.detail === 'string' ? problem.detail : '';
+      const namesBound = JSON_BOUND_DETAIL[bound.bound].test(detail);
+      const earlier = spec.tags.some((t) => EARLIER_REFUSALS.includes(t)) || [413, 414, 429, 431].includes(a.status);
+      if (bound.over && !earlier && !(a.status === 400 && namesBound)) out.push(`a body past the ${bound.bound} bound got ${a.status} (${detail || 'no detail'})`);
+      if (!bound.over && Object.values(JSON_BOUND_DETAIL).some((re) => re.test(detail))) out.push(`a body within the bounds was refused for a bound: ${detail}`);
+    }
+    // An error lists at most 10 unknown fields and says how many more (issue 11, item 2).
+    if (a.status === 400 && typeof problem?.detail === 'string' && problem.detail.startsWith('Unknown field(s)')) {
+      const known = new Set(Object.keys((op.body?.properties as Record<string, unknown> | undefined) ?? {}));
+      const unknown = Object.keys(errorsOf(a)).filter((field) => !known.has(field.split(/[.[]/)[0]));
+      if (unknown.length > 10) out.push(`a 400 lists ${unknown.length} unknown fields (at most 10)`);
+    }
+
     // What a clean request must get.
     if (spec.expect && a.status !== 429) {
       const ok =
@@ -571,7 +654,9 @@ export class World {
             a.status === 409 ||
             // A one-time code (or the password with it) the fuzzer cannot know: wrong is a 400 on those fields.
             (a.status === 400 && NEEDS_SECRET.has(c.opId))
-          : a.status === { hidden: 404, forbidden: 403, unauthorized: 401 }[spec.expect];
+          : spec.expect === 'invalid'
+            ? a.status === 400 && (spec.invalid ?? []).some((field) => Object.hasOwn(errorsOf(a), field))
+            : a.status === { hidden: 404, forbidden: 403, unauthorized: 401 }[spec.expect];
       if (!ok) out.push(`a clean request (token ${spec.token}) expecting ${spec.expect} got ${a.status}`);
     }
     return out;
@@ -597,6 +682,7 @@ export class World {
         if (links.length > LINK_CAP) links.shift();
         const cursor = new URL(link).searchParams.get('cursor');
         if (cursor) {
+          this.addCursor(spec.as === 'admin' ? 'admin' : 'fuzz', c.opId, cursor);
           this.cursors.push(cursor);
           if (this.cursors.length > LINK_CAP) this.cursors.shift();
         }
