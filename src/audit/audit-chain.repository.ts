@@ -158,7 +158,7 @@ export class AuditChainRepository {
                 SELECT seq AS n FROM audit_events WHERE seq BETWEEN $1 AND $2
                 UNION SELECT event_seq FROM audit_chain WHERE event_seq BETWEEN $1 AND $2
                 UNION SELECT seq FROM audit_pending WHERE seq BETWEEN $1 AND $2
-              ) a ORDER BY n) AS accounted`,
+              ) a ORDER BY a.n) AS accounted`,
       [from, to],
     )) as Array<{ counted_from: string; last: string | null; accounted: string[] }>;
     return { countedFrom: row.counted_from, last: row.last, accounted: row.accounted };
