@@ -145,6 +145,33 @@ export class AuditChainRepository {
     return row ?? null;
   }
 
+  /**
+   * For numbers from..to: where the counted range starts, the last number the
+   * sequence gave out, and those of the range that something accounts for
+   * (an event, a link, a queue row).
+   */
+  async findNumbersIn(from: string, to: string): Promise<{ countedFrom: string; last: string | null; accounted: string[] }> {
+    const [row] = (await this.dataSource.query(
+      `SELECT (SELECT counted_from::text FROM audit_chain_head WHERE id = 1) AS counted_from,
+              (SELECT last_value::text FROM audit_events_seq_seq WHERE is_called) AS last,
+              ARRAY(SELECT n::text FROM (
+                SELECT seq AS n FROM audit_events WHERE seq BETWEEN $1 AND $2
+                UNION SELECT event_seq FROM audit_chain WHERE event_seq BETWEEN $1 AND $2
+                UNION SELECT seq FROM audit_pending WHERE seq BETWEEN $1 AND $2
+              ) a ORDER BY a.n) AS accounted`,
+      [from, to],
+    )) as Array<{ counted_from: string; last: string | null; accounted: string[] }>;
+    return { countedFrom: row.counted_from, last: row.last, accounted: row.accounted };
+  }
+
+  /** The reasons of the events that acknowledged gaps (who, when and why), oldest first. */
+  async listGapAcknowledgements(m: EntityManager): Promise<Array<{ seq: string; at: Date; reason: string }>> {
+    return (await m.query(
+      `SELECT seq::text AS seq, at, reason FROM audit_events
+        WHERE action = 'update' AND resource_type = 'audit_event' AND reason LIKE 'acknowledged-gap:%' ORDER BY seq`,
+    )) as Array<{ seq: string; at: Date; reason: string }>;
+  }
+
   /** The current snapshot's horizon (pg_current_snapshot()'s xmax): every transaction below it had started by then. */
   async findSnapshotHorizon(m: EntityManager = this.dataSource.manager): Promise<string> {
     const [row] = (await m.query(`SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xmax`)) as Array<{ xmax: string }>;

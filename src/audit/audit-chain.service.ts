@@ -34,7 +34,24 @@ export interface VerifyResult {
   broken?: { position: string; problem: string };
   /** With a checkpoint: whether it could be checked (one older than a retention prune cannot). */
   checkpoint?: 'matched' | 'predates-prune';
+  /** Runs of numbers an operator acknowledged as lost (keyed 'acknowledged' marks checked on the way). */
+  acknowledged: NumberRange[];
+  /** When the break is numbers nothing accounts for: which. */
+  gap?: NumberRange;
 }
+
+export interface NumberRange {
+  from: string;
+  to: string;
+}
+
+/** A gap acknowledgement refused: the message says why (nothing was written). */
+export class GapAcknowledgementRefused extends Error {}
+
+/** The most numbers one acknowledgement may cover (a crash skips at most 32). */
+export const MAX_ACKNOWLEDGED = 10_000;
+/** How long an acknowledgement waits for transactions that may hold numbers of its range. */
+const ACKNOWLEDGE_WAIT_MS = 15_000;
 
 const VERIFY_BATCH = 5000;
 /** The longest verify waits for transactions that were running when it began (server statements end within 10 s). */
@@ -190,14 +207,17 @@ export class AuditChainService {
     let first: string | null = null;
     let after = '0';
     let checkpointState: VerifyResult['checkpoint'];
-    const result = (broken?: VerifyResult['broken']): VerifyResult => ({
+    const acknowledged: NumberRange[] = [];
+    const result = (broken?: VerifyResult['broken'] & { gap?: NumberRange }): VerifyResult => ({
       ok: !broken,
       checked,
       first,
       last: previous?.chain_position ?? null,
       pending,
-      ...(broken ? { broken } : {}),
+      ...(broken ? { broken: { position: broken.position, problem: broken.problem } } : {}),
+      ...(broken?.gap ? { gap: broken.gap } : {}),
       ...(checkpoint && !broken ? { checkpoint: checkpointState } : {}),
+      acknowledged,
     });
     if (checkpoint && head && checkpoint.keyedFrom !== head.keyedFrom) {
       return result({ position: head.keyedFrom, problem: `the keyed chain should start at ${checkpoint.keyedFrom} (checkpoint)` });
@@ -225,6 +245,12 @@ export class AuditChainService {
         if (checkpoint && position === checkpoint.position) {
           if (!checkpoint.hash.equals(row.hash)) return result({ position, problem: 'the link differs from the checkpoint: the chain was rebuilt' });
           checkpointState = 'matched';
+        }
+        if (row.kind === 'acknowledged') {
+          const seq = String(row.event_seq);
+          const last = acknowledged.at(-1);
+          if (last && BigInt(last.to) + 1n === BigInt(seq)) last.to = seq;
+          else acknowledged.push({ from: seq, to: seq });
         }
         expectedPrev = row.hash;
         previous = row;
@@ -256,11 +282,81 @@ export class AuditChainService {
     if (gap) {
       const numbers = gap.from === gap.to ? `number ${gap.from} was` : `numbers ${gap.from}..${gap.to} were`;
       return result({
+        gap,
         position: `event ${gap.from}`,
         problem: `event ${numbers} taken and nothing accounts for it (an event deleted before it was sealed, or a write lost to a crash)`,
       });
     }
     return result();
+  }
+
+  /**
+   * Acknowledges numbers from..to as lost (a PostgreSQL crash skips up to 32
+   * sequence values): records who and why as an audit event, then writes a
+   * keyed 'acknowledged' link for each number, so audit-verify no longer
+   * reports them but lists them. Refused (GapAcknowledgementRefused, nothing
+   * written) unless every number of the range is in the counted range, was
+   * given out, and nothing accounts for it: an event, a link or a queue row.
+   */
+  async acknowledgeGap(from: string, to: string, reason: string, operator: string): Promise<{ marked: number }> {
+    const refuse = (message: string) => {
+      throw new GapAcknowledgementRefused(message);
+    };
+    if (!/^[1-9]\d{0,17}$/.test(from) || !/^[1-9]\d{0,17}$/.test(to)) refuse('--from and --to must be positive whole numbers');
+    if (BigInt(from) > BigInt(to)) refuse('--from must not be greater than --to');
+    if (BigInt(to) - BigInt(from) + 1n > BigInt(MAX_ACKNOWLEDGED)) refuse(`at most ${MAX_ACKNOWLEDGED} numbers can be acknowledged at once`);
+    const why = reason.trim();
+    if (why.length === 0) refuse('--reason must say why the numbers were lost');
+    const ack = `acknowledged-gap:${from}..${to} by ${operator}: ${why}`;
+    if (ack.length > 200) refuse(`the reason is too long (at most ${200 - ack.length + why.length} characters here)`);
+
+    // A transaction running now may hold a number of the range: wait for every one to end, then seal what they wrote.
+    const { last } = await this.chain.findNumbersIn(from, to);
+    if (last === null || BigInt(to) > BigInt(last)) refuse(`number ${to} has not been given out yet (the last is ${last ?? 'none'})`);
+    const horizon = await this.chain.findSnapshotHorizon();
+    const deadline = Date.now() + ACKNOWLEDGE_WAIT_MS;
+    while (await this.chain.hasTransactionsBefore(horizon)) {
+      if (Date.now() > deadline) refuse('transactions that may hold these numbers are still running; try again');
+      await sleep(50);
+    }
+    await sleep(MARK_WAIT_MS);
+    await this.sealAll();
+    const { countedFrom, accounted } = await this.chain.findNumbersIn(from, to);
+    if (BigInt(from) < BigInt(countedFrom)) refuse(`numbers before ${countedFrom} are not counted (a retention prune or an older chain)`);
+    if (accounted.length > 0) {
+      const shown = accounted.slice(0, 5).join(', ') + (accounted.length > 5 ? `, … (${accounted.length} in all)` : '');
+      refuse(`not a gap: something accounts for number(s) ${shown} (an event or a mark); nothing was acknowledged`);
+    }
+
+    await this.audit.record({ action: 'update', resourceType: 'audit_event', status: 200, reason: ack, actorId: null, sessionId: null });
+    const numbers: string[] = [];
+    for (let n = BigInt(from); n <= BigInt(to); n++) numbers.push(n.toString());
+    for (let attempt = 0; ; attempt++) {
+      const head = await this.chain.findHead();
+      if (!head) throw new Error('The audit chain head is missing');
+      let position = BigInt(head.position);
+      let prev = head.hash;
+      const links: NewLink[] = numbers.map((seq) => {
+        position += 1n;
+        const p = position.toString();
+        const link = { position: p, eventSeq: seq, prevHash: prev, hash: markLinkHash(this.keys, prev, p, seq, 'acknowledged'), kind: 'acknowledged' as const };
+        prev = link.hash;
+        return link;
+      });
+      try {
+        await this.chain.insertLinks(links);
+        return { marked: links.length };
+      } catch (error) {
+        // A sealer extended the chain first: build the marks on the new head.
+        if (!isPlacementRefusal(error) || attempt >= 50) throw error;
+        await sleep(20);
+      }
+    }
+  }
+
+  /** Who acknowledged which gaps, and why (the acknowledging events' reasons), oldest first. */
+  listGapAcknowledgements(): Promise<Array<{ seq: string; at: Date; reason: string }>> {
+    return this.chain.listGapAcknowledgements(this.dataSource.manager);
   }
 
   /**

@@ -97,12 +97,13 @@ export function keyedLinkHash(keys: ChainKeys, prev: Buffer, position: string, r
 }
 
 /** What a link stands for: an event, or a number without one (see migrations/1796290400000-AuditKeyedChain). */
-export type LinkKind = 'event' | 'missing' | 'rolled_back';
+export type LinkKind = 'event' | 'missing' | 'rolled_back' | 'acknowledged';
 
 /**
  * The link the sealer writes for a number without an event: one this app saw
  * committed and found deleted before sealing ('missing'), or one a write
- * that rolled back had taken ('rolled_back').
+ * that rolled back had taken ('rolled_back'), or one an operator acknowledged
+ * as lost to a crash ('acknowledged', by `audit-acknowledge-gap`).
  */
 export function markLinkHash(keys: ChainKeys, prev: Buffer, position: string, seq: string, kind: Exclude<LinkKind, 'event'>): Buffer {
   const text = [`k1-${kind}`, position, seq].map(field).join('');

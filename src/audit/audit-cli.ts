@@ -1,9 +1,10 @@
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { INestApplicationContext } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
-import { AuditChainService } from './audit-chain.service.js';
+import { AuditChainService, GapAcknowledgementRefused } from './audit-chain.service.js';
 
-export const AUDIT_COMMANDS = ['audit-verify', 'audit-prune'] as const;
+export const AUDIT_COMMANDS = ['audit-verify', 'audit-prune', 'audit-acknowledge-gap'] as const;
 export type AuditCommand = (typeof AUDIT_COMMANDS)[number];
 
 export const AUDIT_USAGE = `  audit-verify [--checkpoint <checkpoint>] [--print-checkpoint]
@@ -12,6 +13,10 @@ export const AUDIT_USAGE = `  audit-verify [--checkpoint <checkpoint>] [--print-
       earlier (a rebuilt or truncated chain fails); --print-checkpoint prints a signed checkpoint of the chain now.
   audit-prune
       Removes audit events older than AUDIT_RETENTION_DAYS (default 2190: six years), keeping the chain verifiable.
+  audit-acknowledge-gap --from N --to M --reason "..." [--by NAME]
+      Acknowledges event numbers N..M as lost (a PostgreSQL crash skips up to 32): refused unless nothing accounts
+      for any of them. Writes a keyed 'acknowledged' mark for each and an audit event naming the operator (--by,
+      else the OS user), the range and the reason; audit-verify then lists the range instead of failing on it.
 `;
 
 export const isAuditCommand = (command: string | undefined): command is AuditCommand =>
@@ -37,6 +42,27 @@ export async function runAuditCommand(
     );
     return 0;
   }
+  if (command === 'audit-acknowledge-gap') {
+    const { values } = parseArgs({
+      args,
+      options: { from: { type: 'string' }, to: { type: 'string' }, reason: { type: 'string' }, by: { type: 'string' } },
+      strict: true,
+    });
+    if (values.from === undefined || values.to === undefined || values.reason === undefined) {
+      out('audit-acknowledge-gap needs --from, --to and --reason.');
+      return 2;
+    }
+    const operator = values.by?.trim() || userInfo().username;
+    try {
+      const { marked } = await chain.acknowledgeGap(values.from, values.to, values.reason, operator);
+      out(`Acknowledged event numbers ${values.from}..${values.to} as lost (${marked} keyed marks), by ${operator}; recorded in the audit trail.`);
+      return 0;
+    } catch (error) {
+      if (!(error instanceof GapAcknowledgementRefused)) throw error;
+      out(`Refused: ${error.message}.`);
+      return 1;
+    }
+  }
   const { values } = parseArgs({
     args,
     options: { checkpoint: { type: 'string' }, 'print-checkpoint': { type: 'boolean' } },
@@ -54,6 +80,12 @@ export async function runAuditCommand(
     const atLink = /^\d+$/.test(result.broken?.position ?? '');
     const where = atLink ? `link ${result.broken?.position}` : result.broken?.position;
     out(`Audit trail BROKEN at ${where}: ${result.broken?.problem} (${result.checked} links ${atLink ? 'before it ' : ''}hold).`);
+    if (result.gap) {
+      out(
+        `If PostgreSQL crashed (it can skip up to 32 numbers) and nothing else explains these numbers, acknowledge them:` +
+          ` npm run cli -- audit-acknowledge-gap --from ${result.gap.from} --to ${result.gap.to} --reason "<what happened>"`,
+      );
+    }
     return 1;
   }
   const range = result.first ? ` (links ${result.first}..${result.last})` : '';
@@ -65,6 +97,11 @@ export async function runAuditCommand(
         ? `; the checkpoint at ${checkpoint?.position} is older than the retention prune and cannot be checked`
         : '';
   out(`Audit trail intact: ${result.checked} events checked${range}${pending}${against}.`);
+  if (result.acknowledged.length > 0) {
+    const ranges = result.acknowledged.map((r) => (r.from === r.to ? r.from : `${r.from}..${r.to}`)).join(', ');
+    out(`Acknowledged as lost (keyed marks, not events): numbers ${ranges}.`);
+    for (const ack of await chain.listGapAcknowledgements()) out(`  event ${ack.seq} at ${new Date(ack.at).toISOString()}: ${ack.reason}`);
+  }
   if (values['print-checkpoint']) out(`Checkpoint: ${await chain.checkpoint()}`);
   return 0;
 }

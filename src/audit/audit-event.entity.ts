@@ -27,7 +27,8 @@ export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export const AUDIT_RESOURCE_TYPES = ['patient', 'mapping', 'doctor', 'user', 'audit_event'] as const;
 export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
 
-// Mirrors migrations/1764250000000-AuditTrail, 1764300000000-AuditSealing and 1796290400000-AuditKeyedChain.
+// Mirrors migrations/1764250000000-AuditTrail, 1764300000000-AuditSealing, 1796290400000-AuditKeyedChain and
+// 1796290500000-AuditAcknowledgedGaps.
 // seq and at are set by the audit_events_stamp trigger; the app only ever INSERTs the other columns. The
 // hash chain is in audit_chain, extended by the app's sealer (AuditChainService.seal).
 /** Who did what to which record, when, from where, and how it ended. Ids only: never a patient's data. */
@@ -105,7 +106,7 @@ export class AuditEvent {
 /** One link of the hash chain: the event sealed at this position. Appended by audit_seal() only. */
 @Entity({ name: 'audit_chain' })
 @Unique('audit_chain_event_unique', ['eventSeq'])
-@Check('audit_chain_kind_check', `kind IN ('event', 'missing', 'rolled_back')`)
+@Check('audit_chain_kind_check', `kind IN ('event', 'missing', 'rolled_back', 'acknowledged')`)
 export class AuditChainLink {
   /** 1, 2, 3... in the order events were sealed. */
   @PrimaryColumn({ type: 'bigint' })
@@ -122,10 +123,11 @@ export class AuditChainLink {
 
   /**
    * 'event', or a number without one: 'missing' (this app saw it committed and found it deleted before it
-   * could be sealed: evidence) or 'rolled_back' (a write that rolled back took it).
+   * could be sealed: evidence), 'rolled_back' (a write that rolled back took it) or 'acknowledged' (an
+   * operator acknowledged it lost to a crash: migrations/1796290500000-AuditAcknowledgedGaps).
    */
   @Column({ type: 'varchar', length: 16, default: 'event' })
-  kind: 'event' | 'missing' | 'rolled_back';
+  kind: 'event' | 'missing' | 'rolled_back' | 'acknowledged';
 }
 
 /** Events written but not sealed yet (a fraction of a second). Added by the insert trigger, removed by audit_seal(). */
