@@ -36,7 +36,12 @@ export function configuredSecret(source: SecretSource): Buffer {
   const file = join(dirname(source.pgliteDataDir), source.file);
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, randomBytes(source.bytes).toString('base64url'), { mode: 0o600 });
+    // 'wx': of two processes starting at once, one writes and both read its secret.
+    try {
+      writeFileSync(file, randomBytes(source.bytes).toString('base64url'), { mode: 0o600, flag: 'wx' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
   }
   if (source.announce) {
     logger.warn(`${source.name} is not set: using the development key kept in ${file}; set ${source.name} in production`);
