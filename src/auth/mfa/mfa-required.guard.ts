@@ -1,7 +1,6 @@
 import { type CanActivate, type ExecutionContext, ForbiddenException, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { contextOf } from '../../audit/audit-context.js';
-import { AuditService } from '../../audit/audit.service.js';
+import { refusal } from '../../common/refusal.js';
 import { type AuthUser } from '../current-user.decorator.js';
 import { IS_PUBLIC_KEY } from '../public.decorator.js';
 import { MfaService } from './mfa.service.js';
@@ -27,7 +26,6 @@ export class MfaRequiredGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly mfa: MfaService,
-    private readonly audit: AuditService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -38,7 +36,7 @@ export class MfaRequiredGuard implements CanActivate {
     if (!user || !this.mfa.isRequiredFor(user)) return true;
     if (this.reflector.getAllAndOverride<boolean>(MFA_SETUP_ROUTE_KEY, targets)) return true;
     if (await this.mfa.isEnabled(user.id)) return true;
-    void this.audit.recordQuietly({ action: 'access_denied', status: 403, reason: 'mfa_enrollment_required' }, contextOf(request));
-    throw new ForbiddenException(MFA_SETUP_REQUIRED);
+    // Recorded by the exception filter's refusal recorder, like every guard's refusal (one event, with the actor).
+    throw refusal(new ForbiddenException(MFA_SETUP_REQUIRED), 'mfa_enrollment_required');
   }
 }
