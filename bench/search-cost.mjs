@@ -13,6 +13,7 @@
 //     Rounds alternate alone/during; each prints the 1-minute load average.
 //
 //   node bench/search-cost.mjs [--rows=50000] [--requests=20] [--rounds=3] [--seconds=10] [--no-build]
+//                              [--total=N] [--storms=one_user_40_at_once,...]
 //
 // Production mode on PostgreSQL in a database of its own (hc_bench_search,
 // dropped at the end); per-user rate limits lifted (the figure is the cost,
@@ -179,7 +180,12 @@ async function main() {
       one_user_40_at_once: { users: [searcher], perUser: 40, path: worstPath, search: worst.shape },
       twenty_users_2_each: { users: crowd, perUser: 2, path: doctorsPath, search: doctorsShape },
       twenty_users_2_each_backing_off: { users: crowd, perUser: 2, path: doctorsPath, search: doctorsShape, backOff: true },
+      // The control for the first: the same flood of one user's requests, of a list that does not search.
+      one_user_40_plain_lists_at_once: { users: [searcher], perUser: 40, path: '/api/patients/', search: 'patients: no search (reference)' },
     };
+    // --storms=a,b runs only those.
+    const only = args.storms ? new Set(String(args.storms).split(',')) : undefined;
+    for (const name of Object.keys(storms)) if (only && !only.has(name)) delete storms[name];
     const concurrency = {};
     for (const [name, storm] of Object.entries(storms)) {
       const rounds = [];
