@@ -2,6 +2,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { SearchGate } from '../src/common/search-gate.js';
 import { createTestApp, TEST_JWT_SECRET, type TestApp } from './utils/app.js';
 import { buildDoctor, buildPatient, buildUser, createAdmin, createPatient, createUser, type TestUser } from './utils/factories.js';
 import { expectProblem } from './utils/problem.js';
@@ -190,6 +191,59 @@ describe('Hostile-input regressions (e2e)', () => {
         token: admin.access,
       });
       expect(res.status).toBe(200);
+    });
+  });
+  describe('costly searches (issue 11, item 9)', () => {
+    let admin: TestUser;
+    beforeAll(async () => {
+      admin = await createAdmin(t);
+    });
+    const lists = ['/api/patients/', '/api/doctors/'];
+
+    it.each([
+      ['3 letters and 197 %', `ace${'%'.repeat(197)}`],
+      ['3 letters and 11 _', `ace${'_'.repeat(11)}`],
+      ['letters between 100 %', 'a%'.repeat(100)],
+      ['3 letters and 20 combining marks', `ace${'\u0301'.repeat(20)}`],
+    ])('a term of %s is 400 naming search, on every list that searches', async (_name, search) => {
+      const query = new URLSearchParams({ search });
+      for (const path of lists) expectProblem(await t.http.get(`${path}?${query}`, { token: alice.access }), 400, ['search']);
+      expectProblem(await t.http.get(`/api/admin/users/?${query}`, { token: admin.access }), 400, ['search']);
+    });
+
+    it('ordinary names still search', async () => {
+      const names = ["O'Brien", 'Jean-Luc', 'Anne Marie', 'María José de la Cruz-García', 'Nguyễn', 'श्रीमती अनुराधा', '王小明'];
+      for (const name of names) {
+        const created = await t.http.post('/api/patients/', buildPatient({ name: `${name} ${randomUUID().slice(0, 8)}` }), { token: alice.access });
+        expect(created.status).toBe(201);
+        const res = await t.http.get<{ results: Array<{ id: string }> }>(`/api/patients/?${new URLSearchParams({ search: name })}`, { token: alice.access });
+        expect({ name, status: res.status }).toEqual({ name, status: 200 });
+        expect(res.body.results.map((p) => p.id)).toContain((created.body as { id: string }).id);
+        const doctors = await t.http.get(`/api/doctors/?${new URLSearchParams({ search: name })}`, { token: alice.access });
+        expect({ name, status: doctors.status }).toEqual({ name, status: 200 });
+      }
+    });
+
+    it('past SEARCH_CONCURRENCY_TOTAL searches running across users, a search is 429 with Retry-After and a plain read is served', async () => {
+      const gate = t.app.get(SearchGate);
+      const total = t.config.search.concurrencyTotal;
+      expect(total).toBe(Math.floor(t.config.database.poolSize / 2));
+      // Other users' searches, held open as a slow statement would hold them.
+      let release!: () => void;
+      const open = new Promise<void>((resolve) => (release = resolve));
+      const others = Array.from({ length: total }, () => gate.run(randomUUID(), () => open));
+      try {
+        const refused = await t.http.get('/api/doctors/?search=card', { token: alice.access });
+        expectProblem(refused, 429);
+        expect(refused.headers.get('retry-after')).toBe('1');
+        expectProblem(await t.http.get('/api/patients/?search=ann', { token: alice.access }), 429);
+        expect((await t.http.get('/api/patients/', { token: alice.access })).status).toBe(200);
+        expect((await t.http.get('/api/doctors/', { token: alice.access })).status).toBe(200);
+      } finally {
+        release();
+        await Promise.all(others);
+      }
+      expect((await t.http.get('/api/doctors/?search=card', { token: alice.access })).status).toBe(200);
     });
   });
 });

@@ -83,8 +83,8 @@ export class AppConfig {
     /** Seconds between the signed checkpoints the app logs; 0: none. */
     checkpointIntervalSeconds: number;
   };
-  /** Searches one user may run at once across every list that searches (SearchGate). */
-  readonly search: { concurrencyPerUser: number };
+  /** Searches one user, and all users together, may run at once across every list that searches (SearchGate). */
+  readonly search: { concurrencyPerUser: number; concurrencyTotal: number };
   /**
    * The validated variables by name, for code that still reads them through
    * Nest's ConfigService (fed from this object, never from process.env).
@@ -145,7 +145,11 @@ export class AppConfig {
       chainKey: env.AUDIT_CHAIN_KEY,
       checkpointIntervalSeconds: env.AUDIT_CHECKPOINT_INTERVAL,
     };
-    this.search = { concurrencyPerUser: env.SEARCH_CONCURRENCY_PER_USER };
+    this.search = {
+      concurrencyPerUser: env.SEARCH_CONCURRENCY_PER_USER,
+      // Half the pool by default (defaultSearchesTotal in common/search-gate.ts, which config may not import).
+      concurrencyTotal: env.SEARCH_CONCURRENCY_TOTAL ?? Math.max(1, Math.floor(env.DB_POOL_SIZE / 2)),
+    };
     this.variables = Object.freeze({ ...env });
   }
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { validate } from './app-config.js';
 import { EnvironmentVariables, validateEnv } from './env.validation.js';
 
 const SECRET = 'a-production-secret-that-is-long-enough-0123456789';
@@ -164,6 +165,23 @@ describe(validateEnv.name, () => {
     for (const name of ['PORT', 'LOG_LEVEL', 'JWT_ACCESS_TTL', 'JWT_SECRET']) expect(message).toContain(name);
     expect(message.match(/Invalid configuration/g)).toHaveLength(1);
     expect(message).not.toContain('\n');
+  });
+
+  describe('SEARCH_CONCURRENCY_TOTAL', () => {
+    it('defaults to half of DB_POOL_SIZE, at least 1', () => {
+      expect(validate({}).search.concurrencyTotal).toBe(5);
+      expect(validate({ DB_POOL_SIZE: '3' }).search.concurrencyTotal).toBe(1);
+      expect(validate({ DB_POOL_SIZE: '1' }).search.concurrencyTotal).toBe(1);
+      expect(validate({ DB_POOL_SIZE: '40', SEARCH_CONCURRENCY_TOTAL: '' }).search.concurrencyTotal).toBe(20);
+    });
+
+    it('takes an explicit value below DB_POOL_SIZE', () => {
+      expect(validate({ SEARCH_CONCURRENCY_TOTAL: '9' }).search.concurrencyTotal).toBe(9);
+    });
+
+    it.each(['0', '10', '11', 'many'])('rejects %s with the default pool of 10, naming it', (value) => {
+      expect(failure({ SEARCH_CONCURRENCY_TOTAL: value })).toContain('SEARCH_CONCURRENCY_TOTAL');
+    });
   });
 
   it('does not echo a secret it rejects', () => {

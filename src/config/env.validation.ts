@@ -272,6 +272,17 @@ export class EnvironmentVariables {
   @IsInt()
   SEARCH_CONCURRENCY_PER_USER = 2;
 
+  /**
+   * Searches running at once across all users; more get 429. Unset: half of DB_POOL_SIZE, at least 1
+   * (resolved in app-config.ts), so plain reads always keep pool connections. Must stay below DB_POOL_SIZE.
+   */
+  @IsOptional()
+  @Transform(toInt)
+  @Min(1)
+  @Max(1024)
+  @IsInt()
+  SEARCH_CONCURRENCY_TOTAL?: number;
+
   /** On SIGTERM/SIGINT: seconds of serving with readiness at 503 before the listener closes. */
   @Transform(toInt)
   @Min(0)
@@ -330,6 +341,7 @@ const OPTIONAL_VARIABLES = [
   'DB_OWNER_PASSWORD',
   'DB_APP_PASSWORD',
   'AUDIT_CHAIN_KEY',
+  'SEARCH_CONCURRENCY_TOTAL',
 ];
 
 /**
@@ -355,6 +367,10 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
   }
   if (env.NODE_ENV === 'production' && !env.AUDIT_CHAIN_KEY) {
     problems.push('AUDIT_CHAIN_KEY is required when NODE_ENV=production');
+  }
+  // Searches at the pool's size would leave plain reads no connection (issue 11, item 9).
+  if (env.SEARCH_CONCURRENCY_TOTAL !== undefined && env.DB_POOL_SIZE > 1 && env.SEARCH_CONCURRENCY_TOTAL >= env.DB_POOL_SIZE) {
+    problems.push('SEARCH_CONCURRENCY_TOTAL must be less than DB_POOL_SIZE');
   }
   if (problems.length > 0) {
     throw new Error(`Invalid configuration: ${problems.join('; ')}`);
