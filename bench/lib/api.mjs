@@ -55,6 +55,7 @@ export async function startProdApi({ root, db, env = {}, logFile }) {
     NODE_ENV: 'production',
     JWT_SECRET: randomBytes(48).toString('base64url'),
     MFA_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
+    AUDIT_CHAIN_KEY: randomBytes(48).toString('base64url'),
     LOG_LEVEL: 'warn',
     DATABASE_URL: databaseUrl(ADMIN_URL, db),
     HOST: '127.0.0.1',

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { Injectable, type OnModuleInit, Optional, ServiceUnavailableException } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit, Optional, ServiceUnavailableException } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { hash, verify } from '@node-rs/argon2';
 import { Semaphore, SemaphoreFullError } from '../common/semaphore.js';
@@ -49,7 +49,9 @@ export class PasswordHasher implements OnModuleInit {
   /** Per key: hashes in flight, and the end of its line (each waits for the one before). */
   private readonly lines = new Map<string, { inFlight: number; tail: Promise<void> }>();
 
-  constructor(@Optional() config?: Pick<AppConfig, 'auth'>) {
+  // @Inject: a Pick<> type carries no runtime token, so without it Nest injected nothing and the
+  // configured bounds were silently ignored (the benchmark's login storm found it).
+  constructor(@Optional() @Inject(AppConfig) config?: Pick<AppConfig, 'auth'>) {
     this.gate = new Semaphore(config?.auth.passwordHashConcurrency ?? defaultConcurrency(), MAX_WAITING);
     this.perKey = config?.auth.passwordHashPerAccount ?? MAX_IN_FLIGHT_PER_KEY;
   }
@@ -57,6 +59,11 @@ export class PasswordHasher implements OnModuleInit {
   /** How many hashes may run at once. */
   get concurrency(): number {
     return this.gate.limit;
+  }
+
+  /** How many hashes one key may have in flight. */
+  get perAccount(): number {
+    return this.perKey;
   }
 
   async onModuleInit(): Promise<void> {

@@ -1,4 +1,4 @@
-import { HttpException, HttpStatus, Injectable, Module, Optional } from '@nestjs/common';
+import { HttpException, HttpStatus, Inject, Injectable, Module, Optional } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 
 /** Searches one user may run at once, across the patient and doctor lists (SEARCH_CONCURRENCY_PER_USER's default). */
@@ -31,9 +31,14 @@ export class SearchGate {
   private readonly perUser: number;
   private readonly totalLimit: number;
 
-  constructor(@Optional() config?: AppConfig) {
+  constructor(@Optional() @Inject(AppConfig) config?: AppConfig) {
     this.perUser = config?.search.concurrencyPerUser ?? SEARCHES_PER_USER;
     this.totalLimit = config?.search.concurrencyTotal ?? defaultSearchesTotal(config?.database.poolSize ?? 10);
+  }
+
+  /** The bounds in force: searches at once per user, and across all users. */
+  get limits(): { perUser: number; total: number } {
+    return { perUser: this.perUser, total: this.totalLimit };
   }
 
   /** Runs a list under the bounds when it searches (`search` set); a list that does not search is not held. */
