@@ -19,6 +19,7 @@ describe('configured bounds reach their services', () => {
       SEARCH_CONCURRENCY_PER_USER: '3',
       DB_POOL_SIZE: '8',
       SEARCH_CONCURRENCY_TOTAL: '5',
+      SEARCH_QUEUE_WAIT_MS: '750',
     });
   });
   afterAll(async () => {
@@ -31,7 +32,7 @@ describe('configured bounds reach their services', () => {
     expect(hasher.perAccount).toBe(7);
   });
 
-  it('the search gate bounds searches per user and in all as configured', () => {
-    expect(t.app.get(SearchGate).limits).toEqual({ perUser: 3, total: 5 });
+  it('the search gate bounds searches per user and in all, and their wait, as configured', () => {
+    expect(t.app.get(SearchGate).limits).toEqual({ perUser: 3, total: 5, queueWaitMs: 750 });
   });
 });

@@ -224,7 +224,7 @@ describe('Hostile-input regressions (e2e)', () => {
       }
     });
 
-    it('past SEARCH_CONCURRENCY_TOTAL searches running across users, a search is 429 with Retry-After and a plain read is served', async () => {
+    it('past SEARCH_CONCURRENCY_TOTAL searches running across users, a search waits SEARCH_QUEUE_WAIT_MS, then is 429 with Retry-After, and a plain read is served', async () => {
       const gate = t.app.get(SearchGate);
       const total = t.config.search.concurrencyTotal;
       expect(total).toBe(Math.floor(t.config.database.poolSize / 2));

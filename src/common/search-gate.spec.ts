@@ -46,17 +46,39 @@ describe(SearchGate.name, () => {
     expect(await Promise.all(running)).toEqual(['done', 'done']);
   });
 
-  it('refuses a search past the total across users, and admits one again when a slot frees', async () => {
+  it('lets a search past the total wait for a slot, first come first served, and runs it when one frees', async () => {
     const gate = await gateWith({ DB_POOL_SIZE: '6' }); // total 3
     const holds = [held(), held(), held()];
     const running = holds.map((h, i) => gate.run(`user${i}`, () => h.promise));
-    expect(await refusal(gate.run('user9', async () => 'x'))).toEqual({ status: 429, retryAfter: 1 });
+    const order: string[] = [];
+    const first = gate.run('user8', async () => order.push('user8'));
+    const second = gate.run('user9', async () => order.push('user9'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(order).toEqual([]); // both wait: every slot is held
     holds[0].release();
-    await running[0];
-    expect(await gate.run('user9', async () => 'admitted')).toBe('admitted');
+    await Promise.all([first, second]);
+    expect(order).toEqual(['user8', 'user9']);
     holds[1].release();
     holds[2].release();
     await Promise.all(running);
+  });
+
+  it('refuses a search that waited SEARCH_QUEUE_WAIT_MS for a slot (429, Retry-After 1), and one at once with no wait', async () => {
+    const gate = await gateWith({ DB_POOL_SIZE: '2', SEARCH_CONCURRENCY_TOTAL: '1', SEARCH_QUEUE_WAIT_MS: '50' });
+    const h = held();
+    const running = gate.run('u1', () => h.promise);
+    const startedAt = Date.now();
+    expect(await refusal(gate.run('u2', async () => 'x'))).toEqual({ status: 429, retryAfter: 1 });
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(45); // it did wait
+    const noWait = await gateWith({ DB_POOL_SIZE: '2', SEARCH_CONCURRENCY_TOTAL: '1', SEARCH_QUEUE_WAIT_MS: '0' });
+    const h2 = held();
+    const running2 = noWait.run('u1', () => h2.promise);
+    expect(await refusal(noWait.run('u2', async () => 'x'))).toEqual({ status: 429, retryAfter: 1 });
+    h.release();
+    h2.release();
+    await Promise.all([running, running2]);
+    // The timed-out search left no slot taken and no place in the line.
+    expect(await gate.run('u3', async () => 'admitted')).toBe('admitted');
   });
 
   it('frees its slots when a search fails', async () => {
@@ -66,7 +88,7 @@ describe(SearchGate.name, () => {
   });
 
   it('does not hold a list that does not search', async () => {
-    const gate = await gateWith({ DB_POOL_SIZE: '2', SEARCH_CONCURRENCY_TOTAL: '1' });
+    const gate = await gateWith({ DB_POOL_SIZE: '2', SEARCH_CONCURRENCY_TOTAL: '1', SEARCH_QUEUE_WAIT_MS: '0' });
     const h = held();
     const running = gate.list('u1', 'ann', () => h.promise);
     expect(await gate.list('u2', undefined, async () => 'plain read')).toBe('plain read');

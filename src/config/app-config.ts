@@ -84,7 +84,7 @@ export class AppConfig {
     checkpointIntervalSeconds: number;
   };
   /** Searches one user, and all users together, may run at once across every list that searches (SearchGate). */
-  readonly search: { concurrencyPerUser: number; concurrencyTotal: number };
+  readonly search: { concurrencyPerUser: number; concurrencyTotal: number; queueWaitMs: number };
   /**
    * The validated variables by name, for code that still reads them through
    * Nest's ConfigService (fed from this object, never from process.env).
@@ -149,6 +149,7 @@ export class AppConfig {
       concurrencyPerUser: env.SEARCH_CONCURRENCY_PER_USER,
       // Half the pool by default (defaultSearchesTotal in common/search-gate.ts, which config may not import).
       concurrencyTotal: env.SEARCH_CONCURRENCY_TOTAL ?? Math.max(1, Math.floor(env.DB_POOL_SIZE / 2)),
+      queueWaitMs: env.SEARCH_QUEUE_WAIT_MS,
     };
     this.variables = Object.freeze({ ...env });
   }

@@ -273,7 +273,7 @@ export class EnvironmentVariables {
   SEARCH_CONCURRENCY_PER_USER = 2;
 
   /**
-   * Searches running at once across all users; more get 429. Unset: half of DB_POOL_SIZE, at least 1
+   * Searches running at once across all users; more wait their turn (SEARCH_QUEUE_WAIT_MS). Unset: half of DB_POOL_SIZE, at least 1
    * (resolved in app-config.ts), so plain reads always keep pool connections. Must stay below DB_POOL_SIZE.
    */
   @IsOptional()
@@ -282,6 +282,13 @@ export class EnvironmentVariables {
   @Max(1024)
   @IsInt()
   SEARCH_CONCURRENCY_TOTAL?: number;
+
+  /** How long a search may wait for one of those slots (first come, first served) before it gets 429. */
+  @Transform(toInt)
+  @Min(0)
+  @Max(30000)
+  @IsInt()
+  SEARCH_QUEUE_WAIT_MS = 2000;
 
   /** On SIGTERM/SIGINT: seconds of serving with readiness at 503 before the listener closes. */
   @Transform(toInt)
