@@ -57,7 +57,9 @@ export class SearchGate {
     if (now >= this.perUser) throw tooMany(`At most ${this.perUser} searches at once per user; try again shortly.`);
     this.running.set(userId, now + 1);
     try {
-      await this.slot();
+      // A free slot is taken at once (no await), so the search starts in the same tick as before the queue.
+      if (this.total < this.totalLimit) this.total++;
+      else await this.waitForSlot();
       try {
         return await task();
       } finally {
@@ -70,12 +72,8 @@ export class SearchGate {
     }
   }
 
-  /** Takes a slot of the total, waiting for one at most queueWaitMs. */
-  private async slot(): Promise<void> {
-    if (this.total < this.totalLimit) {
-      this.total++;
-      return;
-    }
+  /** Waits at most queueWaitMs for a slot of the total that a finishing search hands over. */
+  private async waitForSlot(): Promise<void> {
     if (this.queueWaitMs === 0 || this.waiting.length >= MAX_WAITING_SEARCHES) throw busy();
     await new Promise<void>((resolve, reject) => {
       const entry = {
