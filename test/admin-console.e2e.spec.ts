@@ -589,6 +589,9 @@ describe('staff console (browser e2e)', () => {
       await p.getByRole('combobox', { name: 'Action' }).click();
       await p.getByRole('option', { name: 'mfa_confirmed' }).click();
       await p.locator('table tbody tr', { hasText: /mfa_confirmed.*200/ }).waitFor();
+      // The Action picker's menu may still be open (or closing) over the page: close it before clicking on.
+      await p.keyboard.press('Escape');
+      await p.locator('#menu-action').waitFor({ state: 'hidden' });
 
       // Turned off elsewhere (through the API, with two of the recovery codes): the console's next call is
       // refused by the API's MFA guard, and the console signs out saying why.

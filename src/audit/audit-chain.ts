@@ -156,6 +156,9 @@ export function parseCheckpoint(keys: ChainKeys, text: string): Checkpoint | nul
   if (!match) return null;
   const expected = checkpointMac(keys, match[1]);
   const given = Buffer.from(match[6], 'base64url');
+  // Only the one canonical spelling of the MAC: base64url's last character carries 2 unused bits, so
+  // another spelling can decode to the same bytes.
+  if (given.toString('base64url') !== match[6]) return null;
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
   return { position: match[2], hash: Buffer.from(match[3], 'hex'), keyedFrom: match[4], at: new Date(match[5]) };
 }
