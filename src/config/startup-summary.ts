@@ -21,16 +21,18 @@ export function describeDatabase(db: DatabaseConfig): string {
   return `PostgreSQL ${db.name} on ${db.host}:${db.port}${db.user ? ` as ${db.user}` : ''}`;
 }
 
-/** The directory beside PGLITE_DATA_DIR holds the embedded database and, without JWT_SECRET, the development key. */
+/** The directory beside PGLITE_DATA_DIR holds the embedded database and the development keys of the secrets not set. */
 function dataDirectory(config: AppConfig): string {
   const dataDir = config.database.pgliteDataDir;
   if (dataDir.startsWith('memory://')) return 'Data directory: none (nothing is kept on disk)';
   const kept = [
     ...(databaseKind(config.database) === 'pglite' ? ['the embedded database'] : []),
     ...(config.auth.jwtSecret ? [] : ['the development JWT key']),
+    ...(config.auth.mfaEncryptionKey ? [] : ['the development MFA key']),
+    ...(config.audit.chainKey ? [] : ['the development audit chain key']),
   ];
   if (kept.length === 0) return 'Data directory: none (nothing is kept on disk)';
-  return `Data directory: ${resolve(dirname(dataDir))} (${kept.join(' and ')})`;
+  return `Data directory: ${resolve(dirname(dataDir))} (${kept.join(', ')})`;
 }
 
 /**
