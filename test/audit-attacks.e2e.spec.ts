@@ -12,6 +12,7 @@ import { validate } from '../src/config/app-config.js';
 import { createTestApp, type TestApp } from './utils/app.js';
 import { createTestDatabase, type TestDatabase } from './utils/database.js';
 import { createPatient, createUser } from './utils/factories.js';
+import { asSuperuser, type Query } from './utils/superuser.js';
 
 /**
  * Issue 11, item 3: the attacks that rewrote the audit trail unnoticed, each
@@ -19,23 +20,6 @@ import { createPatient, createUser } from './utils/factories.js';
  * fail and name the first bad position. The app role's attempts need
  * PostgreSQL (TEST_DATABASE_URL): PGlite has one role.
  */
-
-type Query = (sql: string, params?: unknown[]) => Promise<unknown[]>;
-
-/** One transaction as the superuser: on PostgreSQL a connection of its own, on PGlite the app's (there is only one). */
-async function asSuperuser<T>(t: TestApp, work: (query: Query) => Promise<T>): Promise<T> {
-  if (t.db.kind === 'pglite') return t.dataSource.transaction((m) => work((sql, params) => m.query(sql, params)));
-  const client = new pg.Client({ connectionString: t.db.env.DATABASE_URL });
-  await client.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(async (sql, params) => (await client.query(sql, params)).rows);
-    await client.query('COMMIT');
-    return result;
-  } finally {
-    await client.end();
-  }
-}
 
 const chainOf = (t: TestApp) => t.app.get(AuditChainService);
 

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import pg from 'pg';
 import { runAuditCommand } from '../src/audit/audit-cli.js';
 import { AuditChainService, GapAcknowledgementRefused } from '../src/audit/audit-chain.service.js';
 import { AuditService } from '../src/audit/audit.service.js';
 import { RefusalWriter } from '../src/audit/refusal-writer.js';
 import { createTestApp, type TestApp } from './utils/app.js';
+import { asSuperuser } from './utils/superuser.js';
 
 /**
  * Numbers taken without an event must not make audit-verify cry wolf
@@ -13,23 +13,6 @@ import { createTestApp, type TestApp } from './utils/app.js';
  * rolled_back; numbers a PostgreSQL crash skipped are acknowledged by an
  * operator with keyed marks and an audit event saying who and why.
  */
-
-type Query = (sql: string, params?: unknown[]) => Promise<unknown[]>;
-
-/** One transaction as the superuser: on PostgreSQL a connection of its own, on PGlite the app's (there is only one). */
-async function asSuperuser<T>(t: TestApp, work: (query: Query) => Promise<T>): Promise<T> {
-  if (t.db.kind === 'pglite') return t.dataSource.transaction((m) => work((sql, params) => m.query(sql, params)));
-  const client = new pg.Client({ connectionString: t.db.env.DATABASE_URL });
-  await client.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(async (sql, params) => (await client.query(sql, params)).rows);
-    await client.query('COMMIT');
-    return result;
-  } finally {
-    await client.end();
-  }
-}
 
 const chainOf = (t: TestApp) => t.app.get(AuditChainService);
 const kinds = async (t: TestApp) =>
