@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { Server } from 'node:http';
 import { ConsoleLogger, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -8,6 +9,7 @@ import { validate } from './config/app-config.js';
 import { readEnvironment } from './config/dotenv.js';
 import { startupSummary } from './config/startup-summary.js';
 import { DrainService } from './health/drain.service.js';
+import { ShutdownProgress } from './health/shutdown-progress.js';
 
 async function bootstrap(): Promise<void> {
   // Validated once, here: a bad configuration stops the app with one line, not a stack trace.
@@ -20,7 +22,7 @@ async function bootstrap(): Promise<void> {
     abortOnError: false,
   });
   await configureApp(app);
-  const { port, host, shutdownDrainSeconds } = config.http;
+  const { port, host, shutdownDrainSeconds, shutdownTimeoutSeconds } = config.http;
   await app.listen(port, host);
   const logger = new Logger('Bootstrap');
   for (const line of startupSummary(config)) logger.log(line);
@@ -28,6 +30,8 @@ async function bootstrap(): Promise<void> {
   // Graceful stop: readiness turns 503 at once, requests keep being served for
   // SHUTDOWN_DRAIN_SECONDS (so a load balancer can take the instance out), then
   // the listener closes, the requests in flight finish, the pool closes, exit 0.
+  // A close that takes more than SHUTDOWN_TIMEOUT_SECONDS logs what it is
+  // still waiting for (phase, connections, pool) and exits 1.
   // A second signal (Ctrl-C reaches both npm and this process, and npm forwards
   // its own) changes nothing: the stop already under way finishes.
   let stopping = false;
@@ -37,6 +41,16 @@ async function bootstrap(): Promise<void> {
     app.get(DrainService).start();
     logger.log(`${signal}: draining for ${shutdownDrainSeconds} s, then closing`);
     setTimeout(() => {
+      const deadline = setTimeout(() => {
+        void app
+          .get(ShutdownProgress)
+          .report(app.getHttpServer() as Server)
+          .then((report) => {
+            logger.error({ shutdown: report }, `still closing ${shutdownTimeoutSeconds} s after the drain; exiting`);
+            process.exit(1);
+          });
+      }, shutdownTimeoutSeconds * 1000);
+      deadline.unref();
       app.close().then(
         () => process.exit(0),
         (error: unknown) => {

@@ -79,6 +79,7 @@ async function startServer(admin: { username: string; email: string; password: s
     HOST: '127.0.0.1',
     PORT: String(await freePort()),
     LOG_LEVEL: 'warn',
+    SHUTDOWN_TIMEOUT_SECONDS: '15',
     ADMIN_CONSOLE_DIR: join(TEST_BUILD_DIR, 'admin'),
     ...settings,
   });
@@ -97,13 +98,15 @@ async function startServer(admin: { username: string; email: string; password: s
   const stop = async () => {
     try {
       if (server.exitCode === null) {
-        // It drains for SHUTDOWN_DRAIN_SECONDS (2 s by default), then closes; one that does not stop is a failure.
-        const exited = new Promise<boolean>((resolve) => server.once('exit', () => resolve(true)));
+        // It drains for SHUTDOWN_DRAIN_SECONDS (2 s by default), then closes, and exits 0; a close that overruns
+        // SHUTDOWN_TIMEOUT_SECONDS logs what it waits for and exits 1. Either way, anything but exit 0 fails.
+        const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
         server.kill('SIGTERM');
-        const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 30_000).unref());
-        if (!(await Promise.race([exited, timeout]))) {
-          server.kill('SIGKILL');
-          throw new Error(`The server did not stop within 30 s of SIGTERM:\n${log.slice(-4000)}`);
+        const timeout = new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 30_000).unref());
+        const outcome = await Promise.race([exited, timeout]);
+        if (outcome === 'hung') server.kill('SIGKILL');
+        if (outcome !== 0) {
+          throw new Error(`The server did not stop cleanly after SIGTERM (${outcome === 'hung' ? 'still running after 30 s' : `exit ${outcome}`}):\n${log.slice(-4000)}`);
         }
       }
     } finally {

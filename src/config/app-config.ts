@@ -49,6 +49,8 @@ export class AppConfig {
     adminConsoleDir: string;
     /** On SIGTERM/SIGINT: seconds of serving with readiness at 503 before the listener closes. */
     shutdownDrainSeconds: number;
+    /** After the drain: seconds the close may take before the process logs what it waits for and exits 1. */
+    shutdownTimeoutSeconds: number;
   };
   readonly database: DatabaseConfig;
   readonly auth: {
@@ -102,6 +104,7 @@ export class AppConfig {
       trustProxy: env.TRUST_PROXY,
       adminConsoleDir: env.ADMIN_CONSOLE_DIR,
       shutdownDrainSeconds: env.SHUTDOWN_DRAIN_SECONDS,
+      shutdownTimeoutSeconds: env.SHUTDOWN_TIMEOUT_SECONDS,
     };
     this.database = {
       url: env.DATABASE_URL,

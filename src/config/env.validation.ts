@@ -297,6 +297,16 @@ export class EnvironmentVariables {
   @IsInt()
   SHUTDOWN_DRAIN_SECONDS = 2;
 
+  /**
+   * On SIGTERM/SIGINT, after the drain: seconds the close may take (requests in flight, the last audit writes,
+   * the pool). Past this, one log line says what it was still waiting for, and the process exits with status 1.
+   */
+  @Transform(toInt)
+  @Min(1)
+  @Max(600)
+  @IsInt()
+  SHUTDOWN_TIMEOUT_SECONDS = 20;
+
   /** Audit events older than this many days are removed by `npm run cli -- audit-prune` (six years, as HIPAA keeps documentation). */
   @Transform(toInt)
   @Min(1)
