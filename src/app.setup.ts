@@ -3,6 +3,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppConfig } from './config/app-config.js';
 import { AppLogger } from './config/logger.js';
 import { registerAccessLog } from './http/access-log.js';
+import { closeConnectionsOnStop } from './http/connections.js';
 import { enableCors } from './http/cors.js';
 import { registerHostCheck } from './http/host-check.js';
 import { registerJsonParser } from './http/json-body.js';
@@ -49,4 +50,5 @@ export async function configureApp(app: NestFastifyApplication, config: EdgeConf
   serveOpenApi(app);
   await serveConsole(app, config.consoleDir);
   limitSlowClients(app.getHttpServer() as Server);
+  closeConnectionsOnStop(fastify, app.getHttpServer() as Server);
 }

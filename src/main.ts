@@ -42,13 +42,9 @@ async function bootstrap(): Promise<void> {
     logger.log(`${signal}: draining for ${shutdownDrainSeconds} s, then closing`);
     setTimeout(() => {
       const deadline = setTimeout(() => {
-        void app
-          .get(ShutdownProgress)
-          .report(app.getHttpServer() as Server)
-          .then((report) => {
-            logger.error({ shutdown: report }, `still closing ${shutdownTimeoutSeconds} s after the drain; exiting`);
-            process.exit(1);
-          });
+        const report = app.get(ShutdownProgress).report(app.getHttpServer() as Server);
+        logger.error({ shutdown: report }, `still closing ${shutdownTimeoutSeconds} s after the drain; exiting`);
+        process.exit(1);
       }, shutdownTimeoutSeconds * 1000);
       deadline.unref();
       app.close().then(

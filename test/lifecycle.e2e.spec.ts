@@ -1,8 +1,21 @@
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PasswordHasher } from '../src/auth/password-hasher.js';
 import { createSuperuser } from '../src/auth/superuser.js';
 import { createTestApp, type TestApp } from './utils/app.js';
 import { buildUser, createUser } from './utils/factories.js';
+
+async function openSocket(port: number): Promise<Socket> {
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  return socket;
+}
+
+async function firstChunk(socket: Socket): Promise<string> {
+  const [chunk] = (await once(socket, 'data')) as [Buffer];
+  return chunk.toString('latin1');
+}
 
 describe('create-superuser and shutdown (e2e)', () => {
   let t: TestApp;
@@ -65,13 +78,24 @@ describe('create-superuser and shutdown (e2e)', () => {
       started();
       return verify(hash, password, key);
     };
+    // Connections a client keeps open without a request in progress: one that never sent anything (a browser's
+    // preconnect) and one idle after a request. Node's close() alone waited for the first until the client hung up.
+    const { port } = new URL(t.baseUrl);
+    const silent = await openSocket(Number(port));
+    const kept = await openSocket(Number(port));
+    kept.write(`GET /health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    expect(await firstChunk(kept)).toMatch(/^HTTP\/1\.1 200/);
+    const dropped = Promise.all([once(silent, 'close'), once(kept, 'close')]);
+
     const inFlight = t.http.post('/api/auth/login/', { username: input.username, password: input.password });
     await serving;
     const closing = t.app.close();
     closed = true;
 
     const res = await inFlight;
+    // Resolves only once every connection has ended: the server ended both, the clients did nothing.
     await closing;
+    await dropped;
     expect(res.status).toBe(200);
     expect(res.body.access).toEqual(expect.any(String));
     await expect(fetch(`${t.baseUrl}/health`)).rejects.toThrow();

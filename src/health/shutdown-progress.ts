@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { Injectable, type BeforeApplicationShutdown, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { type ConnectionCounts, connectionCounts } from '../http/connections.js';
 
 /** The counters node-postgres' pool keeps (PGlite's single-session pool has none). */
 interface PoolCounters {
@@ -15,8 +16,8 @@ export interface ShutdownReport {
   /** The last phase of Nest's close that began (each phase starts when the one before has finished). */
   phase: string;
   msInPhase: number;
-  /** Open HTTP connections (a client still sending, or a response not finished). */
-  httpConnections: number | null;
+  /** Open HTTP connections: with a request in progress (a response not finished) and without. */
+  httpConnections: ConnectionCounts | null;
   /** The database pool: connections checked out (not idle) are what `pool.end()` waits for. */
   pool: { total: number; idle: number; waiting: number } | null;
   /** Node's own list of what keeps the event loop alive, counted by kind (sockets, timers). */
@@ -53,7 +54,7 @@ export class ShutdownProgress implements OnModuleDestroy, BeforeApplicationShutd
     this.since = Date.now();
   }
 
-  async report(server: Server | undefined): Promise<ShutdownReport> {
+  report(server: Server | undefined): ShutdownReport {
     const activeResources: Record<string, number> = {};
     for (const kind of process.getActiveResourcesInfo()) activeResources[kind] = (activeResources[kind] ?? 0) + 1;
     // Read-only counters of TypeORM's pg pool (public fields of node-postgres' Pool): nothing here queries it.
@@ -62,9 +63,7 @@ export class ShutdownProgress implements OnModuleDestroy, BeforeApplicationShutd
       counters && typeof counters.totalCount === 'number'
         ? { total: counters.totalCount, idle: counters.idleCount ?? 0, waiting: counters.waitingCount ?? 0 }
         : null;
-    const httpConnections = server
-      ? await new Promise<number | null>((resolve) => server.getConnections((error, count) => resolve(error ? null : count)))
-      : null;
+    const httpConnections = connectionCounts(server);
     return { phase: this.phase, msInPhase: Date.now() - this.since, httpConnections, pool, activeResources };
   }
 }

@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AppProcess } from './utils/app-process.js';
 import { PgCluster } from './utils/cluster.js';
@@ -145,6 +147,41 @@ describe('Graceful shutdown: SIGTERM under load', () => {
     },
     sized(120_000, 180_000),
   );
+
+  it('a stop held past SHUTDOWN_TIMEOUT_SECONDS by a request that never ends exits 1, and its log line says what held it', async () => {
+    const held = await AppProcess.start(cluster.appUrl, { SHUTDOWN_DRAIN_SECONDS: '0', SHUTDOWN_TIMEOUT_SECONDS: '1' });
+    const socket = connect(held.port, '127.0.0.1');
+    try {
+      await once(socket, 'connect');
+      // Headers, then a body that never arrives: a request in progress until REQUEST_TIMEOUT_MS (30 s).
+      socket.write(
+        `POST /api/auth/login/ HTTP/1.1\r\nHost: 127.0.0.1:${held.port}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"username"`,
+      );
+      await sleep(300);
+      const signalled = now();
+      held.signal('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      const exit = await Promise.race([held.exited, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 20_000)))]);
+      clearTimeout(timer);
+      if (!exit) held.signal('SIGKILL');
+      const line = held.output.find((l) => l.includes('still closing'));
+      report('shutdown deadline: a request that never ends', {
+        exit,
+        afterSigtermMs: exit ? at(exit.at, signalled) : null,
+        logLine: line ?? null,
+      });
+      expect(exit).toMatchObject({ code: 1 });
+      expect(JSON.parse(line ?? '{}')).toMatchObject({
+        level: 50,
+        shutdown: { httpConnections: { serving: 1, idle: 0 }, phase: expect.stringContaining('HTTP server') },
+      });
+      // The report names no request content (ids, bodies): only counts and the phase.
+      expect(line).not.toContain('username');
+    } finally {
+      socket.destroy();
+      await held.stop();
+    }
+  }, 60_000);
 });
 
 function lastAt(outcomes: Outcome[], from: number): number | null {
