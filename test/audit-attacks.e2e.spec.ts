@@ -104,6 +104,11 @@ describe('Audit attack: an aggregated refusal row’s count or route changed (e2
     // A minute's anonymous 401s of one client on one route, as RefusalWriter writes them: one row with a count.
     await insertInto(t.dataSource)([
       {
+        action: 'access_denied',
+        resourceType: null,
+        resourceId: null,
+        patientId: null,
+        patientIds: null,
         actorId: null,
         sessionId: null,
         status: 401,

@@ -217,6 +217,8 @@ describe('GET /api/admin/audit-events/ (e2e)', () => {
     patientId = (await createPatient(t.http, alice.access)).id;
     await t.http.get(`/api/patients/${patientId}/`, { token: alice.access });
     await t.http.get(`/api/patients/${patientId}/`, { token: bob.access });
+    // Bob's 404 is a refusal: RefusalWriter writes it in its next batch.
+    await t.app.get(RefusalWriter).flush();
   });
   afterAll(() => t?.close());
 

@@ -65,7 +65,7 @@ export class AuditInterceptor implements NestInterceptor {
               // A failed audit write is not recorded again (it would fail the same way).
               if (spec && !(error instanceof ServiceUnavailableException)) {
                 const status = error instanceof HttpException ? error.getStatus() : databaseUnavailable(error) ? 503 : 500;
-                void this.audit.recordQuietly(
+                this.audit.recordRefusal(
                   {
                     action: spec.action,
                     resourceType: spec.resource,

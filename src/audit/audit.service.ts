@@ -9,6 +9,7 @@ import type { EventRow } from './audit-chain.js';
 import type { AuditAction, AuditResourceType } from './audit-event.entity.js';
 import { AuditEventsRepository, type EventValues, SEQ_ORDER } from './audit-events.repository.js';
 import { AuditWitness } from './audit-witness.js';
+import { RefusalWriter } from './refusal-writer.js';
 import type { AuditEventDto } from './dto/audit-event-response.dto.js';
 import type { ListAuditEventsDto } from './dto/list-audit-events.dto.js';
 
@@ -63,7 +64,7 @@ function patientsOf(input: AuditEventInput): string[] | null {
  * Records the audit trail and lists it. Rows carry ids only (never names,
  * ages or addresses). An insert is numbered and stamped by the database and
  * queued; AuditChainService seals the queue into the keyed hash chain, off
- * the request path. Refusals of requests are recorded by RefusalWriter.
+ * the request path. Refusals, of every kind, are written by RefusalWriter.
  */
 @Injectable()
 export class AuditService {
@@ -73,6 +74,7 @@ export class AuditService {
     private readonly events: AuditEventsRepository,
     private readonly witness: AuditWitness,
     private readonly cursors: CursorCodec,
+    private readonly refusals: RefusalWriter,
   ) {}
 
   /**
@@ -94,13 +96,15 @@ export class AuditService {
     }
   }
 
-  /** Records an event without failing the caller: for refusals, which return no data to protect. */
-  async recordQuietly(input: AuditEventInput, context?: AuditRequestContext): Promise<void> {
-    try {
-      await this.insert(input, undefined, context ?? auditContext.getStore());
-    } catch (error) {
-      this.logger.error({ err: { message: (error as Error).message }, action: input.action }, 'audit event not written');
-    }
+  /**
+   * Records a refusal (a 404 for someone else's record, a wrong password, a
+   * wrong MFA code): one event, handed to the RefusalWriter, which writes it
+   * within a second in a batch. Never fails or holds up the caller, and takes
+   * no connection from the request pool (issue 11, item 1): a refusal returns
+   * no data to protect.
+   */
+  recordRefusal(input: AuditEventInput & { reason: string }, context?: AuditRequestContext): void {
+    this.refusals.refusedEvent(input, context ?? auditContext.getStore());
   }
 
   private async insert(input: AuditEventInput, manager: EntityManager | undefined, ctx: AuditRequestContext | undefined) {

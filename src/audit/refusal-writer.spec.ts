@@ -81,6 +81,33 @@ describe(RefusalWriter.name, () => {
     );
   });
 
+  it('writes a refusal decided past the guards (a 404, a wrong password) as one row each, with what it concerned', async () => {
+    const { writer, written } = setup();
+    const ctx = { requestId: 'req-9', clientIp: '203.0.113.7', userAgent: 'ua/1', actorId: 'a1', sessionId: 's1' };
+    const patient = '6F1C3B1E-8D51-4A5E-9A53-1D0C2F3B4A5C';
+    for (let i = 0; i < 2; i++) {
+      writer.refusedEvent({ action: 'read', resourceType: 'patient', resourceId: patient, patientId: patient, status: 404, reason: 'not_found' }, ctx);
+    }
+    // A failed login: no actor, whatever the request's context says; never folded into an aggregate.
+    writer.refusedEvent({ action: 'login_failed', resourceType: 'user', actorId: null, status: 401, reason: 'wrong_password' }, undefined);
+    await writer.flush();
+    expect(written.flat()).toEqual([
+      ...Array.from({ length: 2 }, () =>
+        expect.objectContaining({
+          action: 'read',
+          resourceId: patient,
+          patientIds: [patient.toLowerCase()],
+          actorId: 'a1',
+          sessionId: 's1',
+          requestId: 'req-9',
+          clientIp: '203.0.113.7',
+          count: 1,
+        }),
+      ),
+      expect.objectContaining({ action: 'login_failed', actorId: null, patientIds: null, requestId: null, reason: 'wrong_password', count: 1 }),
+    ]);
+  });
+
   it('holds at most maxKeys aggregates and maxEvents rows: the rest is counted as lost, reported in one line a second', async () => {
     const { writer, written, warn } = setup({ maxKeys: 3, maxEvents: 2, batchRows: 100 });
     for (let i = 0; i < 10; i++) writer.refused(noToken(), anonymous(`203.0.113.${i}`));

@@ -1,15 +1,16 @@
 import { type BeforeApplicationShutdown, Logger, type OnModuleInit } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
+import type { AuditAction, AuditResourceType } from './audit-event.entity.js';
 import type { AuditWitness } from './audit-witness.js';
 import type { Refusal, RefusalRecorder, RefusedRequest } from '../common/refusal.js';
-import { bounded, contextOf } from './audit-context.js';
+import { type AuditRequestContext, bounded, contextOf } from './audit-context.js';
 
 export interface RefusalWriterLimits {
   /** Distinct (client IP, route, status, reason, minute) aggregates held at once. */
   maxKeys: number;
   /** Authenticated refusals (one row each) waiting to be written. */
   maxEvents: number;
-  /** Rows per INSERT; this many waiting events also start a write before the next tick. */
+  /** Rows per INSERT (a longer queue is written in several, one after the other). */
   batchRows: number;
   /** How often waiting rows are written, and losses reported. */
   flushMs: number;
@@ -23,6 +24,12 @@ export const DEFAULT_REFUSAL_WRITER_LIMITS: RefusalWriterLimits = {
 };
 
 interface RefusalRow {
+  action: AuditAction;
+  resourceType: AuditResourceType | null;
+  resourceId: string | null;
+  patientId: string | null;
+  /** Every patient the refused request named (patientId among them), or null. */
+  patientIds: string[] | null;
   actorId: string | null;
   sessionId: string | null;
   status: number;
@@ -35,6 +42,24 @@ interface RefusalRow {
 }
 
 type Sink = (rows: RefusalRow[]) => Promise<void>;
+
+/**
+ * A refusal decided past the guards, with what it concerned: a handler's 404
+ * for someone else's patient, a 409, a wrong password, a wrong MFA code.
+ * One row each, whoever the caller (it names a resource or an account).
+ */
+export interface RefusalEvent {
+  action: AuditAction;
+  status: number;
+  reason: string;
+  resourceType?: AuditResourceType | null;
+  resourceId?: string | null;
+  patientId?: string | null;
+  patientIds?: string[] | null;
+  /** Override the request's (a failed login names no actor, a refresh names the token's). */
+  actorId?: string | null;
+  sessionId?: string | null;
+}
 type WarnLogger = Pick<Logger, 'warn'>;
 
 const MINUTE_MS = 60_000;
@@ -42,11 +67,19 @@ const MAX_ROUTE = 128;
 
 /** One statement for any batch size (arrays, not a VALUES list built per call). */
 const INSERT = `
-  INSERT INTO audit_events (action, actor_id, session_id, status, reason, request_id, client_ip, user_agent, route, count)
-  SELECT 'access_denied', u.actor_id, u.session_id, u.status, u.reason, u.request_id, u.client_ip, u.user_agent, u.route, u.count
-    FROM unnest($1::uuid[], $2::uuid[], $3::smallint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::integer[])
-      AS u(actor_id, session_id, status, reason, request_id, client_ip, user_agent, route, count)
+  INSERT INTO audit_events
+    (action, resource_type, resource_id, patient_id, patient_ids,
+     actor_id, session_id, status, reason, request_id, client_ip, user_agent, route, count)
+  SELECT u.action, u.resource_type, u.resource_id, u.patient_id, u.patient_ids::uuid[],
+         u.actor_id, u.session_id, u.status, u.reason, u.request_id, u.client_ip, u.user_agent, u.route, u.count
+    FROM unnest($1::text[], $2::text[], $3::uuid[], $4::uuid[], $5::text[],
+                $6::uuid[], $7::uuid[], $8::smallint[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::integer[])
+      AS u(action, resource_type, resource_id, patient_id, patient_ids,
+           actor_id, session_id, status, reason, request_id, client_ip, user_agent, route, count)
   RETURNING seq`;
+
+/** uuid[] per row travels as its text form ('{a,b}'): unnest cannot take an array of arrays of different lengths. */
+const arrayLiteral = (ids: string[] | null) => (ids && ids.length ? `{${ids.join(',')}}` : null);
 
 /**
  * Writes a batch on one connection of the pool, held only for its
@@ -60,6 +93,11 @@ export function insertInto(dataSource: DataSource, witness?: AuditWitness): Sink
     const column = <K extends keyof RefusalRow>(key: K) => rows.map((row) => row[key]);
     await dataSource.transaction(async (m) => {
       const taken = (await m.query(INSERT, [
+        column('action'),
+        column('resourceType'),
+        column('resourceId'),
+        column('patientId'),
+        rows.map((row) => arrayLiteral(row.patientIds)),
         column('actorId'),
         column('sessionId'),
         column('status'),
@@ -84,8 +122,10 @@ export function insertInto(dataSource: DataSource, witness?: AuditWitness): Sink
  *   an anonymous rate limit) joins an aggregate of its client IP, route,
  *   status, reason and minute: one row with a `count`, written once its
  *   minute is over (keeping the first request's id and user agent);
- * - an authenticated caller's refusal (a 403, their own 429) stays one row,
- *   written within a second;
+ * - an authenticated caller's refusal (a 403, their own 429), and one decided
+ *   past the guards (a 404 for someone else's record, a wrong password or
+ *   MFA code: refusedEvent), stays one row, written at once when no write
+ *   is running, else with the others that arrive meanwhile (group commit);
  * - rows are written in batches by one statement at a time, so the writer
  *   never holds more than one connection;
  * - memory is bounded (maxKeys aggregates, maxEvents rows): past that, and
@@ -136,6 +176,11 @@ export class RefusalWriter implements RefusalRecorder, OnModuleInit, BeforeAppli
     const ctx = contextOf(request);
     const pattern = request.routeOptions?.url;
     const row: RefusalRow = {
+      action: 'access_denied',
+      resourceType: null,
+      resourceId: null,
+      patientId: null,
+      patientIds: null,
       actorId: ctx.actorId,
       sessionId: ctx.sessionId,
       status: refusal.getStatus(),
@@ -150,10 +195,34 @@ export class RefusalWriter implements RefusalRecorder, OnModuleInit, BeforeAppli
     else this.aggregate(row);
   }
 
+  /** Records `event` as one row, in the request's context (`ctx`): batched like an authenticated refusal. */
+  refusedEvent(event: RefusalEvent, ctx: AuditRequestContext | undefined): void {
+    const patients = new Set<string>();
+    if (event.patientId) patients.add(event.patientId.toLowerCase());
+    for (const id of event.patientIds ?? []) patients.add(id.toLowerCase());
+    this.enqueue({
+      action: event.action,
+      resourceType: event.resourceType ?? null,
+      resourceId: event.resourceId ?? null,
+      patientId: event.patientId ?? null,
+      patientIds: patients.size ? [...patients] : null,
+      actorId: event.actorId !== undefined ? event.actorId : (ctx?.actorId ?? null),
+      sessionId: event.sessionId !== undefined ? event.sessionId : (ctx?.sessionId ?? null),
+      status: event.status,
+      reason: bounded(event.reason, 200) ?? 'refused',
+      requestId: ctx?.requestId ?? null,
+      clientIp: ctx?.clientIp ?? null,
+      userAgent: ctx?.userAgent ?? null,
+      route: null,
+      count: 1,
+    });
+  }
+
   private enqueue(row: RefusalRow): void {
     if (this.events.length >= this.limits.maxEvents) return this.lose(1);
     this.events.push(row);
-    if (this.events.length >= this.limits.batchRows) this.writeSoon();
+    // Group commit: written at once when no write is running; what arrives meanwhile goes in the next batch.
+    this.writeSoon();
   }
 
   private aggregate(row: RefusalRow): void {
@@ -184,6 +253,7 @@ export class RefusalWriter implements RefusalRecorder, OnModuleInit, BeforeAppli
     this.scheduled = true;
     void this.writeDue(false).finally(() => {
       this.scheduled = false;
+      if (this.events.length > 0) this.writeSoon();
     });
   }
 

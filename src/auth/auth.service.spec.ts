@@ -45,7 +45,7 @@ describe(AuthService.name, () => {
   const hasher = { hash: jest.fn<PasswordHasher['hash']>(), verify: jest.fn<PasswordHasher['verify']>() };
   const audit = {
     record: jest.fn<AuditService['record']>(),
-    recordQuietly: jest.fn<AuditService['recordQuietly']>(),
+    recordRefusal: jest.fn<AuditService['recordRefusal']>(),
   };
   const mfa = { verifyLoginFactor: jest.fn<MfaService['verifyLoginFactor']>() };
   const lockout = {
@@ -155,7 +155,7 @@ describe(AuthService.name, () => {
       expect(new Set(errors.map((e) => JSON.stringify((e as UnauthorizedException).getResponse()))).size).toBe(1);
       expect(lockout.recordFailure.mock.calls).toEqual([[`user:${found.id}`], [`user:${found.id}`], [`user:${found.id}`]]);
       expect(sessions.open).not.toHaveBeenCalled();
-      expect(audit.recordQuietly.mock.calls.map(([event]) => event.reason)).toEqual(['wrong_password', 'missing_otp', 'wrong_otp']);
+      expect(audit.recordRefusal.mock.calls.map(([event]) => event.reason)).toEqual(['wrong_password', 'missing_otp', 'wrong_otp']);
     });
 
     it('a locked username is refused before any lookup or hashing, and a success counts no failure', async () => {

@@ -56,7 +56,7 @@ export class AuthService {
       });
     } catch (error) {
       if (error instanceof HttpException && error.getStatus() === 409) {
-        void this.audit.recordQuietly({ action: 'create', resourceType: 'user', status: 409, reason: 'conflict' });
+        this.audit.recordRefusal({ action: 'create', resourceType: 'user', status: 409, reason: 'conflict' });
       }
       throw error;
     }
@@ -80,7 +80,7 @@ export class AuthService {
       await this.lockout.recordFailure(subject);
       // The account's id when there is one (never the username typed: it may be a mistyped password).
       const reason = !user ? 'unknown_user' : !valid ? 'wrong_password' : !user.isActive ? 'inactive_user' : factor;
-      void this.audit.recordQuietly({
+      this.audit.recordRefusal({
         action: 'login_failed',
         resourceType: 'user',
         resourceId: user?.id ?? null,
@@ -115,7 +115,7 @@ export class AuthService {
     try {
       await this.lockout.assertNotLocked(subject);
     } catch (error) {
-      void this.audit.recordQuietly({ ...event, resourceType: 'user', status: 429, reason: 'locked' });
+      this.audit.recordRefusal({ ...event, resourceType: 'user', status: 429, reason: 'locked' });
       throw error;
     }
   }
@@ -130,13 +130,13 @@ export class AuthService {
     try {
       claims = this.tokens.verifyRefresh(token);
     } catch (error) {
-      void this.audit.recordQuietly({ action: 'token_refreshed', status: 401, reason: 'invalid_token' });
+      this.audit.recordRefusal({ action: 'token_refreshed', status: 401, reason: 'invalid_token' });
       throw error;
     }
     const who = { actorId: claims.sub, sessionId: claims.sid, resourceType: 'user' as const, resourceId: claims.sub };
     const result = await this.sessions.rotate(claims.sid, claims.sub, claims.jti);
     if (!result.ok) {
-      void this.audit.recordQuietly(
+      this.audit.recordRefusal(
         result.reason === 'reused'
           ? { ...who, action: 'refresh_reuse_detected', status: 401, reason: 'session_revoked' }
           : { ...who, action: 'token_refreshed', status: 401, reason: 'session_ended' },
@@ -165,7 +165,7 @@ export class AuthService {
     try {
       claims = this.tokens.verifyRefresh(token);
     } catch (error) {
-      void this.audit.recordQuietly({ action: 'logout', status: 401, reason: 'invalid_token' });
+      this.audit.recordRefusal({ action: 'logout', status: 401, reason: 'invalid_token' });
       throw error;
     }
     await this.dataSource.transaction(async (manager) => {
@@ -199,7 +199,7 @@ export class AuthService {
     await this.assertNotLocked(subject, { action: 'password_changed', resourceId: userId });
     if (!(await this.hasher.verify(user.passwordHash, dto.old_password, subject))) {
       await this.lockout.recordFailure(subject);
-      void this.audit.recordQuietly({
+      this.audit.recordRefusal({
         action: 'password_changed',
         resourceType: 'user',
         resourceId: userId,

@@ -14,7 +14,7 @@ export function fakeTransactions(repository: unknown) {
   };
   const audit = {
     record: jest.fn(async (_event: unknown, _manager?: unknown) => undefined),
-    recordQuietly: jest.fn(async (_event: unknown, _context?: unknown) => undefined),
+    recordRefusal: jest.fn((_event: unknown, _context?: unknown) => undefined),
   };
   return {
     manager,

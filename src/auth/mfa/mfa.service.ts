@@ -65,7 +65,7 @@ export class MfaService {
     const stored = await this.repository.upsertPendingFactor(user.id, sealSecret(this.keys.encryption, secret, user.id));
     const event = { action: 'mfa_setup', resourceType: 'user', resourceId: user.id } as const;
     if (!stored) {
-      void this.audit.recordQuietly({ ...event, status: 409, reason: 'already_enabled' });
+      this.audit.recordRefusal({ ...event, status: 409, reason: 'already_enabled' });
       throw new ConflictException('Two-factor authentication is already on; disable it before setting it up again.');
     }
     await this.audit.record({ ...event, status: 200 });
@@ -77,14 +77,14 @@ export class MfaService {
     const factor = await this.repository.findFactor(user.id);
     const event = { action: 'mfa_confirmed', resourceType: 'user', resourceId: user.id } as const;
     if (!factor || factor.confirmed) {
-      void this.audit.recordQuietly({ ...event, status: 409, reason: factor ? 'already_enabled' : 'no_setup' });
+      this.audit.recordRefusal({ ...event, status: 409, reason: factor ? 'already_enabled' : 'no_setup' });
       throw new ConflictException(
         factor ? 'Two-factor authentication is already on.' : 'There is no setup to confirm: start with POST /api/auth/mfa/setup/.',
       );
     }
     const step = this.checkTotp(user.id, factor, code);
     if (step === null) {
-      void this.audit.recordQuietly({ action: 'mfa_failed', resourceType: 'user', resourceId: user.id, status: 400, reason: 'confirm_wrong_code' });
+      this.audit.recordRefusal({ action: 'mfa_failed', resourceType: 'user', resourceId: user.id, status: 400, reason: 'confirm_wrong_code' });
       throw new ValidationFailedException({ code: ['code is not correct: check the time on the device and try the next code'] });
     }
     const codes = newRecoveryCodes();
@@ -121,7 +121,7 @@ export class MfaService {
     const codeOk = passwordOk && (await this.useCode(user.id, factor, dto.code)) !== null;
     if (!codeOk) {
       await this.lockout.recordFailure(`user:${user.id}`);
-      void this.audit.recordQuietly({ ...event, action: 'mfa_failed', status: 400, reason: passwordOk ? 'disable_wrong_code' : 'disable_wrong_password' });
+      this.audit.recordRefusal({ ...event, action: 'mfa_failed', status: 400, reason: passwordOk ? 'disable_wrong_code' : 'disable_wrong_password' });
       const message = 'the password or the code is not correct';
       throw new ValidationFailedException({ password: [message], code: [message] });
     }
@@ -168,7 +168,7 @@ export class MfaService {
       if (step !== null && (await this.repository.useStep(userId, step))) return 'totp';
       // Right code, but its step (or a later one) was already used: a replay.
       const replay = step === null && this.checkTotp(userId, { ...factor, lastUsedStep: null }, code) !== null;
-      void this.audit.recordQuietly({ ...event, action: 'mfa_failed', status: 401, reason: replay || step !== null ? 'replayed_code' : 'wrong_code' });
+      this.audit.recordRefusal({ ...event, action: 'mfa_failed', status: 401, reason: replay || step !== null ? 'replayed_code' : 'wrong_code' });
       return null;
     }
     const hash = hashRecoveryCode(this.keys.recoveryCodes, code);
@@ -179,7 +179,7 @@ export class MfaService {
       return true;
     });
     if (spent) return 'recovery';
-    void this.audit.recordQuietly({ ...event, action: 'mfa_failed', status: 401, reason: 'wrong_recovery_code' });
+    this.audit.recordRefusal({ ...event, action: 'mfa_failed', status: 401, reason: 'wrong_recovery_code' });
     return null;
   }
 
