@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { type ChainKeys, type EventRow, keyedLinkHash } from '../src/audit/audit-chain.js';
 import { AUDIT_CHAIN_KEYS, AuditChainService } from '../src/audit/audit-chain.service.js';
+import { AuditEventsRepository } from '../src/audit/audit-events.repository.js';
 import { AuditSealer } from '../src/audit/audit-sealer.js';
 import { AuditWitness } from '../src/audit/audit-witness.js';
-import { insertInto } from '../src/audit/refusal-writer.js';
 import { AuditService } from '../src/audit/audit.service.js';
 import { createDatabaseRoles } from '../src/database/db-roles.js';
 import { validate } from '../src/config/app-config.js';
@@ -102,7 +102,7 @@ describe('Audit attack: an aggregated refusal row’s count or route changed (e2
   ])('audit-verify names the link whose %s was changed', async (_field, tamper) => {
     await someEvents(t, 1);
     // A minute's anonymous 401s of one client on one route, as RefusalWriter writes them: one row with a count.
-    await insertInto(t.dataSource)([
+    await t.app.get(AuditEventsRepository).insertRefusals([
       {
         action: 'access_denied',
         resourceType: null,

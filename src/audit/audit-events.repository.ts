@@ -3,6 +3,7 @@ import { DataSource, type EntityManager, type ObjectLiteral, type SelectQueryBui
 import { applyKeyset, type PageRequest, type SortField } from '../common/pagination/keyset-query.js';
 import { PreparedSql } from '../database/prepared-sql.js';
 import type { EventRow } from './audit-chain.js';
+import type { AuditAction, AuditResourceType } from './audit-event.entity.js';
 
 /** What the app writes; seq and at come from the stamp trigger. */
 export interface EventValues {
@@ -20,6 +21,41 @@ export interface EventValues {
   clientIp: string | null;
   userAgent: string | null;
 }
+
+/** A refusal row as RefusalWriter batches it: `count` > 1 for a minute's anonymous refusals of one client and route. */
+export interface RefusalValues {
+  action: AuditAction;
+  resourceType: AuditResourceType | null;
+  resourceId: string | null;
+  patientId: string | null;
+  /** Every patient the refused request named (patientId among them), or null. */
+  patientIds: string[] | null;
+  actorId: string | null;
+  sessionId: string | null;
+  status: number;
+  reason: string;
+  requestId: string | null;
+  clientIp: string | null;
+  userAgent: string | null;
+  route: string | null;
+  count: number;
+}
+
+/** One statement for any batch size (arrays, not a VALUES list built per call). */
+const INSERT_REFUSALS = `
+  INSERT INTO audit_events
+    (action, resource_type, resource_id, patient_id, patient_ids,
+     actor_id, session_id, status, reason, request_id, client_ip, user_agent, route, count)
+  SELECT u.action, u.resource_type, u.resource_id, u.patient_id, u.patient_ids::uuid[],
+         u.actor_id, u.session_id, u.status, u.reason, u.request_id, u.client_ip, u.user_agent, u.route, u.count
+    FROM unnest($1::text[], $2::text[], $3::uuid[], $4::uuid[], $5::text[],
+                $6::uuid[], $7::uuid[], $8::smallint[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::integer[])
+      AS u(action, resource_type, resource_id, patient_id, patient_ids,
+           actor_id, session_id, status, reason, request_id, client_ip, user_agent, route, count)
+  RETURNING seq`;
+
+/** uuid[] per row travels as its text form ('{a,b}'): unnest cannot take an array of arrays of different lengths. */
+const arrayLiteral = (ids: string[] | null) => (ids && ids.length ? `{${ids.join(',')}}` : null);
 
 export interface EventFilter {
   actor?: string;
@@ -63,6 +99,36 @@ export class AuditEventsRepository {
     private readonly dataSource: DataSource,
     private readonly sql: PreparedSql,
   ) {}
+
+  /**
+   * Writes a batch of refusals in one transaction on one connection of the
+   * pool, held only for it. `taken` gets each number with the transaction's
+   * manager (AuditWitness: when it does not commit, the sealer marks them
+   * rolled_back and audit-verify sees no gap). Writes; never in a request's transaction.
+   */
+  async insertRefusals(rows: RefusalValues[], taken?: (seq: string, manager: EntityManager) => void): Promise<void> {
+    if (rows.length === 0) return;
+    const column = <K extends keyof RefusalValues>(key: K) => rows.map((row) => row[key]);
+    await this.dataSource.transaction(async (m) => {
+      const numbers = (await m.query(INSERT_REFUSALS, [
+        column('action'),
+        column('resourceType'),
+        column('resourceId'),
+        column('patientId'),
+        rows.map((row) => arrayLiteral(row.patientIds)),
+        column('actorId'),
+        column('sessionId'),
+        column('status'),
+        column('reason'),
+        column('requestId'),
+        column('clientIp'),
+        column('userAgent'),
+        column('route'),
+        column('count'),
+      ])) as Array<{ seq: string }>;
+      for (const { seq } of numbers) taken?.(String(seq), m);
+    });
+  }
 
   /** Inserts one event (in `manager`'s transaction when given) and returns its number. */
   async insertEvent(v: EventValues, manager?: EntityManager): Promise<string> {

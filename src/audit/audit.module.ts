@@ -32,6 +32,6 @@ import { AuditService } from './audit.service.js';
       useFactory: (config: AppConfig) => resolveAuditChainKeys(config.audit.chainKey, config.database.pgliteDataDir),
     },
   ],
-  exports: [AuditService, AuditChainService, AuditWitness],
+  exports: [AuditService, AuditChainService, AuditWitness, AuditEventsRepository],
 })
 export class AuditModule {}

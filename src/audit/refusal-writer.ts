@@ -1,7 +1,6 @@
 import { type BeforeApplicationShutdown, Logger, type OnModuleInit } from '@nestjs/common';
-import type { DataSource } from 'typeorm';
 import type { AuditAction, AuditResourceType } from './audit-event.entity.js';
-import type { AuditWitness } from './audit-witness.js';
+import type { RefusalValues as RefusalRow } from './audit-events.repository.js';
 import type { Refusal, RefusalRecorder, RefusedRequest } from '../common/refusal.js';
 import { type AuditRequestContext, bounded, contextOf } from './audit-context.js';
 
@@ -23,24 +22,8 @@ export const DEFAULT_REFUSAL_WRITER_LIMITS: RefusalWriterLimits = {
   flushMs: 1000,
 };
 
-interface RefusalRow {
-  action: AuditAction;
-  resourceType: AuditResourceType | null;
-  resourceId: string | null;
-  patientId: string | null;
-  /** Every patient the refused request named (patientId among them), or null. */
-  patientIds: string[] | null;
-  actorId: string | null;
-  sessionId: string | null;
-  status: number;
-  reason: string;
-  requestId: string | null;
-  clientIp: string | null;
-  userAgent: string | null;
-  route: string | null;
-  count: number;
-}
 
+/** Writes one batch (AuditEventsRepository.insertRefusals); throws when it cannot. */
 type Sink = (rows: RefusalRow[]) => Promise<void>;
 
 /**
@@ -64,54 +47,6 @@ type WarnLogger = Pick<Logger, 'warn'>;
 
 const MINUTE_MS = 60_000;
 const MAX_ROUTE = 128;
-
-/** One statement for any batch size (arrays, not a VALUES list built per call). */
-const INSERT = `
-  INSERT INTO audit_events
-    (action, resource_type, resource_id, patient_id, patient_ids,
-     actor_id, session_id, status, reason, request_id, client_ip, user_agent, route, count)
-  SELECT u.action, u.resource_type, u.resource_id, u.patient_id, u.patient_ids::uuid[],
-         u.actor_id, u.session_id, u.status, u.reason, u.request_id, u.client_ip, u.user_agent, u.route, u.count
-    FROM unnest($1::text[], $2::text[], $3::uuid[], $4::uuid[], $5::text[],
-                $6::uuid[], $7::uuid[], $8::smallint[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::integer[])
-      AS u(action, resource_type, resource_id, patient_id, patient_ids,
-           actor_id, session_id, status, reason, request_id, client_ip, user_agent, route, count)
-  RETURNING seq`;
-
-/** uuid[] per row travels as its text form ('{a,b}'): unnest cannot take an array of arrays of different lengths. */
-const arrayLiteral = (ids: string[] | null) => (ids && ids.length ? `{${ids.join(',')}}` : null);
-
-/**
- * Writes a batch on one connection of the pool, held only for its
- * transaction. The numbers the rows took go to the witness, so when the
- * transaction does not commit the sealer marks them rolled_back and
- * audit-verify sees no gap (issue 11, item 3: every number is accounted for).
- */
-export function insertInto(dataSource: DataSource, witness?: AuditWitness): Sink {
-  return async (rows) => {
-    if (rows.length === 0) return;
-    const column = <K extends keyof RefusalRow>(key: K) => rows.map((row) => row[key]);
-    await dataSource.transaction(async (m) => {
-      const taken = (await m.query(INSERT, [
-        column('action'),
-        column('resourceType'),
-        column('resourceId'),
-        column('patientId'),
-        rows.map((row) => arrayLiteral(row.patientIds)),
-        column('actorId'),
-        column('sessionId'),
-        column('status'),
-        column('reason'),
-        column('requestId'),
-        column('clientIp'),
-        column('userAgent'),
-        column('route'),
-        column('count'),
-      ])) as Array<{ seq: string }>;
-      for (const { seq } of taken) witness?.written(String(seq), m);
-    });
-  };
-}
 
 /**
  * Records refusals off the request path (issue 11, item 1). A flood of

@@ -1,8 +1,8 @@
 import { Global, Module } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { REFUSAL_RECORDER } from '../common/refusal.js';
 import { AuditWitness } from './audit-witness.js';
-import { insertInto, RefusalWriter } from './refusal-writer.js';
+import { AuditEventsRepository } from './audit-events.repository.js';
+import { RefusalWriter } from './refusal-writer.js';
 
 /** Where the exception filter sends refusals: the bounded, batched RefusalWriter (its numbers watched by AuditWitness). */
 @Global()
@@ -10,8 +10,9 @@ import { insertInto, RefusalWriter } from './refusal-writer.js';
   providers: [
     {
       provide: RefusalWriter,
-      inject: [DataSource, AuditWitness],
-      useFactory: (dataSource: DataSource, witness: AuditWitness) => new RefusalWriter(insertInto(dataSource, witness)),
+      inject: [AuditEventsRepository, AuditWitness],
+      useFactory: (events: AuditEventsRepository, witness: AuditWitness) =>
+        new RefusalWriter((rows) => events.insertRefusals(rows, (seq, manager) => witness.written(seq, manager))),
     },
     { provide: REFUSAL_RECORDER, useExisting: RefusalWriter },
   ],

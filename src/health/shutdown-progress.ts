@@ -1,15 +1,6 @@
 import type { Server } from 'node:http';
 import { Injectable, type BeforeApplicationShutdown, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { type ConnectionCounts, connectionCounts } from '../http/connections.js';
-
-/** The counters node-postgres' pool keeps (PGlite's single-session pool has none). */
-interface PoolCounters {
-  totalCount?: number;
-  idleCount?: number;
-  waitingCount?: number;
-}
 
 /** What a stop that overran its deadline was still waiting for: logged once, then the process exits 1. */
 export interface ShutdownReport {
@@ -18,9 +9,7 @@ export interface ShutdownReport {
   msInPhase: number;
   /** Open HTTP connections: with a request in progress (a response not finished) and without. */
   httpConnections: ConnectionCounts | null;
-  /** The database pool: connections checked out (not idle) are what `pool.end()` waits for. */
-  pool: { total: number; idle: number; waiting: number } | null;
-  /** Node's own list of what keeps the event loop alive, counted by kind (sockets, timers). */
+  /** Node's own list of what keeps the event loop alive, counted by kind (sockets, the database's among them; timers). */
   activeResources: Record<string, number>;
 }
 
@@ -34,8 +23,6 @@ export interface ShutdownReport {
 export class ShutdownProgress implements OnModuleDestroy, BeforeApplicationShutdown, OnApplicationShutdown {
   private phase = 'draining';
   private since = Date.now();
-
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   onModuleDestroy(): void {
     this.enter('module-destroy hooks (timers, Redis)');
@@ -57,13 +44,7 @@ export class ShutdownProgress implements OnModuleDestroy, BeforeApplicationShutd
   report(server: Server | undefined): ShutdownReport {
     const activeResources: Record<string, number> = {};
     for (const kind of process.getActiveResourcesInfo()) activeResources[kind] = (activeResources[kind] ?? 0) + 1;
-    // Read-only counters of TypeORM's pg pool (public fields of node-postgres' Pool): nothing here queries it.
-    const counters = (this.dataSource.driver as unknown as { master?: PoolCounters }).master;
-    const pool =
-      counters && typeof counters.totalCount === 'number'
-        ? { total: counters.totalCount, idle: counters.idleCount ?? 0, waiting: counters.waitingCount ?? 0 }
-        : null;
     const httpConnections = connectionCounts(server);
-    return { phase: this.phase, msInPhase: Date.now() - this.since, httpConnections, pool, activeResources };
+    return { phase: this.phase, msInPhase: Date.now() - this.since, httpConnections, activeResources };
   }
 }
