@@ -45,7 +45,7 @@ describe('Queries per page (e2e)', () => {
     const pageQueries = queries.filter(
       (sql) =>
         !/FROM sessions s JOIN users u|INSERT INTO audit_events|audit_seal\(/.test(sql) &&
-        !/^(START TRANSACTION|COMMIT|SET LOCAL statement_timeout = \d+)$/.test(sql.trim()),
+        !/^((START TRANSACTION|BEGIN);? ?)?(SET LOCAL statement_timeout = \d+)?$|^(COMMIT|ROLLBACK)$/.test(sql.trim()),
     );
     return { status: res.status, count: pageQueries.length, next: res.body?.next ?? null };
   }
