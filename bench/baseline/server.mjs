@@ -110,10 +110,20 @@ const SESSION_INSERT =
 
 // The audit event every patient read, list and write, every mapping write and every login
 // records (src/audit/audit.service.ts: the same text; the database numbers, stamps and queues it).
+// patient_ids (GIN-indexed) names every patient the event disclosed, a list's patients included
+// (issue 11, item 7: "who saw patient X" finds lists through an index): work the contract requires.
 const AUDIT_INSERT = `INSERT INTO audit_events
-         (actor_id, session_id, action, resource_type, resource_id, patient_id, result_ids, status, reason,
+         (actor_id, session_id, action, resource_type, resource_id, patient_id, patient_ids, result_ids, status, reason,
           request_id, client_ip, user_agent)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`;
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`;
+
+/** The patients an event disclosed, as a uuid[] literal (ids are uuids: nothing to quote), or null. */
+function patientIdsOf(event) {
+  const ids = new Set();
+  if (event.patientId) ids.add(event.patientId);
+  for (const id of event.patientIds ?? []) ids.add(id);
+  return ids.size ? `{${[...ids].join(',')}}` : null;
+}
 
 /** One audit event for this request, on `client` (a write's transaction) or on its own. */
 function audit(req, res, user, event, client) {
@@ -125,7 +135,8 @@ function audit(req, res, user, event, client) {
     event.resourceType ?? null,
     event.resourceId ?? null,
     event.patientId ?? null,
-    event.resultIds ?? null,
+    patientIdsOf(event),
+    event.resultIds ? `{${event.resultIds.join(',')}}` : null,
     event.status,
     event.reason ?? null,
     res.requestId,
@@ -499,7 +510,8 @@ async function listPatients(req, res, url) {
     caller: user,
   });
   const results = page.rows.map((r) => patientDto(r, 'p_'));
-  await audit(req, res, user, { action: 'list', resourceType: 'patient', resultIds: results.map((r) => r.id), status: 200 });
+  const ids = results.map((r) => r.id);
+  await audit(req, res, user, { action: 'list', resourceType: 'patient', patientIds: ids, resultIds: ids, status: 200 });
   send(res, 200, { next: page.next, previous: page.previous, results });
 }
 

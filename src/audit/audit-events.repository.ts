@@ -57,6 +57,20 @@ const INSERT_REFUSALS = `
 /** uuid[] per row travels as its text form ('{a,b}'): unnest cannot take an array of arrays of different lengths. */
 const arrayLiteral = (ids: string[] | null) => (ids && ids.length ? `{${ids.join(',')}}` : null);
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * An id list as a uuid[] parameter: its text form when every element is a
+ * uuid (nothing to quote; the driver's array encoder quotes and escapes each
+ * element, a measurable cost on every list's event), else the array itself,
+ * for the driver to encode and the database to refuse.
+ */
+function uuidList(ids: string[] | null): string | string[] | null {
+  if (ids === null) return null;
+  for (const id of ids) if (!UUID.test(id)) return ids;
+  return `{${ids.join(',')}}`;
+}
+
 export interface EventFilter {
   actor?: string;
   /** Any event that disclosed this patient: its own, and every list it appeared in (GIN index on patient_ids). */
@@ -145,8 +159,8 @@ export class AuditEventsRepository {
         v.resourceType,
         v.resourceId,
         v.patientId,
-        v.patientIds,
-        v.resultIds,
+        uuidList(v.patientIds),
+        uuidList(v.resultIds),
         v.status,
         v.reason,
         v.requestId,

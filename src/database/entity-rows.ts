@@ -19,6 +19,9 @@ function quote(identifier: string): string {
  */
 export class EntityRows<T extends ObjectLiteral> {
   private cached?: { metadata: EntityMetadata; columns: ColumnMetadata[] };
+  // Built once per shape: a list page asks for the same select list and mapping on every request.
+  private readonly selectLists = new Map<string, string>();
+  private readonly mappings = new Map<string, Array<{ key: string; property: string; date: boolean }>>();
 
   // Read on first use, not here: a server that starts while PostgreSQL is down has no metadata until it connects.
   constructor(
@@ -60,9 +63,15 @@ export class EntityRows<T extends ObjectLiteral> {
    * own name behind `prefix` (e.g. "owner." for a joined user).
    */
   selectList(alias: string, prefix = '', properties?: readonly string[]): string {
-    return this.chosen(properties)
-      .map((c) => `${quote(alias)}.${quote(c.databaseName)} AS ${quote(prefix + c.databaseName)}`)
-      .join(', ');
+    const cacheKey = JSON.stringify([alias, prefix, properties ?? null]);
+    let list = this.selectLists.get(cacheKey);
+    if (list === undefined) {
+      list = this.chosen(properties)
+        .map((c) => `${quote(alias)}.${quote(c.databaseName)} AS ${quote(prefix + c.databaseName)}`)
+        .join(', ');
+      this.selectLists.set(cacheKey, list);
+    }
+    return list;
   }
 
   /** A RETURNING list of the visible columns: `"id", "owner_id", ...`. */
@@ -72,15 +81,22 @@ export class EntityRows<T extends ObjectLiteral> {
 
   /** An entity from a row keyed by column name (behind `prefix`); columns the row lacks stay unset. */
   fromRow(row: Record<string, unknown>, prefix = ''): T {
-    const entity = this.metadata.create() as T;
-    for (const column of this.columns) {
-      const key = prefix + column.databaseName;
+    const entity = this.metadata.create() as Record<string, unknown>;
+    for (const { key, property, date } of this.mapping(prefix)) {
       if (!Object.hasOwn(row, key)) continue;
       const value = row[key];
-      (entity as Record<string, unknown>)[column.propertyName] =
-        value !== null && DATE_TYPES.has(column.type) ? toDate(value) : value;
+      entity[property] = value !== null && date ? toDate(value) : value;
     }
-    return entity;
+    return entity as T;
+  }
+
+  private mapping(prefix: string): Array<{ key: string; property: string; date: boolean }> {
+    let mapping = this.mappings.get(prefix);
+    if (!mapping) {
+      mapping = this.columns.map((c) => ({ key: prefix + c.databaseName, property: c.propertyName, date: DATE_TYPES.has(c.type) }));
+      this.mappings.set(prefix, mapping);
+    }
+    return mapping;
   }
 
   /** The sort fields of a list, declared once as wire name -> entity property; column and kind come from metadata. */
