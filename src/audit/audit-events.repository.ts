@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, type ObjectLiteral, type SelectQueryBuilder } from 'typeorm';
 import { applyKeyset, type PageRequest, type SortField } from '../common/pagination/keyset-query.js';
+import { isUuid } from '../common/params.js';
 import { PreparedSql } from '../database/prepared-sql.js';
 import type { EventRow } from './audit-chain.js';
 import type { AuditAction, AuditResourceType } from './audit-event.entity.js';
@@ -57,8 +58,6 @@ const INSERT_REFUSALS = `
 /** uuid[] per row travels as its text form ('{a,b}'): unnest cannot take an array of arrays of different lengths. */
 const arrayLiteral = (ids: string[] | null) => (ids && ids.length ? `{${ids.join(',')}}` : null);
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * An id list as a uuid[] parameter: its text form when every element is a
  * uuid (nothing to quote; the driver's array encoder quotes and escapes each
@@ -67,7 +66,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 function uuidList(ids: string[] | null): string | string[] | null {
   if (ids === null) return null;
-  for (const id of ids) if (!UUID.test(id)) return ids;
+  for (const id of ids) if (!isUuid(id)) return ids;
   return `{${ids.join(',')}}`;
 }
 

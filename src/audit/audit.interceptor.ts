@@ -10,6 +10,7 @@ import { Reflector } from '@nestjs/core';
 import { from, Observable, throwError } from 'rxjs';
 import { catchError, mergeMap } from 'rxjs/operators';
 import { databaseUnavailable } from '../common/db-errors.js';
+import { isUuid } from '../common/params.js';
 import { auditContext, contextOf } from './audit-context.js';
 import { AuditService } from './audit.service.js';
 import { AUDITED, type AuditSpec, eachResult, type IdSelector } from './audited.decorator.js';
@@ -18,8 +19,6 @@ interface AuditedRequest {
   params?: Record<string, string>;
   user?: { id: string; sessionId: string };
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Why a request was refused, as a short code for the trail. */
 export function reasonFor(status: number): string {
@@ -50,7 +49,7 @@ export class AuditInterceptor implements NestInterceptor {
     const spec = this.reflector.get<AuditSpec | undefined>(AUDITED, context.getHandler());
     const ctx = contextOf(request);
     const id = request.params?.id;
-    const resourceId = id && UUID.test(id) ? id.toLowerCase() : null;
+    const resourceId = id && isUuid(id) ? id.toLowerCase() : null;
 
     return new Observable((subscriber) =>
       auditContext.run(ctx, () =>

@@ -1,4 +1,5 @@
 import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
+import { isUuid } from '../params.js';
 import { ValidationFailedException } from '../problem.js';
 import { type CursorCodec, type CursorPayload } from './cursor-codec.js';
 import { pageOf, type PageDto } from './page.dto.js';
@@ -74,8 +75,6 @@ export function pageRequest(
   };
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The cursor's boundary, checked against the sort field's kind (a sealed cursor is ours, but stays checked). */
 export function cursorBoundary(cursor: CursorPayload, kind: SortKind, unique = false): { value: string | number; id: string } {
   const bad = () => new ValidationFailedException({ cursor: ['cursor is invalid'] });
@@ -84,7 +83,7 @@ export function cursorBoundary(cursor: CursorPayload, kind: SortKind, unique = f
   if (kind === 'string' && typeof value !== 'string') throw bad();
   if (kind === 'date' && (typeof value !== 'string' || Number.isNaN(Date.parse(value)))) throw bad();
   if (unique) return { value: value as string | number, id: '' };
-  if (typeof cursor.i !== 'string' || !UUID_RE.test(cursor.i)) throw bad();
+  if (typeof cursor.i !== 'string' || !isUuid(cursor.i)) throw bad();
   return { value: value as string | number, id: cursor.i };
 }
 
