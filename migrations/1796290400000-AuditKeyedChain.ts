@@ -1,5 +1,62 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
+/** The chain trigger as this migration defines it (1796290600000-AuditHeadPerStatement's down() restores it). */
+export const KEYED_CHAIN_GUARD = `
+      CREATE OR REPLACE FUNCTION audit_chain_guard() RETURNS trigger LANGUAGE plpgsql
+        SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+      DECLARE
+        head audit_chain_head;
+      BEGIN
+        IF TG_OP = 'INSERT' THEN
+          SELECT * INTO head FROM audit_chain_head WHERE id = 1 FOR UPDATE;
+          IF NEW.position IS DISTINCT FROM head.seq + 1 OR NEW.prev_hash IS DISTINCT FROM head.hash
+             OR octet_length(NEW.hash) IS DISTINCT FROM 32 THEN
+            RAISE EXCEPTION 'audit_chain: a link must extend the head (position %)', head.seq + 1
+              USING ERRCODE = 'insufficient_privilege';
+          END IF;
+          IF NEW.kind = 'event' THEN
+            IF NOT EXISTS (SELECT 1 FROM audit_pending WHERE seq = NEW.event_seq)
+               OR NOT EXISTS (SELECT 1 FROM audit_events WHERE seq = NEW.event_seq) THEN
+              RAISE EXCEPTION 'audit_chain: event % is not queued', NEW.event_seq USING ERRCODE = 'insufficient_privilege';
+            END IF;
+          ELSIF EXISTS (SELECT 1 FROM audit_events WHERE seq = NEW.event_seq)
+                OR NEW.event_seq < head.counted_from
+                OR NEW.event_seq > (SELECT last_value FROM audit_events_seq_seq) THEN
+            RAISE EXCEPTION 'audit_chain: number % cannot be marked %', NEW.event_seq, NEW.kind
+              USING ERRCODE = 'insufficient_privilege';
+          END IF;
+          DELETE FROM audit_pending WHERE seq = NEW.event_seq;
+          UPDATE audit_chain_head SET seq = NEW.position, hash = NEW.hash WHERE id = 1;
+          RETURN NEW;
+        END IF;
+        -- The retention prune, inside audit_prune(): links up to the position it names, their events gone.
+        IF TG_OP = 'DELETE'
+           AND coalesce(current_setting('hc.audit_prune_through', true), '') <> ''
+           AND OLD.position <= current_setting('hc.audit_prune_through', true)::bigint
+           AND NOT EXISTS (SELECT 1 FROM audit_events WHERE seq = OLD.event_seq) THEN
+          RETURN OLD;
+        END IF;
+        RAISE EXCEPTION 'audit_chain is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
+      END $$`;
+
+/** The head's guard as this migration defines it: one link at a time, from inside the chain trigger. */
+export const KEYED_HEAD_GUARD = `
+      CREATE OR REPLACE FUNCTION audit_chain_head_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP = 'UPDATE' AND pg_trigger_depth() > 1 AND NEW.id = OLD.id AND NEW.seq = OLD.seq + 1
+           AND NEW.keyed_from = OLD.keyed_from AND NEW.counted_from = OLD.counted_from THEN
+          RETURN NEW;
+        END IF;
+        -- audit_prune() moves counted_from forward past the numbers it removed, and nothing else.
+        IF TG_OP = 'UPDATE' AND coalesce(current_setting('hc.audit_prune_through', true), '') <> ''
+           AND pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER')
+           AND NEW.id = OLD.id AND NEW.seq = OLD.seq AND NEW.hash = OLD.hash AND NEW.keyed_from = OLD.keyed_from
+           AND NEW.counted_from >= OLD.counted_from THEN
+          RETURN NEW;
+        END IF;
+        RAISE EXCEPTION 'audit_chain_head moves only onto the newest link' USING ERRCODE = 'insufficient_privilege';
+      END $$`;
+
 /**
  * A keyed audit chain, sealed by the app, with every event number accounted
  * for (issue 11, item 3), and the patients each event disclosed (item 7).
@@ -74,61 +131,10 @@ export class AuditKeyedChain1796290400000 implements MigrationInterface {
         RAISE EXCEPTION 'audit_pending is maintained by the audit triggers only' USING ERRCODE = 'insufficient_privilege';
       END $$`);
 
-    await q.query(`
-      CREATE OR REPLACE FUNCTION audit_chain_guard() RETURNS trigger LANGUAGE plpgsql
-        SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
-      DECLARE
-        head audit_chain_head;
-      BEGIN
-        IF TG_OP = 'INSERT' THEN
-          SELECT * INTO head FROM audit_chain_head WHERE id = 1 FOR UPDATE;
-          IF NEW.position IS DISTINCT FROM head.seq + 1 OR NEW.prev_hash IS DISTINCT FROM head.hash
-             OR octet_length(NEW.hash) IS DISTINCT FROM 32 THEN
-            RAISE EXCEPTION 'audit_chain: a link must extend the head (position %)', head.seq + 1
-              USING ERRCODE = 'insufficient_privilege';
-          END IF;
-          IF NEW.kind = 'event' THEN
-            IF NOT EXISTS (SELECT 1 FROM audit_pending WHERE seq = NEW.event_seq)
-               OR NOT EXISTS (SELECT 1 FROM audit_events WHERE seq = NEW.event_seq) THEN
-              RAISE EXCEPTION 'audit_chain: event % is not queued', NEW.event_seq USING ERRCODE = 'insufficient_privilege';
-            END IF;
-          ELSIF EXISTS (SELECT 1 FROM audit_events WHERE seq = NEW.event_seq)
-                OR NEW.event_seq < head.counted_from
-                OR NEW.event_seq > (SELECT last_value FROM audit_events_seq_seq) THEN
-            RAISE EXCEPTION 'audit_chain: number % cannot be marked %', NEW.event_seq, NEW.kind
-              USING ERRCODE = 'insufficient_privilege';
-          END IF;
-          DELETE FROM audit_pending WHERE seq = NEW.event_seq;
-          UPDATE audit_chain_head SET seq = NEW.position, hash = NEW.hash WHERE id = 1;
-          RETURN NEW;
-        END IF;
-        -- The retention prune, inside audit_prune(): links up to the position it names, their events gone.
-        IF TG_OP = 'DELETE'
-           AND coalesce(current_setting('hc.audit_prune_through', true), '') <> ''
-           AND OLD.position <= current_setting('hc.audit_prune_through', true)::bigint
-           AND NOT EXISTS (SELECT 1 FROM audit_events WHERE seq = OLD.event_seq) THEN
-          RETURN OLD;
-        END IF;
-        RAISE EXCEPTION 'audit_chain is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
-      END $$`);
+    await q.query(KEYED_CHAIN_GUARD);
 
     // The head moves one link at a time, from inside the chain trigger; the boundaries never move back.
-    await q.query(`
-      CREATE OR REPLACE FUNCTION audit_chain_head_guard() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF TG_OP = 'UPDATE' AND pg_trigger_depth() > 1 AND NEW.id = OLD.id AND NEW.seq = OLD.seq + 1
-           AND NEW.keyed_from = OLD.keyed_from AND NEW.counted_from = OLD.counted_from THEN
-          RETURN NEW;
-        END IF;
-        -- audit_prune() moves counted_from forward past the numbers it removed, and nothing else.
-        IF TG_OP = 'UPDATE' AND coalesce(current_setting('hc.audit_prune_through', true), '') <> ''
-           AND pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = TG_RELID), 'MEMBER')
-           AND NEW.id = OLD.id AND NEW.seq = OLD.seq AND NEW.hash = OLD.hash AND NEW.keyed_from = OLD.keyed_from
-           AND NEW.counted_from >= OLD.counted_from THEN
-          RETURN NEW;
-        END IF;
-        RAISE EXCEPTION 'audit_chain_head moves only onto the newest link' USING ERRCODE = 'insufficient_privilege';
-      END $$`);
+    await q.query(KEYED_HEAD_GUARD);
 
     await q.query(`
       CREATE OR REPLACE FUNCTION audit_events_immutable() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -2,6 +2,7 @@ import { AuditSealing1764300000000 } from './1764300000000-AuditSealing.js';
 import { AuditRefusalCounts1796290200000 } from './1796290200000-AuditRefusalCounts.js';
 import { AuditKeyedChain1796290400000 } from './1796290400000-AuditKeyedChain.js';
 import { AuditAcknowledgedGaps1796290500000 } from './1796290500000-AuditAcknowledgedGaps.js';
+import { AuditHeadPerStatement1796290600000 } from './1796290600000-AuditHeadPerStatement.js';
 import { AuditTrail1764250000000 } from './1764250000000-AuditTrail.js';
 import { InitialSchema1764160000000 } from './1764160000000-InitialSchema.js';
 import { Mfa1796290300000 } from './1796290300000-Mfa.js';
@@ -19,4 +20,5 @@ export const migrations = [
   Mfa1796290300000,
   AuditKeyedChain1796290400000,
   AuditAcknowledgedGaps1796290500000,
+  AuditHeadPerStatement1796290600000,
 ];

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { QueryFailedError } from 'typeorm';
-import { AuditChainService } from '../src/audit/audit-chain.service.js';
+import { type ChainKeys, keyedLinkHash } from '../src/audit/audit-chain.js';
+import { AuditChainRepository } from '../src/audit/audit-chain.repository.js';
+import { AUDIT_CHAIN_KEYS, AuditChainService } from '../src/audit/audit-chain.service.js';
 import { AuditSealer } from '../src/audit/audit-sealer.js';
 import { AuditService } from '../src/audit/audit.service.js';
 import { createTestApp, type TestApp } from './utils/app.js';
@@ -313,6 +315,73 @@ describe('Audit trail: retention prune (e2e)', () => {
 
   it('a DELETE outside the prune is still refused', async () => {
     const error = await t.dataSource.query(`DELETE FROM audit_events`).catch((e: unknown) => e);
+    expect(sqlState(error)).toBe('42501');
+  });
+});
+
+describe('Audit chain head: moved once per sealing statement (e2e)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+    // Links are placed by hand below: the background sealer must not race them.
+    await t.app.get(AuditSealer).onApplicationShutdown();
+  });
+  afterAll(() => t?.close());
+
+  /** The links the sealer would append for the queued events, in one list. */
+  const nextLinks = async () => {
+    const keys = t.app.get<ChainKeys>(AUDIT_CHAIN_KEYS);
+    const { head, events } = await t.app.get(AuditChainRepository).findSealBatch(100);
+    let prev = head.hash;
+    return events.map((e, i) => {
+      const position = String(BigInt(head.position) + BigInt(i + 1));
+      const hash = keyedLinkHash(keys, prev, position, e);
+      const link = { position, eventSeq: String(e.seq), prevHash: prev, hash, kind: 'event' as const };
+      prev = hash;
+      return link;
+    });
+  };
+
+  it('six links in one statement: each checked against the one before it, the head updated once, onto the last', async () => {
+    for (let i = 0; i < 6; i++) await t.app.get(AuditService).record({ action: 'read', status: 200, resourceType: 'doctor' });
+    const links = await nextLinks();
+    expect(links).toHaveLength(6);
+    const updates = await t.dataSource.transaction(async (m) => {
+      // Counted by this transaction so far (PGlite's one session may carry counts from before: compare).
+      const count = async () =>
+        ((await m.query(`SELECT n_tup_upd::int AS n FROM pg_stat_xact_user_tables WHERE relname = 'audit_chain_head'`))[0]?.n ?? 0) as number;
+      const before = await count();
+      await t.app.get(AuditChainRepository).insertLinks(links, m);
+      return (await count()) - before;
+    });
+    expect(updates).toBe(1);
+    const [head] = await t.dataSource.query(`SELECT seq, hash FROM audit_chain_head`);
+    expect(head.seq).toBe(links[5].position);
+    expect(Buffer.from(head.hash).equals(links[5].hash)).toBe(true);
+    expect(await t.dataSource.query(`SELECT count(*)::int AS n FROM audit_pending`)).toEqual([{ n: 0 }]);
+    expect(await chainOf(t).verify()).toMatchObject({ ok: true, pending: 0 });
+  });
+
+  it('a statement whose third link skips a position, or chains to the wrong hash, places none of its links', async () => {
+    for (let i = 0; i < 4; i++) await t.app.get(AuditService).record({ action: 'read', status: 200, resourceType: 'doctor' });
+    const links = await nextLinks();
+    const [before] = await t.dataSource.query(`SELECT seq FROM audit_chain_head`);
+    const skipped = links.map((l, i) => (i === 2 ? { ...l, position: String(BigInt(l.position) + 1n) } : l));
+    const misChained = links.map((l, i) => (i === 2 ? { ...l, prevHash: links[0].hash } : l));
+    for (const attempt of [skipped, misChained]) {
+      const error = await t.app.get(AuditChainRepository).insertLinks(attempt).catch((e: unknown) => e);
+      expect(sqlState(error)).toBe('42501');
+      expect(await t.dataSource.query(`SELECT seq FROM audit_chain_head`)).toEqual([before]);
+      expect(await t.dataSource.query(`SELECT count(*)::int AS n FROM audit_pending`)).toEqual([{ n: 4 }]);
+    }
+    await t.app.get(AuditChainRepository).insertLinks(links);
+    expect(await chainOf(t).verify()).toMatchObject({ ok: true, pending: 0 });
+  });
+
+  it('the head cannot be moved by hand, not even onto the newest link', async () => {
+    const error = await t.dataSource
+      .query(`UPDATE audit_chain_head SET seq = seq + 0, hash = hash WHERE id = 1`)
+      .catch((e: unknown) => e);
     expect(sqlState(error)).toBe('42501');
   });
 });

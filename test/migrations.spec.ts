@@ -53,7 +53,7 @@ function sqlStateOf(error: unknown): string | undefined {
 }
 
 /** The migrations after AuditSealing, oldest first. */
-const LATER = ['UsernameCanonical1796290000000', 'RefreshGrace1796290100000', 'AuditRefusalCounts1796290200000', 'Mfa1796290300000', 'AuditKeyedChain1796290400000', 'AuditAcknowledgedGaps1796290500000'];
+const LATER = ['UsernameCanonical1796290000000', 'RefreshGrace1796290100000', 'AuditRefusalCounts1796290200000', 'Mfa1796290300000', 'AuditKeyedChain1796290400000', 'AuditAcknowledgedGaps1796290500000', 'AuditHeadPerStatement1796290600000'];
 
 /** Reverts the newest migrations until `name` is the newest applied. */
 async function revertUntil(ds: DataSource, name: string): Promise<void> {
@@ -119,6 +119,14 @@ describe('Migrations', () => {
       ds.query(`SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'audit_chain_kind_check'`) as Promise<
         Array<{ def: string }>
       >;
+    const triggers = async () =>
+      ((await ds.query(`SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_chain'::regclass AND NOT tgisinternal ORDER BY tgname`)) as Array<{
+        tgname: string;
+      }>).map((r) => r.tgname);
+    expect(await triggers()).toContain('audit_chain_advance');
+    await ds.undoLastMigration({ transaction: 'each' });
+    expect(await triggers()).not.toContain('audit_chain_advance');
+    expect(await triggers()).toContain('audit_chain_guard');
     expect((await kindCheck())[0].def).toContain('acknowledged');
     await ds.undoLastMigration({ transaction: 'each' });
     expect((await kindCheck())[0].def).not.toContain('acknowledged');
@@ -174,7 +182,7 @@ describe('Migrations', () => {
       await ds.query(`INSERT INTO audit_events (action, status, reason, prev_hash, hash) VALUES ($1, 200, 'é 🩺', '', '')`, [action]);
     }
     // Up to the migration before the keyed chain (which replaces audit_seal), applied as TypeORM does.
-    expect(await migrateThrough(ds, 'Mfa1796290300000')).toEqual(['AuditSealing1764300000000', ...LATER.slice(0, -2)]);
+    expect(await migrateThrough(ds, 'Mfa1796290300000')).toEqual(['AuditSealing1764300000000', ...LATER.slice(0, LATER.indexOf('Mfa1796290300000') + 1)]);
     for (const action of ['update', 'delete']) await ds.query(`INSERT INTO audit_events (action, status) VALUES ($1, 204)`, [action]);
     expect(await ds.query(`SELECT audit_seal(100) AS n`)).toEqual([{ n: 2 }]);
 
@@ -198,7 +206,7 @@ describe('Migrations', () => {
       prev = link.hash;
     }
     // The keyed chain keeps these unkeyed links below a boundary it records once, and counts event numbers from here on.
-    expect(await runMigrations(ds, !!admin)).toEqual(['AuditKeyedChain1796290400000', 'AuditAcknowledgedGaps1796290500000']);
+    expect(await runMigrations(ds, !!admin)).toEqual(['AuditKeyedChain1796290400000', 'AuditAcknowledgedGaps1796290500000', 'AuditHeadPerStatement1796290600000']);
     expect(await ds.query(`SELECT seq, keyed_from, counted_from FROM audit_chain_head`)).toEqual([{ seq: '5', keyed_from: '6', counted_from: '6' }]);
   });
 

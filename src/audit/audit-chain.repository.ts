@@ -110,9 +110,12 @@ export class AuditChainRepository {
     return rows.map((r) => r.seq);
   }
 
-  /** Appends links in one statement; the audit_chain trigger refuses any that does not extend the head. */
-  async insertLinks(links: NewLink[]): Promise<void> {
-    await this.dataSource.query(
+  /**
+   * Appends links in one statement: the audit_chain trigger refuses any that does not extend the chain, and
+   * moves the head once, onto the last (migrations/1796290600000-AuditHeadPerStatement).
+   */
+  async insertLinks(links: NewLink[], m: EntityManager = this.dataSource.manager): Promise<void> {
+    await m.query(
       `${SEALER} INSERT INTO audit_chain (position, event_seq, prev_hash, hash, kind)
        SELECT p, s, decode(ph, 'hex'), decode(h, 'hex'), k
          FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u(p, s, ph, h, k, o)
