@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, QueryFailedError } from 'typeorm';
+import pg from 'pg';
+import { DataSource, type DataSourceOptions, type EntityManager, QueryFailedError } from 'typeorm';
+import { AppConfig } from '../config/app-config.js';
+import { openSearchPool } from './search-pool.js';
 
 interface PgResult {
   rows: Record<string, unknown>[];
@@ -34,12 +37,54 @@ const MAX_NAMED = 1000;
  * the statement simply runs through TypeORM.
  */
 @Injectable()
-export class PreparedSql {
+export class PreparedSql implements OnApplicationShutdown {
   private readonly names = new Map<string, string>();
   private readonly postgres: boolean;
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+  private searchPool: pg.Pool | undefined;
+  private readonly searchConnections: number;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Optional() @Inject(AppConfig) config?: AppConfig,
+  ) {
     this.postgres = (dataSource.options as { driver?: unknown }).driver === undefined;
+    this.searchConnections = config?.search.concurrencyTotal ?? 5;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const pool = this.searchPool;
+    this.searchPool = undefined;
+    await pool?.end();
+  }
+
+  /**
+   * Runs one search statement under SEARCH_STATEMENT_TIMEOUT_MS: on
+   * PostgreSQL, on the searches' own connections (search-pool.ts), in one
+   * round trip; on PGlite, which has no statement timeout, as query() does.
+   */
+  async search<T = Record<string, unknown>>(text: string, values: unknown[]): Promise<T[]> {
+    if (!this.postgres) return this.query<T>(text, values);
+    try {
+      if (!this.dataSource.isInitialized) throw Object.assign(new Error('The database connection is closed.'), { code: '08003' });
+      this.searchPool ??= openSearchPool(this.dataSource.options as Extract<DataSourceOptions, { type: 'postgres' }>, this.searchConnections);
+      const client = await this.searchPool.connect();
+      const onError = () => undefined;
+      client.on('error', onError);
+      let failure: Error | undefined;
+      try {
+        return (await client.query({ name: this.nameOf(text), text, values })).rows as T[];
+      } catch (error) {
+        // An error the server sent (a cancelled statement) leaves the connection usable; any other closes it.
+        if (!(error instanceof pg.DatabaseError)) failure = error as Error;
+        throw error;
+      } finally {
+        client.removeListener('error', onError);
+        client.release(failure);
+      }
+    } catch (error) {
+      throw error instanceof QueryFailedError ? error : new QueryFailedError(text, values, error as Error);
+    }
   }
 
   /** Runs one statement; `text` must be a constant (its name is derived from it). */

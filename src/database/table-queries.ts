@@ -2,7 +2,6 @@ import type { DataSource, EntityManager, EntityTarget, ObjectLiteral, SelectQuer
 import { applyKeyset, type PageRequest } from '../common/pagination/keyset-query.js';
 import { EntityRows } from './entity-rows.js';
 import type { PreparedSql } from './prepared-sql.js';
-import { SEARCH_STATEMENT_TIMEOUT_MS, withStatementTimeout } from './statement-timeout.js';
 
 type Row = Record<string, unknown>;
 
@@ -32,13 +31,12 @@ export class TableQueries<T extends ObjectLiteral> {
   /**
    * One keyset page of a filtered builder (up to pageSize + 1 rows, in SQL
    * order: see pageOf), as rows keyed by column name. The finished SQL runs as
-   * a prepared statement (a handful of texts per list); a search runs under
-   * SEARCH_STATEMENT_TIMEOUT_MS.
+   * a prepared statement (a handful of texts per list); a search runs on the
+   * searches' connections, under SEARCH_STATEMENT_TIMEOUT_MS.
    */
   async listPageRows(qb: SelectQueryBuilder<T>, alias: string, page: PageRequest, searching: boolean): Promise<Row[]> {
     const [text, params] = applyKeyset(qb, alias, page).getQueryAndParameters();
-    if (!searching) return this.sql.query(text, params);
-    return withStatementTimeout(this.dataSource, SEARCH_STATEMENT_TIMEOUT_MS, (m) => this.sql.query(text, params, m));
+    return searching ? this.sql.search(text, params) : this.sql.query(text, params);
   }
 
   /** INSERT ... RETURNING the visible columns. Throws the database's error (a unique violation is the caller's to map). */

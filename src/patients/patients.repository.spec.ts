@@ -7,7 +7,6 @@ import { CursorCodec } from '../common/pagination/cursor-codec.js';
 import { pageRequest, parseOrdering } from '../common/pagination/keyset-query.js';
 import { sqlState } from '../common/db-errors.js';
 import { PreparedSql } from '../database/prepared-sql.js';
-import { withStatementTimeout } from '../database/statement-timeout.js';
 import { PatientsRepository } from './patients.repository.js';
 
 /** On a real database (PGlite in memory; PostgreSQL with TEST_DATABASE_URL): rows in, entities out. */
@@ -85,11 +84,21 @@ describe(PatientsRepository.name, () => {
     expect(await repo.findById(created.id)).toBeNull();
   });
 
-  it('a search’s statement timeout cancels a statement that runs past it (PostgreSQL; PGlite has none)', async () => {
-    const result = await withStatementTimeout(dataSource, 50, (m) => (m ?? dataSource.manager).query('SELECT pg_sleep(0.5)')).then(
-      () => 'finished',
-      (error: unknown) => sqlState(error),
-    );
-    expect(result).toBe(t.db.kind === 'postgres' ? '57014' : 'finished');
+  it('a search’s statement timeout (1 s) cancels a statement that runs past it, and its connection serves the next (PostgreSQL; PGlite has none)', async () => {
+    const sql = new PreparedSql(dataSource);
+    try {
+      const result = await sql.search('SELECT pg_sleep(1.3)', []).then(
+        () => 'finished',
+        (error: unknown) => sqlState(error),
+      );
+      expect(result).toBe(t.db.kind === 'postgres' ? '57014' : 'finished');
+      if (t.db.kind === 'postgres') {
+        expect(await sql.search('SHOW statement_timeout', [])).toEqual([{ statement_timeout: '1s' }]);
+        // The other statements keep the general bound.
+        expect(await sql.query('SHOW statement_timeout', [])).not.toEqual([{ statement_timeout: '1s' }]);
+      }
+    } finally {
+      await sql.onApplicationShutdown();
+    }
   });
 });

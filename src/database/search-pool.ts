@@ -1,0 +1,39 @@
+import pg from 'pg';
+import type { DataSourceOptions } from 'typeorm';
+
+/** A search's own bound on PostgreSQL (the general one, for every statement, is 5 s). */
+export const SEARCH_STATEMENT_TIMEOUT_MS = 1000;
+
+type PostgresOptions = Extract<DataSourceOptions, { type: 'postgres' }>;
+
+/**
+ * The connections searches run on (PostgreSQL only): a pool of its own, built
+ * from the same options as TypeORM's (address, credentials, TLS, connect
+ * timeout, the client-side query deadline), whose sessions start with
+ * `statement_timeout` = SEARCH_STATEMENT_TIMEOUT_MS. A search is then one
+ * round trip: no transaction and SET LOCAL around it. A cancelled statement
+ * is SQLSTATE 57014, answered 503 with Retry-After. `max` is the most
+ * searches the SearchGate lets run at once, so the pool never makes a search
+ * wait; idle connections close after 10 s, so a process that does not search
+ * holds none.
+ */
+export function openSearchPool(options: PostgresOptions, max: number): pg.Pool {
+  const extra = (options.extra ?? {}) as pg.PoolConfig;
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    host: options.host,
+    port: options.port,
+    user: options.username,
+    password: typeof options.password === 'string' ? options.password : undefined,
+    database: options.database,
+    ssl: options.ssl as pg.PoolConfig['ssl'],
+    ...extra,
+    max,
+    idleTimeoutMillis: 10_000,
+    // A later -c wins: the general statement_timeout in `extra` is replaced for these sessions.
+    options: `${extra.options ?? ''} -c statement_timeout=${SEARCH_STATEMENT_TIMEOUT_MS}`.trim(),
+  });
+  // An idle connection the server closed (a restart) is dropped by the pool; without a listener it would crash the process.
+  pool.on('error', () => undefined);
+  return pool;
+}
