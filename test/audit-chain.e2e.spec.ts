@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { QueryFailedError } from 'typeorm';
 import { type ChainKeys, keyedLinkHash } from '../src/audit/audit-chain.js';
-import { AuditChainRepository } from '../src/audit/audit-chain.repository.js';
-import { AUDIT_CHAIN_KEYS, AuditChainService } from '../src/audit/audit-chain.service.js';
+import { AuditChainRepository, SEAL_BATCH_SQL } from '../src/audit/audit-chain.repository.js';
+import { AUDIT_CHAIN_KEYS, AuditChainService, SEAL_BATCH } from '../src/audit/audit-chain.service.js';
 import { AuditSealer } from '../src/audit/audit-sealer.js';
 import { AuditService } from '../src/audit/audit.service.js';
 import { createTestApp, type TestApp } from './utils/app.js';
@@ -376,6 +376,17 @@ describe('Audit chain head: moved once per sealing statement (e2e)', () => {
     }
     await t.app.get(AuditChainRepository).insertLinks(links);
     expect(await chainOf(t).verify()).toMatchObject({ ok: true, pending: 0 });
+  });
+
+  it('a tick reads its queued events by primary key, never by scanning the whole trail', async () => {
+    await t.dataSource.query(`INSERT INTO audit_events (action, status, resource_type) SELECT 'read', 200, 'doctor' FROM generate_series(1, 20000)`);
+    await t.dataSource.query('ANALYZE audit_events, audit_pending');
+    const plan = ((await t.dataSource.query(`EXPLAIN ${SEAL_BATCH_SQL}`, [SEAL_BATCH])) as Array<{ 'QUERY PLAN': string }>)
+      .map((r) => r['QUERY PLAN'])
+      .join('\n');
+    expect(plan).not.toMatch(/Seq Scan on audit_events/);
+    expect(plan).toMatch(/Index (Only )?Scan using audit_events_pkey/);
+    expect(await chainOf(t).sealAll()).toBe(20000);
   });
 
   it('the head cannot be moved by hand, not even onto the newest link', async () => {
