@@ -1,23 +1,55 @@
-import { describe, expect, it } from '@jest/globals';
-import pg from 'pg';
-import { uuidArray } from './audit-chain.repository.js';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { DataSource } from 'typeorm';
+import { openTestDataSource } from '../../test/utils/data-source.js';
+import { type ChainEvent, deriveChainKeys, keyedLinkHash } from './audit-chain.js';
+import { joinedIds } from './audit-chain.repository.js';
 
-// The sealer and audit-verify read the id arrays as text and split them (uuidArray) instead of letting the
-// driver parse them: a link's hash covers these arrays, so both readings must give exactly the same values,
-// or chains sealed before the change would stop verifying.
-const UUID_ARRAY_OID = 2951 as Parameters<typeof pg.types.getTypeParser>[0]; // uuid[]
-const driverParse = pg.types.getTypeParser(UUID_ARRAY_OID, 'text') as (text: string) => unknown;
+// The sealer and audit-verify read the id lists joined by PostgreSQL (EVENT_COLUMNS) instead of as arrays:
+// a link's hash covers these lists, so both readings must hash exactly the same, or chains sealed before the
+// change would stop verifying.
+describe('joined id lists', () => {
+  let t: Awaited<ReturnType<typeof openTestDataSource>>;
+  let dataSource: DataSource;
+  beforeAll(async () => {
+    t = await openTestDataSource();
+    dataSource = t.dataSource;
+  }, 60_000);
+  afterAll(() => t?.close());
 
-describe(uuidArray.name, () => {
   const a = '0b6f3c8e-2f1d-4c5e-9a7b-1d2e3f4a5b6c';
-  const b = 'f0e1d2c3-b4a5-4697-8877-665544332211';
-
-  it.each([['{}'], [`{${a}}`], [`{${a},${b}}`], [`{NULL,${a}}`], [`{${a},${b},${a}}`]])('reads %s as the driver does', (text) => {
-    expect(uuidArray(text)).toEqual(driverParse(text));
+  const b = 'F0E1D2C3-B4A5-4697-8877-665544332211';
+  const keys = deriveChainKeys(Buffer.alloc(32, 7));
+  const event = (ids: ChainEvent['result_ids']): ChainEvent => ({
+    seq: '7',
+    chain_position: null,
+    at: new Date('2026-12-04T00:00:00.000Z'),
+    actor_id: null,
+    session_id: null,
+    action: 'list',
+    resource_type: 'patient',
+    resource_id: null,
+    patient_id: null,
+    patient_ids: ids,
+    result_ids: ids,
+    status: 200,
+    reason: null,
+    request_id: null,
+    client_ip: null,
+    user_agent: null,
+    prev_hash: null,
+    hash: null,
   });
 
-  it('keeps NULL as null', () => {
-    expect(uuidArray(null)).toBeNull();
-    expect(uuidArray(undefined)).toBeNull();
-  });
+  it.each([['{}'], [`{${a}}`], [`{${a},${b}}`], [`{NULL,${a}}`], [`{${a},NULL}`], [`{${a},${b},${a}}`], [null]])(
+    '%s hashes the same joined as parsed by the driver',
+    async (literal) => {
+      const [row] = (await dataSource.query(`SELECT $1::uuid[] AS parsed, array_to_string($1::uuid[], ',', '') AS joined`, [literal])) as Array<{
+        parsed: Array<string | null> | null;
+        joined: string | null;
+      }>;
+      const parsed = keyedLinkHash(keys, Buffer.alloc(32), '1', event(row.parsed as string[] | null));
+      const joined = keyedLinkHash(keys, Buffer.alloc(32), '1', event(joinedIds(row.joined)));
+      expect(joined.toString('hex')).toBe(parsed.toString('hex'));
+    },
+  );
 });

@@ -25,8 +25,22 @@ export interface EventRow {
   hash: Buffer | null;
 }
 
+/**
+ * An id list as a link covers it: the ids joined by commas. The sealer and
+ * audit-verify have PostgreSQL join them (`array_to_string(ids, ',', '')`,
+ * a NULL element as empty, exactly as JavaScript's join), so thousands of
+ * ids a second are never split into strings only to be joined again.
+ */
+export interface JoinedIds {
+  joined: string;
+}
+export type IdList = string[] | JoinedIds | null | undefined;
+
+/** An event as the chain reads it: its id lists as arrays or already joined. */
+export type ChainEvent = Omit<EventRow, 'patient_ids' | 'result_ids'> & { patient_ids?: IdList; result_ids: IdList };
+
 /** A sealed event: what a link's hash covers. */
-export interface ChainRow extends EventRow {
+export interface ChainRow extends ChainEvent {
   chain_position: string;
   prev_hash: Buffer;
   hash: Buffer;
@@ -39,9 +53,9 @@ function field(value: string | null | undefined): string {
   return value === null || value === undefined ? '~' : `${Buffer.byteLength(value, 'utf8')}:${value}`;
 }
 
-const list = (ids: string[] | null | undefined) => (ids === null || ids === undefined ? null : ids.join(','));
+const list = (ids: IdList) => (ids === null || ids === undefined ? null : Array.isArray(ids) ? ids.join(',') : ids.joined);
 
-function eventFields(row: EventRow): Array<string | null | undefined> {
+function eventFields(row: ChainEvent): Array<string | null | undefined> {
   return [
     row.at.toISOString(),
     row.actor_id,
@@ -89,7 +103,7 @@ export function deriveChainKeys(secret: Buffer): ChainKeys {
  * (so an aggregated refusal row cannot be changed either). The database never
  * holds the key, so it cannot make (or remake) one.
  */
-export function keyedLinkHash(keys: ChainKeys, prev: Buffer, position: string, row: EventRow): Buffer {
+export function keyedLinkHash(keys: ChainKeys, prev: Buffer, position: string, row: ChainEvent): Buffer {
   const text = ['k1', position, String(row.seq), ...eventFields(row), list(row.patient_ids), String(row.count ?? 1), row.route]
     .map(field)
     .join('');
