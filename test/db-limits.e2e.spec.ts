@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { QueryRunner } from 'typeorm';
 import { HEADERS_TIMEOUT_MS } from '../src/app.setup.js';
+import { PreparedSql } from '../src/database/prepared-sql.js';
+import { SEARCH_APPLICATION_NAME } from '../src/database/search-pool.js';
 import { createTestApp, type TestApp } from './utils/app.js';
 import { createPatient, createUser, type TestUser } from './utils/factories.js';
 import { expectProblem } from './utils/problem.js';
@@ -64,5 +66,29 @@ describe('Database limits (e2e)', () => {
     const server = t.app.getHttpServer() as { headersTimeout: number; requestTimeout: number };
     expect(server.headersTimeout).toBe(HEADERS_TIMEOUT_MS);
     expect(server.requestTimeout).toBe(30_000);
+  });
+});
+
+describe('Searches on connections of their own (e2e)', () => {
+  it('a search runs on a session of the searches’ pool, named in pg_stat_activity, whose statement timeout is the search’s 1 s while the main pool keeps 5 s', async () => {
+    const t = await createTestApp({ SEARCH_CONCURRENCY_TOTAL: '1' });
+    try {
+      const user = await createUser(t.http);
+      await createPatient(t.http, user.access, { name: 'Pooled Search' });
+      const res = await t.http.get('/api/patients/?search=pooled', { token: user.access });
+      expect(res.status).toBe(200);
+      expect(res.body.results.map((p: { name: string }) => p.name)).toEqual(['Pooled Search']);
+      // PGlite has one session for everything; the rest is about PostgreSQL's sessions.
+      if (t.db.kind !== 'postgres') return;
+      const sessions = (await t.dataSource.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`,
+        [SEARCH_APPLICATION_NAME],
+      )) as Array<{ n: number }>;
+      expect(sessions).toEqual([{ n: 1 }]);
+      expect(await t.dataSource.query('SHOW statement_timeout')).toEqual([{ statement_timeout: '5s' }]);
+      expect(await t.app.get(PreparedSql).search('SHOW statement_timeout', [])).toEqual([{ statement_timeout: '1s' }]);
+    } finally {
+      await t.close();
+    }
   });
 });

@@ -4,6 +4,9 @@ import type { DataSourceOptions } from 'typeorm';
 /** A search's own bound on PostgreSQL (the general one, for every statement, is 5 s). */
 export const SEARCH_STATEMENT_TIMEOUT_MS = 1000;
 
+/** The searches' sessions in pg_stat_activity. */
+export const SEARCH_APPLICATION_NAME = 'healthcare-api search';
+
 type PostgresOptions = Extract<DataSourceOptions, { type: 'postgres' }>;
 
 /**
@@ -30,6 +33,8 @@ export function openSearchPool(options: PostgresOptions, max: number): pg.Pool {
     ...extra,
     max,
     idleTimeoutMillis: 10_000,
+    // What pg_stat_activity shows for these sessions: an operator can tell searches from the rest.
+    application_name: SEARCH_APPLICATION_NAME,
     // A later -c wins: the general statement_timeout in `extra` is replaced for these sessions.
     options: `${extra.options ?? ''} -c statement_timeout=${SEARCH_STATEMENT_TIMEOUT_MS}`.trim(),
   });
