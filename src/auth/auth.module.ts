@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
-import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { UsersModule } from '../users/users.module.js';
@@ -8,7 +7,6 @@ import { JWT_KEY } from './auth.constants.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { resolveJwtKey } from './jwt-secret.js';
-import { JwtStrategy } from './jwt.strategy.js';
 import { MeController } from './me.controller.js';
 import { MfaRecoveryCode } from './mfa/mfa-recovery-code.entity.js';
 import { MfaFactor } from './mfa/mfa-factor.entity.js';
@@ -22,7 +20,7 @@ import { SessionsService } from './sessions.service.js';
 import { TokensService } from './tokens.service.js';
 
 @Module({
-  imports: [UsersModule, PassportModule, JwtModule.register({}), TypeOrmModule.forFeature([Session, MfaFactor, MfaRecoveryCode])],
+  imports: [UsersModule, JwtModule.register({}), TypeOrmModule.forFeature([Session, MfaFactor, MfaRecoveryCode])],
   controllers: [AuthController, MeController, MfaController],
   providers: [
     {
@@ -36,9 +34,8 @@ import { TokensService } from './tokens.service.js';
     SessionsService,
     TokensService,
     PasswordHasher,
-    JwtStrategy,
     ...MFA_PROVIDERS,
   ],
-  exports: [JWT_KEY, SessionsService, PasswordHasher, MfaService],
+  exports: [JWT_KEY, SessionsService, TokensService, PasswordHasher, MfaService],
 })
 export class AuthModule {}

@@ -2,14 +2,16 @@ import { createHmac, createSecretKey, randomUUID } from 'node:crypto';
 import { beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { type ExecutionContext, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { JwtService } from '@nestjs/jwt';
 import { Test } from '@nestjs/testing';
+import { AppConfig } from '../config/app-config.js';
 import { type AuthUser } from './current-user.decorator.js';
 import { Public } from './public.decorator.js';
 import { isRefusal } from '../common/refusal.js';
 import { AnonymousRateLimiter } from '../throttling/anonymous-rate-limiter.js';
 import { JWT_KEY } from './auth.constants.js';
 import { JwtAuthGuard } from './jwt-auth.guard.js';
-import { JwtStrategy } from './jwt.strategy.js';
+import { TokensService } from './tokens.service.js';
 import { SessionsService } from './sessions.service.js';
 
 const SECRET = 'unit-test-secret-that-is-long-enough-0123456789';
@@ -73,7 +75,9 @@ describe(JwtAuthGuard.name, () => {
       providers: [
         JwtAuthGuard,
         Reflector,
-        JwtStrategy,
+        TokensService,
+        JwtService,
+        { provide: AppConfig, useValue: { auth: { accessTtl: 900, refreshIdleTtl: 3600 } } },
         { provide: JWT_KEY, useValue: createSecretKey(Buffer.from(SECRET)) },
         { provide: SessionsService, useValue: { authenticate } },
         { provide: AnonymousRateLimiter, useValue: { charge } },
@@ -116,6 +120,27 @@ describe(JwtAuthGuard.name, () => {
   ])('401 for %s, before any session check', async (_label, forge) => {
     await expect401(forge());
     expect(authenticate).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['another scheme', 'Basic dXNlcjpwYXNz'],
+    ['a bearer without a token', 'Bearer '],
+    ['two tokens', `Bearer ${'a.b.c'} ${'d.e.f'}`],
+  ])('401 invalid_token for an Authorization header with %s, before any session check', async (_label, header) => {
+    const { ctx } = context('guarded', header);
+    const error = await Promise.resolve(guard.canActivate(ctx)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(UnauthorizedException);
+    expect(isRefusal(error) && error.refusalReason).toBe('invalid_token');
+    expect(authenticate).not.toHaveBeenCalled();
+  });
+
+  it('accepts the scheme in any case, as RFC 6750 allows', async () => {
+    const { ctx, request } = context('guarded', `bEaReR ${sign(claims())}`);
+    await expect(guard.canActivate(ctx)).resolves.toBe(true);
+    expect(request.user).toEqual(caller);
   });
 
   it('401 for an expired token, saying it expired', async () => {
