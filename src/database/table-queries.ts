@@ -1,9 +1,40 @@
 import type { DataSource, EntityManager, EntityTarget, ObjectLiteral, SelectQueryBuilder } from 'typeorm';
-import { applyKeyset, type PageRequest } from '../common/pagination/keyset-query.js';
+import { keysetOf, orderByKeyset, type PageRequest } from '../common/pagination/keyset-query.js';
 import { EntityRows } from './entity-rows.js';
 import type { PreparedSql } from './prepared-sql.js';
 
 type Row = Record<string, unknown>;
+
+/**
+ * A list's filters: per filter field, its WHERE condition, whose one named
+ * parameter has the field's name (`p.owner_id = :ownerId`), and optionally
+ * how the field's value becomes the parameter's (a search pattern).
+ */
+export type ListConditions<F> = { [K in keyof F]-?: string | { where: string; value: (v: NonNullable<F[K]>) => unknown } };
+
+/** A list query of a table: its name, alias, select list and joins, and filters. */
+export interface ListQuery<T extends ObjectLiteral, F> {
+  /** Names the query among the table's lists (one per select list). */
+  name: string;
+  alias: string;
+  /** Adds the select list (and joins) to a builder of this table under `alias`. */
+  select: (qb: SelectQueryBuilder<T>) => SelectQueryBuilder<T>;
+  conditions: ListConditions<F>;
+}
+
+/** The finished SQL of one list shape, and which parameter each of its $n is. */
+interface ListShape {
+  text: string;
+  names: string[];
+}
+
+/** Distinct list shapes remembered per table; past this (more filter combinations than any client sends), SQL is built each time. */
+const MAX_SHAPES = 500;
+
+/** Stands for a parameter while a shape's SQL is built, so its $n can be told apart. */
+class Placeholder {
+  constructor(readonly name: string) {}
+}
 
 /**
  * The query shapes every table's repository shares, written once: a keyset
@@ -14,6 +45,7 @@ type Row = Record<string, unknown>;
  */
 export class TableQueries<T extends ObjectLiteral> {
   readonly rows: EntityRows<T>;
+  private readonly shapes = new Map<string, ListShape>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -23,20 +55,57 @@ export class TableQueries<T extends ObjectLiteral> {
     this.rows = new EntityRows(dataSource, target);
   }
 
-  /** A query builder on this table under `alias`, for the repository to filter. */
+  /** A query builder on this table under `alias`. */
   select(alias: string): SelectQueryBuilder<T> {
     return this.dataSource.createQueryBuilder(this.target, alias);
   }
 
   /**
-   * One keyset page of a filtered builder (up to pageSize + 1 rows, in SQL
-   * order: see pageOf), as rows keyed by column name. The finished SQL runs as
-   * a prepared statement (a handful of texts per list); a search runs on the
-   * searches' connections, under SEARCH_STATEMENT_TIMEOUT_MS.
+   * One keyset page of a list (up to pageSize + 1 rows, in SQL order: see
+   * pageOf), as rows keyed by column name, run as a prepared statement; a
+   * search runs on the searches' connections, under
+   * SEARCH_STATEMENT_TIMEOUT_MS. The SQL text depends only on which filters
+   * are given, the ordering, the direction and whether there is a cursor (the
+   * LIMIT is a parameter): it is built with the query builder once per such
+   * shape and then reused with each request's values.
    */
-  async listPageRows(qb: SelectQueryBuilder<T>, alias: string, page: PageRequest, searching: boolean): Promise<Row[]> {
-    const [text, params] = applyKeyset(qb, alias, page).getQueryAndParameters();
-    return searching ? this.sql.search(text, params) : this.sql.query(text, params);
+  async listPageRows<F>(query: ListQuery<T, F>, filter: F, page: PageRequest, searching: boolean): Promise<Row[]> {
+    const params: Row = {};
+    let filters = '';
+    for (const key of Object.keys(query.conditions) as Array<keyof F & string>) {
+      const value = filter[key];
+      if (value === undefined) continue;
+      const condition = query.conditions[key];
+      params[key] = typeof condition === 'string' ? value : condition.value(value as NonNullable<F[typeof key]>);
+      filters += `${key},`;
+    }
+    const keyset = keysetOf(page);
+    if (keyset.boundary) Object.assign(params, { cursorValue: keyset.boundary.value, cursorId: keyset.boundary.id });
+    const key = `${query.name}|${filters}|${page.ordering.key}|${keyset.descending ? 'desc' : 'asc'}|${keyset.boundary ? 'after' : 'first'}`;
+    let shape = this.shapes.get(key);
+    if (shape === undefined) {
+      shape = this.buildShape(query, params, page, keyset);
+      if (this.shapes.size < MAX_SHAPES) this.shapes.set(key, shape);
+    }
+    const values = shape.names.map((name) => params[name]);
+    values.push(page.pageSize + 1);
+    return searching ? this.sql.search(shape.text, values) : this.sql.query(shape.text, values);
+  }
+
+  private buildShape<F>(query: ListQuery<T, F>, params: Row, page: PageRequest, keyset: ReturnType<typeof keysetOf>): ListShape {
+    const qb = query.select(this.select(query.alias));
+    for (const key of Object.keys(params)) {
+      const condition = query.conditions[key as keyof F] as ListConditions<F>[keyof F] | undefined;
+      if (condition !== undefined) qb.andWhere(typeof condition === 'string' ? condition : condition.where);
+    }
+    orderByKeyset(qb, query.alias, page.ordering.field, keyset);
+    qb.setParameters(Object.fromEntries(Object.keys(params).map((name) => [name, new Placeholder(name)])));
+    const [text, values] = qb.getQueryAndParameters();
+    const names = values.map((value: unknown) => {
+      if (!(value instanceof Placeholder)) throw new Error(`List ${query.name}: a parameter of its SQL is not one of its filters`);
+      return value.name;
+    });
+    return { text: `${text} LIMIT $${names.length + 1}`, names };
   }
 
   /** INSERT ... RETURNING the visible columns. Throws the database's error (a unique violation is the caller's to map). */

@@ -5,7 +5,7 @@ import type { PageRequest, SortField } from '../common/pagination/keyset-query.j
 import { searchPattern } from '../common/search.js';
 import { EntityRows } from '../database/entity-rows.js';
 import { PreparedSql } from '../database/prepared-sql.js';
-import { scopeOf, TableQueries } from '../database/table-queries.js';
+import { type ListQuery, scopeOf, TableQueries } from '../database/table-queries.js';
 import { Doctor } from './doctor.entity.js';
 import { DOCTOR_SORTS } from './dto/list-doctors.dto.js';
 
@@ -64,16 +64,19 @@ export class DoctorsRepository {
 
   /** One keyset page (up to pageSize + 1 rows, in SQL order: see pageOf). */
   async listPage(filter: DoctorFilter, page: PageRequest): Promise<Doctor[]> {
-    const qb = this.table.select('d').select(this.rows.selectList('d'));
-    if (filter.search !== undefined) {
-      qb.andWhere('(d.name ILIKE :search OR d.specialization ILIKE :search)', { search: searchPattern(filter.search) });
-    }
-    if (filter.specialization !== undefined) {
-      qb.andWhere('lower(d.specialization) = lower(:specialization)', { specialization: filter.specialization });
-    }
-    const rows = await this.table.listPageRows(qb, 'd', page, filter.search !== undefined);
+    const rows = await this.table.listPageRows(this.list, filter, page, filter.search !== undefined);
     return rows.map((row) => this.rows.fromRow(row));
   }
+
+  private readonly list: ListQuery<Doctor, DoctorFilter> = {
+    name: 'doctors',
+    alias: 'd',
+    select: (qb) => qb.select(this.rows.selectList('d')),
+    conditions: {
+      search: { where: '(d.name ILIKE :search OR d.specialization ILIKE :search)', value: searchPattern },
+      specialization: 'lower(d.specialization) = lower(:specialization)',
+    },
+  };
 
   insert(values: NewDoctor, manager: EntityManager): Promise<Doctor> {
     return this.table.insert(values, manager);

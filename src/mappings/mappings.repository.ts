@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, type SelectQueryBuilder } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import type { PageRequest, SortField } from '../common/pagination/keyset-query.js';
 import { EntityRows } from '../database/entity-rows.js';
 import { PreparedSql } from '../database/prepared-sql.js';
-import { scopeOf, TableQueries } from '../database/table-queries.js';
+import { type ListConditions, type ListQuery, scopeOf, TableQueries } from '../database/table-queries.js';
 import { Doctor } from '../doctors/doctor.entity.js';
 import { Patient } from '../patients/patient.entity.js';
 import { MAPPING_SORTS } from './dto/list-mappings.dto.js';
@@ -15,6 +15,12 @@ export interface MappingFilter {
   patientId?: string;
   doctorId?: string;
 }
+
+const MAPPING_CONDITIONS: ListConditions<MappingFilter> = {
+  ownerId: 'm.owner_id = :ownerId',
+  patientId: 'm.patient_id = :patientId',
+  doctorId: 'm.doctor_id = :doctorId',
+};
 
 export type NewMapping = Pick<Mapping, 'patientId' | 'ownerId' | 'doctorId'>;
 
@@ -48,43 +54,46 @@ export class MappingsRepository {
 
   /** One keyset page of mappings (up to pageSize + 1 rows, in SQL order: see pageOf). */
   async listPage(filter: MappingFilter, page: PageRequest): Promise<Mapping[]> {
-    const qb = this.filtered(filter).select(this.rows.selectList('m'));
-    return (await this.table.listPageRows(qb, 'm', page, false)).map((row) => this.rows.fromRow(row));
+    return (await this.table.listPageRows(this.lists.plain, filter, page, false)).map((row) => this.rows.fromRow(row));
   }
 
   /** As listPage, each mapping with its patient's and doctor's names, for the staff console. */
   async listPageWithNames(filter: MappingFilter, page: PageRequest): Promise<Mapping[]> {
-    const qb = this.filtered(filter)
-      .select(this.rows.selectList('m'))
-      .addSelect(this.patients.selectList('p', 'patient.', ['id', 'name']))
-      .addSelect(this.doctors.selectList('d', 'doctor.', ['id', 'name']))
-      .innerJoin(Patient, 'p', 'p.id = m.patient_id')
-      .innerJoin(Doctor, 'd', 'd.id = m.doctor_id');
-    return (await this.table.listPageRows(qb, 'm', page, false)).map((row) => this.withJoined(row));
+    return (await this.table.listPageRows(this.lists.withNames, filter, page, false)).map((row) => this.withJoined(row));
   }
 
   /** As listPage, each mapping with its whole doctor: a patient's doctors. */
   async listPageWithDoctors(filter: MappingFilter, page: PageRequest): Promise<Mapping[]> {
-    const qb = this.filtered(filter)
-      .select(this.rows.selectList('m'))
-      .addSelect(this.doctors.selectList('d', 'doctor.'))
-      .innerJoin(Doctor, 'd', 'd.id = m.doctor_id');
-    return (await this.table.listPageRows(qb, 'm', page, false)).map((row) => this.withJoined(row));
+    return (await this.table.listPageRows(this.lists.withDoctors, filter, page, false)).map((row) => this.withJoined(row));
   }
+
+  private readonly lists: Record<'plain' | 'withNames' | 'withDoctors', ListQuery<Mapping, MappingFilter>> = {
+    plain: { name: 'mappings', alias: 'm', conditions: MAPPING_CONDITIONS, select: (qb) => qb.select(this.rows.selectList('m')) },
+    withNames: {
+      name: 'mappings-with-names',
+      alias: 'm',
+      conditions: MAPPING_CONDITIONS,
+      select: (qb) =>
+        qb
+          .select(this.rows.selectList('m'))
+          .addSelect(this.patients.selectList('p', 'patient.', ['id', 'name']))
+          .addSelect(this.doctors.selectList('d', 'doctor.', ['id', 'name']))
+          .innerJoin(Patient, 'p', 'p.id = m.patient_id')
+          .innerJoin(Doctor, 'd', 'd.id = m.doctor_id'),
+    },
+    withDoctors: {
+      name: 'mappings-with-doctors',
+      alias: 'm',
+      conditions: MAPPING_CONDITIONS,
+      select: (qb) => qb.select(this.rows.selectList('m')).addSelect(this.doctors.selectList('d', 'doctor.')).innerJoin(Doctor, 'd', 'd.id = m.doctor_id'),
+    },
+  };
 
   private withJoined(row: Record<string, unknown>): Mapping {
     const mapping = this.rows.fromRow(row);
     if (Object.hasOwn(row, 'patient.id')) mapping.patient = this.patients.fromRow(row, 'patient.');
     if (Object.hasOwn(row, 'doctor.id')) mapping.doctor = this.doctors.fromRow(row, 'doctor.');
     return mapping;
-  }
-
-  private filtered(filter: MappingFilter): SelectQueryBuilder<Mapping> {
-    const qb = this.table.select('m');
-    if (filter.ownerId !== undefined) qb.andWhere('m.owner_id = :ownerId', { ownerId: filter.ownerId });
-    if (filter.patientId !== undefined) qb.andWhere('m.patient_id = :patientId', { patientId: filter.patientId });
-    if (filter.doctorId !== undefined) qb.andWhere('m.doctor_id = :doctorId', { doctorId: filter.doctorId });
-    return qb;
   }
 
   insert(values: NewMapping, manager: EntityManager): Promise<Mapping> {

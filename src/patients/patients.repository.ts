@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, type SelectQueryBuilder } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import type { PageRequest, SortField } from '../common/pagination/keyset-query.js';
 import { searchPattern } from '../common/search.js';
 import { EntityRows } from '../database/entity-rows.js';
 import { PreparedSql } from '../database/prepared-sql.js';
-import { scopeOf, TableQueries } from '../database/table-queries.js';
+import { type ListConditions, type ListQuery, scopeOf, TableQueries } from '../database/table-queries.js';
 import { User } from '../users/user.entity.js';
 import { PATIENT_SORTS } from './dto/list-patients.dto.js';
 import { Patient } from './patient.entity.js';
@@ -18,6 +18,14 @@ export interface PatientFilter {
   minAge?: number;
   maxAge?: number;
 }
+
+const PATIENT_CONDITIONS: ListConditions<PatientFilter> = {
+  ownerId: 'p.owner_id = :ownerId',
+  search: { where: 'p.name ILIKE :search', value: searchPattern },
+  gender: 'p.gender = :gender',
+  minAge: 'p.age >= :minAge',
+  maxAge: 'p.age <= :maxAge',
+};
 
 export type NewPatient = Pick<Patient, 'ownerId' | 'name' | 'age' | 'gender' | 'address'>;
 export type PatientChanges = Partial<Pick<Patient, 'name' | 'age' | 'gender' | 'address'>>;
@@ -75,30 +83,29 @@ export class PatientsRepository {
 
   /** One keyset page (up to pageSize + 1 rows, in SQL order: see pageOf). */
   async listPage(filter: PatientFilter, page: PageRequest): Promise<Patient[]> {
-    const qb = this.filtered(filter).select(this.rows.selectList('p'));
-    const rows = await this.table.listPageRows(qb, 'p', page, filter.search !== undefined);
+    const rows = await this.table.listPageRows(this.lists.plain, filter, page, filter.search !== undefined);
     return rows.map((row) => this.rows.fromRow(row));
   }
 
   /** As listPage, each patient with its owner (id and username), for the staff console. */
   async listPageWithOwners(filter: PatientFilter, page: PageRequest): Promise<Patient[]> {
-    const qb = this.filtered(filter)
-      .select(this.rows.selectList('p'))
-      .addSelect(this.owners.selectList('o', 'owner.', ['id', 'username']))
-      .innerJoin(User, 'o', 'o.id = p.owner_id');
-    const rows = await this.table.listPageRows(qb, 'p', page, filter.search !== undefined);
+    const rows = await this.table.listPageRows(this.lists.withOwners, filter, page, filter.search !== undefined);
     return rows.map((row) => Object.assign(this.rows.fromRow(row), { owner: this.owners.fromRow(row, 'owner.') }));
   }
 
-  private filtered(filter: PatientFilter): SelectQueryBuilder<Patient> {
-    const qb = this.table.select('p');
-    if (filter.ownerId !== undefined) qb.andWhere('p.owner_id = :ownerId', { ownerId: filter.ownerId });
-    if (filter.search !== undefined) qb.andWhere('p.name ILIKE :search', { search: searchPattern(filter.search) });
-    if (filter.gender !== undefined) qb.andWhere('p.gender = :gender', { gender: filter.gender });
-    if (filter.minAge !== undefined) qb.andWhere('p.age >= :minAge', { minAge: filter.minAge });
-    if (filter.maxAge !== undefined) qb.andWhere('p.age <= :maxAge', { maxAge: filter.maxAge });
-    return qb;
-  }
+  private readonly lists: Record<'plain' | 'withOwners', ListQuery<Patient, PatientFilter>> = {
+    plain: { name: 'patients', alias: 'p', conditions: PATIENT_CONDITIONS, select: (qb) => qb.select(this.rows.selectList('p')) },
+    withOwners: {
+      name: 'patients-with-owners',
+      alias: 'p',
+      conditions: PATIENT_CONDITIONS,
+      select: (qb) =>
+        qb
+          .select(this.rows.selectList('p'))
+          .addSelect(this.owners.selectList('o', 'owner.', ['id', 'username']))
+          .innerJoin(User, 'o', 'o.id = p.owner_id'),
+    },
+  };
 
   insert(values: NewPatient, manager: EntityManager): Promise<Patient> {
     return this.table.insert(values, manager);

@@ -4,7 +4,7 @@ import { DataSource, type EntityManager, type Repository } from 'typeorm';
 import type { PageRequest, SortField } from '../common/pagination/keyset-query.js';
 import { searchPattern } from '../common/search.js';
 import { PreparedSql } from '../database/prepared-sql.js';
-import { TableQueries } from '../database/table-queries.js';
+import { type ListQuery, TableQueries } from '../database/table-queries.js';
 import { USER_SORTS } from './dto/list-users.dto.js';
 import { type Role, User } from './user.entity.js';
 
@@ -76,15 +76,20 @@ export class UsersRepository {
 
   /** One keyset page of accounts (up to pageSize + 1 rows, in SQL order: see pageOf); never a password hash. */
   async listPage(filter: UserFilter, page: PageRequest): Promise<User[]> {
-    const qb = this.table.select('u').select(this.table.rows.selectList('u'));
-    if (filter.search !== undefined) {
-      qb.andWhere('(u.username ILIKE :search OR u.email ILIKE :search)', { search: searchPattern(filter.search) });
-    }
-    if (filter.role !== undefined) qb.andWhere('u.role = :role', { role: filter.role });
-    if (filter.isActive !== undefined) qb.andWhere('u.is_active = :active', { active: filter.isActive });
-    const rows = await this.table.listPageRows(qb, 'u', page, filter.search !== undefined);
+    const rows = await this.table.listPageRows(this.list, filter, page, filter.search !== undefined);
     return rows.map((row) => this.table.rows.fromRow(row));
   }
+
+  private readonly list: ListQuery<User, UserFilter> = {
+    name: 'users',
+    alias: 'u',
+    select: (qb) => qb.select(this.table.rows.selectList('u')),
+    conditions: {
+      search: { where: '(u.username ILIKE :search OR u.email ILIKE :search)', value: searchPattern },
+      role: 'u.role = :role',
+      isActive: 'u.is_active = :isActive',
+    },
+  };
 
   /**
    * The ids of the active admins, locked (SELECT ... FOR UPDATE, in id order

@@ -87,29 +87,49 @@ export function cursorBoundary(cursor: CursorPayload, kind: SortKind, unique = f
   return { value: value as string | number, id: cursor.i };
 }
 
+/** Where a page starts and which way the SQL walks: a request's cursor, checked. */
+export interface Keyset {
+  /** The SQL order (a backward walk reverses the list's own). */
+  descending: boolean;
+  /** The cursor's boundary: `id` is '' for a unique sort field. */
+  boundary?: { value: string | number; id: string };
+}
+
+export function keysetOf(page: PageRequest): Keyset {
+  const { ordering, cursor } = page;
+  const descending = ordering.descending !== (cursor?.r === true);
+  return cursor ? { descending, boundary: cursorBoundary(cursor, ordering.field.kind, ordering.field.unique) } : { descending };
+}
+
 /**
  * Keyset pagination on a query builder: WHERE (sort, id) > (boundary)
- * ORDER BY sort, id LIMIT n+1. The same SQL whatever the page's position: no
+ * ORDER BY sort, id, under the parameters `cursorValue` and `cursorId`; the
+ * caller adds LIMIT n+1. The same SQL whatever the page's position: no
  * OFFSET, no COUNT. Walking backwards reverses the SQL order (pageOf flips
  * the rows back).
  */
-export function applyKeyset<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>, alias: string, page: PageRequest): SelectQueryBuilder<T> {
-  const { ordering, cursor, pageSize } = page;
-  const descending = ordering.descending !== (cursor?.r === true);
+export function orderByKeyset<T extends ObjectLiteral>(
+  qb: SelectQueryBuilder<T>,
+  alias: string,
+  field: SortField,
+  { descending, boundary }: Keyset,
+): SelectQueryBuilder<T> {
   const dir = descending ? 'DESC' : 'ASC';
-  const column = `${alias}.${ordering.field.column}`;
-  if (ordering.field.unique) {
-    if (cursor) qb.andWhere(`${column} ${descending ? '<' : '>'} :cursorValue`, { cursorValue: cursorBoundary(cursor, ordering.field.kind, true).value });
-    return qb.orderBy(column, dir).limit(pageSize + 1);
+  const column = `${alias}.${field.column}`;
+  const after = descending ? '<' : '>';
+  if (field.unique) {
+    if (boundary) qb.andWhere(`${column} ${after} :cursorValue`, { cursorValue: boundary.value });
+    return qb.orderBy(column, dir);
   }
-  if (cursor) {
-    const boundary = cursorBoundary(cursor, ordering.field.kind);
-    qb.andWhere(`(${column}, ${alias}.id) ${descending ? '<' : '>'} (:cursorValue, :cursorId)`, {
-      cursorValue: boundary.value,
-      cursorId: boundary.id,
-    });
+  if (boundary) {
+    qb.andWhere(`(${column}, ${alias}.id) ${after} (:cursorValue, :cursorId)`, { cursorValue: boundary.value, cursorId: boundary.id });
   }
-  return qb.orderBy(column, dir).addOrderBy(`${alias}.id`, dir).limit(pageSize + 1);
+  return qb.orderBy(column, dir).addOrderBy(`${alias}.id`, dir);
+}
+
+/** orderByKeyset with the page's LIMIT n+1. */
+export function applyKeyset<T extends ObjectLiteral>(qb: SelectQueryBuilder<T>, alias: string, page: PageRequest): SelectQueryBuilder<T> {
+  return orderByKeyset(qb, alias, page.ordering.field, keysetOf(page)).limit(page.pageSize + 1);
 }
 
 /** One page of a query builder's entities (TypeORM's hydration): for lists without a repository of their own yet. */
