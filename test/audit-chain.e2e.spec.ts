@@ -349,7 +349,7 @@ describe('Audit chain head: moved once per sealing statement (e2e)', () => {
     const updates = await t.dataSource.transaction(async (m) => {
       // Counted by this transaction so far (PGlite's one session may carry counts from before: compare).
       const count = async () =>
-        ((await m.query(`SELECT n_tup_upd::int AS n FROM pg_stat_xact_user_tables WHERE relname = 'audit_chain_head'`))[0]?.n ?? 0) as number;
+        ((await m.query(`SELECT pg_stat_get_xact_tuples_updated('audit_chain_head'::regclass)::int AS n`))[0]?.n ?? 0) as number;
       const before = await count();
       await t.app.get(AuditChainRepository).insertLinks(links, m);
       return (await count()) - before;

@@ -1,3 +1,4 @@
+// Past 250 lines: every statement on the chain's tables (seal, verify, prune) in one place, so the invariants they share (placement, marks, the head) are read together; it holds SQL only.
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { ChainEvent, ChainRow, JoinedIds, LinkKind } from './audit-chain.js';
