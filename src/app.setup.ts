@@ -7,6 +7,7 @@ import { closeConnectionsOnStop } from './http/connections.js';
 import { enableCors } from './http/cors.js';
 import { registerHostCheck } from './http/host-check.js';
 import { registerJsonParser } from './http/json-body.js';
+import { registerNotModified } from './http/not-modified.js';
 import { serveOpenApi } from './http/openapi.js';
 import { registerRequestId } from './http/request-id.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
@@ -46,6 +47,7 @@ export async function configureApp(app: NestFastifyApplication, config: EdgeConf
   await registerSecurityHeaders(app);
   registerHostCheck(fastify, config.allowedHosts);
   registerAccessLog(fastify);
+  registerNotModified(fastify);
   enableCors(app, config.corsOrigins);
   serveOpenApi(app);
   await serveConsole(app, config.consoleDir);

@@ -295,6 +295,21 @@ describe('staff console (browser e2e)', () => {
     await page.waitForURL(new RegExp(`#/patients/${patientId}/show$`));
     await page.getByText('43', { exact: true }).waitFor();
 
+    // A stale edit: the form was loaded at one version, someone else saves first; the console sends the
+    // version it loaded (If-Match), the API answers 412, the console says so, and the other change stands.
+    await open(`patients/${patientId}`);
+    await page.waitForFunction(`document.querySelector('input[name=age]')?.value === '43'`);
+    const elsewhere = new TokenSession({ baseUrl: base });
+    await elsewhere.login(admin.username, admin.password);
+    const concurrent = await elsewhere.client.PATCH('/api/patients/{id}', { params: { path: { id: patientId } }, body: { age: 50 } });
+    expect(concurrent.response.status).toBe(200);
+    await age.fill('44');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Someone else changed this record; reload to see their changes.').waitFor();
+    await shot('patient-edit-stale-1280x800');
+    const current = await elsewhere.client.GET('/api/patients/{id}', { params: { path: { id: patientId } } });
+    expect(current.data).toMatchObject({ age: 50, version: concurrent.data!.version });
+
     // Each list at desktop size, then the phone layout (a simple list instead of a table).
     for (const resource of ['patients', 'doctors', 'mappings', 'users']) {
       await open(resource);

@@ -216,6 +216,7 @@ describe('Typed client (e2e)', () => {
       expect(created).toEqual({
         ...input,
         id: expect.stringMatching(UUID),
+        version: 1,
         created_at: expect.stringMatching(ISO_MS),
         updated_at: expect.stringMatching(ISO_MS),
       });
@@ -286,6 +287,7 @@ describe('Typed client (e2e)', () => {
       expect(created).toEqual({
         ...input,
         id: expect.stringMatching(UUID),
+        version: 1,
         created_at: expect.stringMatching(ISO_MS),
         updated_at: expect.stringMatching(ISO_MS),
       });

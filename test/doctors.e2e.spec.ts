@@ -41,7 +41,7 @@ describe('Doctors (e2e)', () => {
   });
 
   describe('create', () => {
-    it('201 with exactly {id, name, specialization, email, phone, created_at, updated_at}', async () => {
+    it('201 with exactly {id, name, specialization, email, phone, version, created_at, updated_at}', async () => {
       const input = buildDoctor({ name: 'Dr. Ada Byron', specialization: 'Neurology', phone: '0123456789' });
       const res = await t.http.post('/api/doctors/', input, { token: alice.access });
       expect(res.status).toBe(201);
@@ -51,6 +51,7 @@ describe('Doctors (e2e)', () => {
         specialization: 'Neurology',
         email: input.email,
         phone: '0123456789',
+        version: 1,
         created_at: expect.stringMatching(ISO_MS),
         updated_at: expect.stringMatching(ISO_MS),
       });
@@ -141,7 +142,7 @@ describe('Doctors (e2e)', () => {
       expect(list.body.results.map((d: { id: string }) => d.id)).toContain(doc.id);
       // Who created a doctor is not part of its representation.
       expect(Object.keys(list.body.results[0]).sort()).toEqual(
-        ['created_at', 'email', 'id', 'name', 'phone', 'specialization', 'updated_at'].sort(),
+        ['created_at', 'email', 'id', 'name', 'phone', 'specialization', 'updated_at', 'version'].sort(),
       );
     });
 
@@ -165,6 +166,7 @@ describe('Doctors (e2e)', () => {
       expect(res.body).toEqual({
         id: doc.id,
         ...next,
+        version: 2,
         created_at: expect.stringMatching(ISO_MS),
         updated_at: expect.stringMatching(ISO_MS),
       });
@@ -189,7 +191,7 @@ describe('Doctors (e2e)', () => {
       const doc = await createDoctor(t.http, alice.access, { specialization: 'Dermatology' });
       const res = await t.http.patch(`/api/doctors/${doc.id}/`, { phone: '1112223334' }, { token: alice.access });
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ ...doc, phone: '1112223334', updated_at: expect.stringMatching(ISO_MS) });
+      expect(res.body).toEqual({ ...doc, phone: '1112223334', version: 2, updated_at: expect.stringMatching(ISO_MS) });
       const read = await t.http.get(`/api/doctors/${doc.id}/`, { token: alice.access });
       expect(read.body).toEqual(res.body);
     });
@@ -245,7 +247,7 @@ describe('Doctors (e2e)', () => {
       const path = `/api/doctors/${doc.id}/`;
       const patch = await t.http.patch(path, { specialization: 'Radiology' }, { token: admin.access });
       expect(patch.status).toBe(200);
-      expect(patch.body).toEqual({ ...doc, specialization: 'Radiology', updated_at: expect.any(String) });
+      expect(patch.body).toEqual({ ...doc, specialization: 'Radiology', version: 2, updated_at: expect.any(String) });
       const put = await t.http.put(path, buildDoctor({ name: 'Dr. Admin' }), { token: admin.access });
       expect(put.status).toBe(200);
       expect(put.body.name).toBe('Dr. Admin');

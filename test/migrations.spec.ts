@@ -53,7 +53,7 @@ function sqlStateOf(error: unknown): string | undefined {
 }
 
 /** The migrations after AuditSealing, oldest first. */
-const LATER = ['UsernameCanonical1796290000000', 'RefreshGrace1796290100000', 'AuditRefusalCounts1796290200000', 'Mfa1796290300000', 'AuditKeyedChain1796290400000', 'AuditAcknowledgedGaps1796290500000', 'AuditHeadPerStatement1796290600000'];
+const LATER = ['UsernameCanonical1796290000000', 'RefreshGrace1796290100000', 'AuditRefusalCounts1796290200000', 'Mfa1796290300000', 'AuditKeyedChain1796290400000', 'AuditAcknowledgedGaps1796290500000', 'AuditHeadPerStatement1796290600000', 'RecordVersions1796290700000'];
 
 /** Reverts the newest migrations until `name` is the newest applied. */
 async function revertUntil(ds: DataSource, name: string): Promise<void> {
@@ -123,6 +123,10 @@ describe('Migrations', () => {
       ((await ds.query(`SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_chain'::regclass AND NOT tgisinternal ORDER BY tgname`)) as Array<{
         tgname: string;
       }>).map((r) => r.tgname);
+    expect(await columns(ds, 'patients')).toContain('version');
+    await ds.undoLastMigration({ transaction: 'each' });
+    expect(await columns(ds, 'patients')).not.toContain('version');
+    expect(await columns(ds, 'doctors')).not.toContain('version');
     expect(await triggers()).toContain('audit_chain_advance');
     await ds.undoLastMigration({ transaction: 'each' });
     expect(await triggers()).not.toContain('audit_chain_advance');
@@ -206,7 +210,7 @@ describe('Migrations', () => {
       prev = link.hash;
     }
     // The keyed chain keeps these unkeyed links below a boundary it records once, and counts event numbers from here on.
-    expect(await runMigrations(ds, !!admin)).toEqual(['AuditKeyedChain1796290400000', 'AuditAcknowledgedGaps1796290500000', 'AuditHeadPerStatement1796290600000']);
+    expect(await runMigrations(ds, !!admin)).toEqual(['AuditKeyedChain1796290400000', 'AuditAcknowledgedGaps1796290500000', 'AuditHeadPerStatement1796290600000', 'RecordVersions1796290700000']);
     expect(await ds.query(`SELECT seq, keyed_from, counted_from FROM audit_chain_head`)).toEqual([{ seq: '5', keyed_from: '6', counted_from: '6' }]);
   });
 

@@ -74,7 +74,8 @@ function wireNames(doc: OpenAPIObject): string[] {
     const obj = node as Record<string, unknown>;
     if (obj.properties && typeof obj.properties === 'object') names.push(...Object.keys(obj.properties));
     if (Array.isArray(obj.required)) names.push(...(obj.required as string[]));
-    if (typeof obj.in === 'string' && typeof obj.name === 'string') names.push(obj.name);
+    // Query and path parameters; a header keeps HTTP's own spelling (If-Match).
+    if (typeof obj.in === 'string' && obj.in !== 'header' && typeof obj.name === 'string') names.push(obj.name);
     Object.values(obj).forEach(walk);
   };
   walk(doc.paths);

@@ -34,6 +34,7 @@ describe('Patients (e2e)', () => {
       age: 42,
       gender: 'female',
       address: '1 Harbour Road',
+      version: 1,
       created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       updated_at: expect.any(String),
     });

@@ -1,5 +1,5 @@
 import { HttpError, type DataProvider, type GetListParams, type GetListResult, type RaRecord } from 'react-admin';
-import { isProblem, type HealthcareClient, type operations, type Schemas } from '../../client/src/index.js';
+import { isProblem, type HealthcareClient, type operations, type Schemas, versionTag } from '../../client/src/index.js';
 
 type ListQuery<Op extends keyof operations> = NonNullable<operations[Op]['parameters']['query']>;
 type Fields = Record<string, unknown>;
@@ -21,8 +21,9 @@ interface ApiResource {
   list(query: Fields): Promise<Page>;
   getOne?(id: string): Promise<RaRecord>;
   create?(body: Fields): Promise<RaRecord>;
-  update?(id: string, body: Fields): Promise<RaRecord>;
-  delete?(id: string): Promise<void>;
+  /** `version`: the one the form was loaded at, sent as If-Match (a change made since then: 412). */
+  update?(id: string, body: Fields, version?: number): Promise<RaRecord>;
+  delete?(id: string, version?: number): Promise<void>;
 }
 
 /** An openapi-fetch answer: `data` on success, the problem+json body in `error` otherwise. */
@@ -43,7 +44,11 @@ async function unwrap<T>(pending: Promise<Answer<T>>): Promise<T> {
  * name, and `root.serverError` in the notification; the API names fields by
  * their wire names, which are the inputs' sources.
  */
+/** What the console says when a change was refused because the record moved on since it was loaded. */
+export const STALE_RECORD = 'Someone else changed this record; reload to see their changes.';
+
 function toHttpError(error: unknown, status: number): HttpError {
+  if (status === 412) return new HttpError(STALE_RECORD, status, error);
   if (!isProblem(error)) return new HttpError(`The server answered ${status}.`, status, error);
   const fields = Object.entries(error.errors ?? {});
   const errors = fields.length
@@ -57,6 +62,10 @@ function toHttpError(error: unknown, status: number): HttpError {
 
 function resources(client: HealthcareClient): Record<string, ApiResource> {
   const byId = (id: string) => ({ params: { path: { id } } });
+  // If-Match with the version the record was loaded at, when it has one.
+  const atVersion = (id: string, version?: number) => ({
+    params: { path: { id }, header: version === undefined ? {} : { 'If-Match': versionTag(version) } },
+  });
   return {
     patients: {
       filters: ['search', 'gender', 'min_age', 'max_age', 'owner'] satisfies (keyof ListQuery<'adminPatientsList'>)[],
@@ -66,9 +75,9 @@ function resources(client: HealthcareClient): Record<string, ApiResource> {
         unwrap(client.GET('/api/admin/patients', { params: { query: query as ListQuery<'adminPatientsList'> } })),
       getOne: (id) => unwrap(client.GET('/api/patients/{id}', byId(id))),
       create: (body) => unwrap(client.POST('/api/patients', { body: body as Schemas['CreatePatientDto'] })),
-      update: (id, body) =>
-        unwrap(client.PATCH('/api/patients/{id}', { ...byId(id), body: body as Schemas['UpdatePatientDto'] })),
-      delete: (id) => unwrap(client.DELETE('/api/patients/{id}', byId(id))),
+      update: (id, body, version) =>
+        unwrap(client.PATCH('/api/patients/{id}', { ...atVersion(id, version), body: body as Schemas['UpdatePatientDto'] })),
+      delete: (id, version) => unwrap(client.DELETE('/api/patients/{id}', atVersion(id, version))),
     },
     doctors: {
       filters: ['search', 'specialization'] satisfies (keyof ListQuery<'doctorsList'>)[],
@@ -77,9 +86,9 @@ function resources(client: HealthcareClient): Record<string, ApiResource> {
       list: (query) => unwrap(client.GET('/api/doctors', { params: { query: query as ListQuery<'doctorsList'> } })),
       getOne: (id) => unwrap(client.GET('/api/doctors/{id}', byId(id))),
       create: (body) => unwrap(client.POST('/api/doctors', { body: body as Schemas['CreateDoctorDto'] })),
-      update: (id, body) =>
-        unwrap(client.PATCH('/api/doctors/{id}', { ...byId(id), body: body as Schemas['UpdateDoctorDto'] })),
-      delete: (id) => unwrap(client.DELETE('/api/doctors/{id}', byId(id))),
+      update: (id, body, version) =>
+        unwrap(client.PATCH('/api/doctors/{id}', { ...atVersion(id, version), body: body as Schemas['UpdateDoctorDto'] })),
+      delete: (id, version) => unwrap(client.DELETE('/api/doctors/{id}', atVersion(id, version))),
     },
     // No route reads one mapping (GET /api/mappings/{id} lists a patient's doctors), so no getOne.
     mappings: {
@@ -132,6 +141,11 @@ function listQuery(api: ApiResource, { filter = {}, sort, pagination }: GetListP
   if (sort && api.sortable.includes(sort.field)) query.ordering = `${sort.order === 'DESC' ? '-' : ''}${sort.field}`;
   query.page_size = Math.min(pagination?.perPage ?? 20, 100);
   return query;
+}
+
+/** The version a record was loaded at (patients and doctors have one). */
+function versionOf(record: Fields | undefined): number | undefined {
+  return typeof record?.version === 'number' ? record.version : undefined;
 }
 
 function pick(data: Fields, fields: readonly string[], previous?: Fields): Fields {
@@ -218,7 +232,7 @@ export function createDataProvider(client: HealthcareClient): DataProvider {
     }),
     // PATCH with only the fields the form changed.
     update: async (name: string, { id, data, previousData }: { id: string; data: Fields; previousData?: Fields }) => ({
-      data: await change(operation(name, 'update')(id, writable(name, data, previousData))),
+      data: await change(operation(name, 'update')(id, writable(name, data, previousData), versionOf(previousData))),
     }),
     updateMany: async (name: string, { ids, data }: { ids: string[]; data: Fields }) => {
       for (const id of ids) await change(operation(name, 'update')(id, writable(name, data)));
@@ -226,7 +240,7 @@ export function createDataProvider(client: HealthcareClient): DataProvider {
     },
     // 204 No Content: react-admin wants the deleted record back.
     delete: async (name: string, { id, previousData }: { id: string; previousData?: RaRecord }) => {
-      await change(operation(name, 'delete')(id));
+      await change(operation(name, 'delete')(id, versionOf(previousData)));
       return { data: previousData ?? { id } };
     },
     deleteMany: async (name: string, { ids }: { ids: string[] }) => {

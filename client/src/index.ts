@@ -11,6 +11,15 @@ export type Problem = components['schemas']['ProblemDto'];
 /** The typed openapi-fetch client: `client.GET('/api/patients/{id}', { params: { path: { id } } })`. */
 export type HealthcareClient = Client<paths>;
 
+/**
+ * The entity tag of a record's version, for If-Match (change only that
+ * version, else 412) and If-None-Match (304 while unchanged):
+ * `client.PATCH('/api/patients/{id}', { params: { path: { id }, header: { 'If-Match': versionTag(p.version) } }, body })`.
+ */
+export function versionTag(version: number): string {
+  return `W/"${version}"`;
+}
+
 export interface TokenPair {
   access: string;
   refresh: string;

@@ -470,6 +470,11 @@ export interface components {
             errors?: {
                 [key: string]: string[];
             };
+            /**
+             * @description A 412's: the record's current version (its ETag is W/"<version>").
+             * @example 4
+             */
+            current_version?: number;
             /** @description The X-Request-Id of the request, for support. */
             request_id?: string;
         };
@@ -731,6 +736,11 @@ export interface components {
             /** @example 12 Harbour Road, Arlington */
             address: string;
             /**
+             * @description 1 when created, one more with every change; the ETag header of a single-record answer is W/"<version>".
+             * @example 3
+             */
+            version: number;
+            /**
              * Format: date-time
              * @example 2026-11-26T12:00:00.000Z
              */
@@ -800,6 +810,11 @@ export interface components {
             email: string;
             /** @example 5551234567 */
             phone: string;
+            /**
+             * @description 1 when created, one more with every change; the ETag header of a single-record answer is W/"<version>".
+             * @example 3
+             */
+            version: number;
             /**
              * Format: date-time
              * @example 2026-11-26T12:00:00.000Z
@@ -874,6 +889,11 @@ export interface components {
             /** @example 5551234567 */
             phone: string;
             /**
+             * @description 1 when created, one more with every change; the ETag header of a single-record answer is W/"<version>".
+             * @example 3
+             */
+            version: number;
+            /**
              * Format: date-time
              * @example 2026-11-26T12:00:00.000Z
              */
@@ -908,6 +928,11 @@ export interface components {
             gender: "male" | "female" | "other" | "unknown";
             /** @example 12 Harbour Road, Arlington */
             address: string;
+            /**
+             * @description 1 when created, one more with every change; the ETag header of a single-record answer is W/"<version>".
+             * @example 3
+             */
+            version: number;
             /**
              * Format: date-time
              * @example 2026-11-26T12:00:00.000Z
@@ -2165,6 +2190,8 @@ export interface operations {
             /** @description The patient, owned by the caller */
             201: {
                 headers: {
+                    /** @description The record's version as a weak entity tag, W/"<version>": send it back in If-Match or If-None-Match. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2249,7 +2276,10 @@ export interface operations {
     patientsGet: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the copy you hold: 304 without a body if the record is still at that version. */
+                "If-None-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -2260,10 +2290,43 @@ export interface operations {
             /** @description The patient */
             200: {
                 headers: {
+                    /** @description The record's version as a weak entity tag, W/"<version>": send it back in If-Match or If-None-Match. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PatientDto"];
+                };
+            };
+            /** @description Not modified: the record is still at the version If-None-Match names */
+            304: {
+                headers: {
+                    /** @description The record's version as a weak entity tag, W/"<version>": send it back in If-Match or If-None-Match. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input (validation errors name each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "The If-None-Match header is malformed.",
+                     *       "errors": {
+                     *         "If-None-Match": [
+                     *           "If-None-Match must be \"*\" or a comma-separated list of entity tags, such as W/\"3\""
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
             /** @description Missing, invalid or expired token */
@@ -2305,7 +2368,12 @@ export interface operations {
     patientsReplace: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Change only if the record is still at this version: the ETag you read (W/"3"; "3" is read the same), a comma-separated list of them, or * for any version. Otherwise 412, nothing changed. */
+                "If-Match"?: string;
+                /** @description Change only if the record is not at one of these versions (* : never, as the record exists). Otherwise 412. */
+                "If-None-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -2320,6 +2388,8 @@ export interface operations {
             /** @description The patient as replaced */
             200: {
                 headers: {
+                    /** @description The record's version as a weak entity tag, W/"<version>": send it back in If-Match or If-None-Match. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2382,6 +2452,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description Precondition failed: the record is not at the version If-Match names (nothing changed; current_version says where it is) */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Precondition Failed",
+                     *       "status": 412,
+                     *       "detail": "The patient has changed: it is now at version 4, which the request's If-Match or If-None-Match does not allow. Read it again and resend your change.",
+                     *       "current_version": 4
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
             /** @description Body larger than 100 KiB */
             413: {
                 headers: {
@@ -2416,12 +2504,34 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description Precondition required: this server (REQUIRE_IF_MATCH=true) takes changes only with If-Match */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Precondition Required",
+                     *       "status": 428,
+                     *       "detail": "This server requires If-Match on every change: send the ETag of the version you read, or \"*\"."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
         };
     };
     patientsRemove: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Change only if the record is still at this version: the ETag you read (W/"3"; "3" is read the same), a comma-separated list of them, or * for any version. Otherwise 412, nothing changed. */
+                "If-Match"?: string;
+                /** @description Change only if the record is not at one of these versions (* : never, as the record exists). Otherwise 412. */
+                "If-None-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -2470,12 +2580,52 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description Precondition failed: the record is not at the version If-Match names (nothing changed; current_version says where it is) */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Precondition Failed",
+                     *       "status": 412,
+                     *       "detail": "The patient has changed: it is now at version 4, which the request's If-Match or If-None-Match does not allow. Read it again and resend your change.",
+                     *       "current_version": 4
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Precondition required: this server (REQUIRE_IF_MATCH=true) takes changes only with If-Match */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Precondition Required",
+                     *       "status": 428,
+                     *       "detail": "This server requires If-Match on every change: send the ETag of the version you read, or \"*\"."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
         };
     };
     patientsUpdate: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Change only if the record is still at this version: the ETag you read (W/"3"; "3" is read the same), a comma-separated list of them, or * for any version. Otherwise 412, nothing changed. */
+                "If-Match"?: string;
+                /** @description Change only if the record is not at one of these versions (* : never, as the record exists). Otherwise 412. */
+                "If-None-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -2490,6 +2640,8 @@ export interface operations {
             /** @description The patient, with the fields sent changed */
             200: {
                 headers: {
+                    /** @description The record's version as a weak entity tag, W/"<version>": send it back in If-Match or If-None-Match. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2552,6 +2704,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description Precondition failed: the record is not at the version If-Match names (nothing changed; current_version says where it is) */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Precondition Failed",
+                     *       "status": 412,
+                     *       "detail": "The patient has changed: it is now at version 4, which the request's If-Match or If-None-Match does not allow. Read it again and resend your change.",
+                     *       "current_version": 4
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
             /** @description Body larger than 100 KiB */
             413: {
                 headers: {
@@ -2581,6 +2751,23 @@ export interface operations {
                      *       "title": "Unsupported Media Type",
                      *       "status": 415,
                      *       "detail": "Unsupported Media Type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Precondition required: this server (REQUIRE_IF_MATCH=true) takes changes only with If-Match */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Precondition Required",
+                     *       "status": 428,
+                     *       "detail": "This server requires If-Match on every change: send the ETag of the version you read, or \"*\"."
                      *     }
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"];
@@ -2692,6 +2879,8 @@ export interface operations {
             /** @description The doctor */
             201: {
                 headers: {
+                    /** @description The record's version as a weak entity tag, W/"<version>": send it back in If-Match or If-None-Match. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2793,7 +2982,10 @@ export interface operations {
     doctorsGet: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the copy you hold: 304 without a body if the record is still at that version. */
+                "If-None-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -2804,10 +2996,43 @@ export interface operations {
             /** @description The doctor */
             200: {
                 headers: {
+                    /** @description The record's version as a weak entity tag, W/"<version>": send it back in If-Match or If-None-Match. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["DoctorDto"];
+                };
+            };
+            /** @description Not modified: the record is still at the version If-None-Match names */
+            304: {
+                headers: {
+                    /** @description The record's version as a weak entity tag, W/"<version>": send it back in If-Match or If-None-Match. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input (validation errors name each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "The If-None-Match header is malformed.",
+                     *       "errors": {
+                     *         "If-None-Match": [
+                     *           "If-None-Match must be \"*\" or a comma-separated list of entity tags, such as W/\"3\""
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
             /** @description Missing, invalid or expired token */
@@ -2849,7 +3074,12 @@ export interface operations {
     doctorsReplace: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Change only if the record is still at this version: the ETag you read (W/"3"; "3" is read the same), a comma-separated list of them, or * for any version. Otherwise 412, nothing changed. */
+                "If-Match"?: string;
+                /** @description Change only if the record is not at one of these versions (* : never, as the record exists). Otherwise 412. */
+                "If-None-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -2864,6 +3094,8 @@ export interface operations {
             /** @description The doctor as replaced */
             200: {
                 headers: {
+                    /** @description The record's version as a weak entity tag, W/"<version>": send it back in If-Match or If-None-Match. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2960,6 +3192,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description Precondition failed: the record is not at the version If-Match names (nothing changed; current_version says where it is) */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Precondition Failed",
+                     *       "status": 412,
+                     *       "detail": "The doctor has changed: it is now at version 4, which the request's If-Match or If-None-Match does not allow. Read it again and resend your change.",
+                     *       "current_version": 4
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
             /** @description Body larger than 100 KiB */
             413: {
                 headers: {
@@ -2994,12 +3244,34 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description Precondition required: this server (REQUIRE_IF_MATCH=true) takes changes only with If-Match */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Precondition Required",
+                     *       "status": 428,
+                     *       "detail": "This server requires If-Match on every change: send the ETag of the version you read, or \"*\"."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
         };
     };
     doctorsRemove: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Change only if the record is still at this version: the ETag you read (W/"3"; "3" is read the same), a comma-separated list of them, or * for any version. Otherwise 412, nothing changed. */
+                "If-Match"?: string;
+                /** @description Change only if the record is not at one of these versions (* : never, as the record exists). Otherwise 412. */
+                "If-None-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -3065,12 +3337,52 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description Precondition failed: the record is not at the version If-Match names (nothing changed; current_version says where it is) */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Precondition Failed",
+                     *       "status": 412,
+                     *       "detail": "The doctor has changed: it is now at version 4, which the request's If-Match or If-None-Match does not allow. Read it again and resend your change.",
+                     *       "current_version": 4
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Precondition required: this server (REQUIRE_IF_MATCH=true) takes changes only with If-Match */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Precondition Required",
+                     *       "status": 428,
+                     *       "detail": "This server requires If-Match on every change: send the ETag of the version you read, or \"*\"."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
         };
     };
     doctorsUpdate: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Change only if the record is still at this version: the ETag you read (W/"3"; "3" is read the same), a comma-separated list of them, or * for any version. Otherwise 412, nothing changed. */
+                "If-Match"?: string;
+                /** @description Change only if the record is not at one of these versions (* : never, as the record exists). Otherwise 412. */
+                "If-None-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -3085,6 +3397,8 @@ export interface operations {
             /** @description The doctor, with the fields sent changed */
             200: {
                 headers: {
+                    /** @description The record's version as a weak entity tag, W/"<version>": send it back in If-Match or If-None-Match. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3181,6 +3495,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description Precondition failed: the record is not at the version If-Match names (nothing changed; current_version says where it is) */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Precondition Failed",
+                     *       "status": 412,
+                     *       "detail": "The doctor has changed: it is now at version 4, which the request's If-Match or If-None-Match does not allow. Read it again and resend your change.",
+                     *       "current_version": 4
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
             /** @description Body larger than 100 KiB */
             413: {
                 headers: {
@@ -3210,6 +3542,23 @@ export interface operations {
                      *       "title": "Unsupported Media Type",
                      *       "status": 415,
                      *       "detail": "Unsupported Media Type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Precondition required: this server (REQUIRE_IF_MATCH=true) takes changes only with If-Match */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Precondition Required",
+                     *       "status": 428,
+                     *       "detail": "This server requires If-Match on every change: send the ETag of the version you read, or \"*\"."
                      *     }
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"];

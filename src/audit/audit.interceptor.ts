@@ -11,6 +11,7 @@ import { from, Observable, throwError } from 'rxjs';
 import { catchError, mergeMap } from 'rxjs/operators';
 import { databaseUnavailable } from '../common/db-errors.js';
 import { isUuid } from '../common/params.js';
+import { isNotModified } from '../common/versioned.js';
 import { auditContext, contextOf } from './audit-context.js';
 import { AuditService } from './audit.service.js';
 import { AUDITED, type AuditSpec, eachResult, type IdSelector } from './audited.decorator.js';
@@ -25,6 +26,8 @@ export function reasonFor(status: number): string {
   if (status === 404) return 'not_found';
   if (status === 403) return 'forbidden';
   if (status === 409) return 'conflict';
+  if (status === 412) return 'precondition_failed';
+  if (status === 428) return 'precondition_required';
   if (status === 429) return 'rate_limited';
   if (status === 401) return 'invalid_token';
   if (status >= 500) return 'unavailable';
@@ -98,7 +101,8 @@ export class AuditInterceptor implements NestInterceptor {
       patientId: spec.resource === 'patient' || spec.action === 'list' ? resourceId : null,
       patientIds: ids(spec.patients),
       resultIds: results,
-      status: 200,
+      // A 304 confirmed the client's copy is current: a disclosure all the same.
+      status: isNotModified(request) ? 304 : 200,
     });
   }
 }

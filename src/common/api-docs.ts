@@ -28,6 +28,9 @@ export class ProblemDto {
   })
   errors?: Record<string, string[]>;
 
+  @ApiPropertyOptional({ type: 'integer', description: "A 412's: the record's current version (its ETag is W/\"<version>\").", example: 4 })
+  current_version?: number;
+
   @ApiPropertyOptional({ description: 'The X-Request-Id of the request, for support.' })
   request_id?: string;
 }
@@ -38,6 +41,8 @@ const DESCRIPTIONS: Record<number, string> = {
   403: 'Authenticated, but not allowed to do this',
   404: 'Not found (or not yours)',
   409: 'Conflicts with an existing record',
+  412: 'Precondition failed: the record is not at the version If-Match names (nothing changed; current_version says where it is)',
+  428: 'Precondition required: this server (REQUIRE_IF_MATCH=true) takes changes only with If-Match',
   413: 'Body larger than 100 KiB',
   415: 'Body is not application/json',
   429: 'Too many requests at once; retry after Retry-After seconds',
@@ -50,6 +55,8 @@ export interface ProblemDoc {
   detail?: string;
   /** A 400's field errors; the fields must be ones this route takes. */
   errors?: Record<string, string[]>;
+  /** A 412's current version. */
+  current_version?: number;
 }
 
 /**
@@ -67,15 +74,16 @@ const DEFAULTS: Record<number, Omit<ProblemDoc, 'status'>> = {
   403: { detail: 'This route is for administrators only.' },
   413: { detail: 'Request body is too large' },
   415: { detail: 'Unsupported Media Type' },
+  428: { detail: 'This server requires If-Match on every change: send the ETag of the version you read, or "*".' },
   429: { detail: 'Too many requests; slow down and try again after the time in Retry-After.' },
   503: { detail: 'The database is not reachable yet; try again shortly.' },
 };
 
 /** The example body of one documented error, built as the exception filter builds the real one. */
 export function problemExample(doc: ProblemDoc): ProblemDetails {
-  const { detail, errors } = { ...DEFAULTS[doc.status], ...doc };
+  const { detail, errors, current_version } = { ...DEFAULTS[doc.status], ...doc };
   if (!detail) throw new Error(`ApiProblems: status ${doc.status} has no default example; give the route's own detail`);
-  return problem(doc.status, detail, errors ? { errors } : {});
+  return problem(doc.status, detail, { ...(errors ? { errors } : {}), ...(current_version !== undefined ? { current_version } : {}) });
 }
 
 /**

@@ -1,6 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject, Logger, Optional } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { clientSqlError, DATABASE_RETRY_AFTER, databaseUnavailable } from './db-errors.js';
+import { etagOf, PreconditionFailedException } from './preconditions.js';
 import { problem, type ProblemDetails, type ProblemExtras, sendProblem, ValidationFailedException } from './problem.js';
 import { isRefusal, REFUSAL_RECORDER, type RefusalRecorder } from './refusal.js';
 
@@ -52,6 +53,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     }
 
     if (body.status === 401) reply.header('WWW-Authenticate', 'Bearer');
+    // A 412 names the version the record is at, in the body and as its entity tag.
+    if (exception instanceof PreconditionFailedException) reply.header('ETag', etagOf(exception.currentVersion));
     if (body.status === 503 && !(exception instanceof HttpException)) reply.header('Retry-After', String(DATABASE_RETRY_AFTER));
     // An HttpException whose response carries retryAfter (seconds), e.g. a 429 or a 503, says when to come back.
     if (exception instanceof HttpException) {
@@ -65,6 +68,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const extras = extrasOf(request);
     if (exception instanceof ValidationFailedException) {
       return problem(400, exception.message, { ...extras, errors: exception.errors });
+    }
+    if (exception instanceof PreconditionFailedException) {
+      return problem(412, exception.message, { ...extras, current_version: exception.currentVersion });
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();

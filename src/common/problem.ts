@@ -9,6 +9,8 @@ export interface ProblemDetails {
   detail: string;
   /** Field wire name (or JSON path) -> messages, for validation errors. */
   errors?: Record<string, string[]>;
+  /** A 412's: the record's version now, so a client can tell what it missed. */
+  current_version?: number;
   instance?: string;
   request_id?: string;
 }
@@ -36,6 +38,7 @@ export function statusTitle(status: number): string {
 
 export interface ProblemExtras {
   errors?: Record<string, string[]>;
+  current_version?: number;
   /** The path (no query string: it can carry a patient's name). */
   instance?: string;
   request_id?: string;
@@ -45,6 +48,7 @@ export interface ProblemExtras {
 export function problem(status: number, detail: string, extras: ProblemExtras = {}): ProblemDetails {
   const body: ProblemDetails = { type: 'about:blank', title: statusTitle(status), status, detail };
   if (extras.errors) body.errors = extras.errors;
+  if (extras.current_version !== undefined) body.current_version = extras.current_version;
   if (extras.instance !== undefined) body.instance = extras.instance;
   if (extras.request_id !== undefined) body.request_id = extras.request_id;
   return body;

@@ -85,6 +85,8 @@ export class AppConfig {
     /** Seconds between the signed checkpoints the app logs; 0: none. */
     checkpointIntervalSeconds: number;
   };
+  /** Patients' and doctors' versions: whether a change must say which version it replaces (If-Match). */
+  readonly records: { requireIfMatch: boolean };
   /** Searches one user, and all users together, may run at once across every list that searches (SearchGate). */
   readonly search: { concurrencyPerUser: number; concurrencyTotal: number; queueWaitMs: number };
   /**
@@ -148,6 +150,7 @@ export class AppConfig {
       chainKey: env.AUDIT_CHAIN_KEY,
       checkpointIntervalSeconds: env.AUDIT_CHECKPOINT_INTERVAL,
     };
+    this.records = { requireIfMatch: env.REQUIRE_IF_MATCH };
     this.search = {
       concurrencyPerUser: env.SEARCH_CONCURRENCY_PER_USER,
       // Half the pool by default (defaultSearchesTotal in common/search-gate.ts, which config may not import).

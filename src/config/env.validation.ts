@@ -197,6 +197,11 @@ export class EnvironmentVariables {
   })
   TRUST_PROXY: string[] = [];
 
+  /** Every PUT, PATCH and DELETE of a patient or a doctor must carry If-Match (else 428): no change made without knowing the version it replaces. */
+  @Transform(toBool)
+  @IsBoolean()
+  REQUIRE_IF_MATCH = false;
+
   /** Rate limits on (false only behind a gateway that enforces its own). */
   @Transform(toBool)
   @IsBoolean()

@@ -1,4 +1,5 @@
-import type { DataSource, EntityManager, EntityTarget, ObjectLiteral, SelectQueryBuilder } from 'typeorm';
+import type { DataSource, EntityManager, EntityTarget, ObjectLiteral, SelectQueryBuilder, WhereExpressionBuilder } from 'typeorm';
+import type { Preconditions } from '../common/preconditions.js';
 import { keysetOf, orderByKeyset, type PageRequest } from '../common/pagination/keyset-query.js';
 import { EntityRows } from './entity-rows.js';
 import type { PreparedSql } from './prepared-sql.js';
@@ -120,22 +121,45 @@ export class TableQueries<T extends ObjectLiteral> {
     return this.rows.fromRow((result.raw as Row[])[0]);
   }
 
-  /** UPDATE ... RETURNING of the row with this id (within `scope`); null when no row matched. `touch` also sets updated_at. */
-  async update(id: string, changes: Partial<T>, scope: Partial<T>, manager: EntityManager, touch = true): Promise<T | null> {
+  /**
+   * UPDATE ... RETURNING of the row with this id (within `scope`, and passing
+   * `conditions` on its version); null when no row matched. Sets updated_at;
+   * on a versioned table (a `version` column) also `version = version + 1`,
+   * in the same statement as the check, so two writers holding the same
+   * version cannot both succeed.
+   */
+  async update(id: string, changes: Partial<T>, scope: Partial<T>, manager: EntityManager, conditions: Preconditions = {}): Promise<T | null> {
+    const set: Record<string, unknown> = { ...changes, updatedAt: () => 'now()' };
+    if (this.versioned) set.version = () => 'version + 1';
     const qb = manager
       .createQueryBuilder()
       .update(this.target)
-      .set(touch ? { ...changes, updatedAt: () => 'now()' } : changes)
+      .set(set as never)
       .where({ ...scope, id });
+    this.whereVersion(qb, conditions);
     const [row] = (await qb.returning(this.rows.returning()).execute()).raw as Row[];
     return row ? this.rows.fromRow(row) : null;
   }
 
-  /** DELETE ... RETURNING of the row with this id (within `scope`); the deleted entity, or null. */
-  async delete(id: string, scope: Partial<T>, manager: EntityManager): Promise<T | null> {
+  /** DELETE ... RETURNING of the row with this id (within `scope`, and passing `conditions` on its version); the deleted entity, or null. */
+  async delete(id: string, scope: Partial<T>, manager: EntityManager, conditions: Preconditions = {}): Promise<T | null> {
     const qb = manager.createQueryBuilder().delete().from(this.target).where({ ...scope, id });
+    this.whereVersion(qb, conditions);
     const [row] = (await qb.returning(this.rows.returning()).execute()).raw as Row[];
     return row ? this.rows.fromRow(row) : null;
+  }
+
+  private get versioned(): boolean {
+    return this.dataSource.getMetadata(this.target).findColumnWithPropertyName('version') !== undefined;
+  }
+
+  /** If-Match: the version is one of those named (any, for `*`); If-None-Match: it is none of them (`*`: no row passes). */
+  private whereVersion(qb: WhereExpressionBuilder, { ifMatch, ifNoneMatch }: Preconditions): void {
+    if (ifMatch === undefined && ifNoneMatch === undefined) return;
+    if (!this.versioned) throw new Error('A condition on the version of a table without versions');
+    if (Array.isArray(ifMatch)) qb.andWhere('version = ANY(:ifMatch)', { ifMatch });
+    if (ifNoneMatch === '*') qb.andWhere('FALSE');
+    else if (ifNoneMatch !== undefined) qb.andWhere('NOT (version = ANY(:ifNoneMatch))', { ifNoneMatch });
   }
 }
 

@@ -15,6 +15,7 @@ import { User } from '../users/user.entity.js';
 @Entity({ name: 'doctors' })
 @Check('doctors_phone_check', `phone ~ '^[0-9]{10}$'`)
 @Check('doctors_name_check', 'char_length(name) >= 1')
+@Check('doctors_version_check', 'version >= 1')
 @Check('doctors_specialization_check', 'char_length(specialization) >= 1')
 @Index('doctors_created_idx', ['createdAt', 'id'])
 @Index('doctors_name_idx', ['name', 'id'])
@@ -50,6 +51,10 @@ export class Doctor {
   @ManyToOne(() => User, { onDelete: 'SET NULL' })
   @JoinColumn({ name: 'created_by', foreignKeyConstraintName: 'doctors_created_by_fkey' })
   createdBy?: User;
+
+  /** 1 when created, one more with every change, moved by the UPDATE that makes it; the record's ETag is W/"<version>". */
+  @Column({ type: 'integer', default: 1 })
+  version: number;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz', precision: 3 })
   createdAt: Date;

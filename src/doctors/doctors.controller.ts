@@ -6,6 +6,8 @@ import { RequestUrl } from '../common/decorators.js';
 import { type AuthUser, CurrentUser } from '../auth/current-user.decorator.js';
 import type { PageDto } from '../common/pagination/page.dto.js';
 import { UuidParam } from '../common/params.js';
+import type { Preconditions } from '../common/preconditions.js';
+import { ETAG_HEADER, RequestPreconditions, VersionedCreate, VersionedRead, VersionedWrite } from '../common/versioned.js';
 import { DoctorsService } from './doctors.service.js';
 import { CreateDoctorDto } from './dto/create-doctor.dto.js';
 import { DoctorDto } from './dto/doctor-response.dto.js';
@@ -25,8 +27,9 @@ export class DoctorsController {
 
   @Audited('doctor', 'create')
   @Post()
+  @VersionedCreate()
   @ApiOperation({ summary: 'Add a doctor' })
-  @ApiCreatedResponse({ type: DoctorDto, description: 'The doctor' })
+  @ApiCreatedResponse({ type: DoctorDto, headers: ETAG_HEADER, description: 'The doctor' })
   @ApiProblems(INVALID, 401, DUPLICATE, 413, 415)
   create(@CurrentUser() user: AuthUser, @Body() dto: CreateDoctorDto): Promise<DoctorDto> {
     return this.doctors.create(user, dto);
@@ -45,8 +48,9 @@ export class DoctorsController {
   }
 
   @Get(':id')
+  @VersionedRead()
   @ApiOperation({ summary: 'One doctor' })
-  @ApiOkResponse({ type: DoctorDto, description: 'The doctor' })
+  @ApiOkResponse({ type: DoctorDto, headers: ETAG_HEADER, description: 'The doctor' })
   @ApiProblems(401, NOT_FOUND)
   get(@Param('id', UuidParam) id: string): Promise<DoctorDto> {
     return this.doctors.get(id);
@@ -54,36 +58,45 @@ export class DoctorsController {
 
   @Audited('doctor', 'update')
   @Put(':id')
+  @VersionedWrite('doctor')
   @ApiOperation({ summary: 'Replace a doctor (every field required; creator or admin only)' })
-  @ApiOkResponse({ type: DoctorDto, description: 'The doctor as replaced' })
+  @ApiOkResponse({ type: DoctorDto, headers: ETAG_HEADER, description: 'The doctor as replaced' })
   @ApiProblems(INVALID, 401, NOT_CREATOR, NOT_FOUND, DUPLICATE, 413, 415)
   replace(
     @CurrentUser() user: AuthUser,
     @Param('id', UuidParam) id: string,
     @Body() dto: CreateDoctorDto,
+    @RequestPreconditions() conditions: Preconditions,
   ): Promise<DoctorDto> {
-    return this.doctors.update(user, id, dto);
+    return this.doctors.update(user, id, dto, conditions);
   }
 
   @Audited('doctor', 'update')
   @Patch(':id')
+  @VersionedWrite('doctor')
   @ApiOperation({ summary: 'Change some fields of a doctor (creator or admin only)' })
-  @ApiOkResponse({ type: DoctorDto, description: 'The doctor, with the fields sent changed' })
+  @ApiOkResponse({ type: DoctorDto, headers: ETAG_HEADER, description: 'The doctor, with the fields sent changed' })
   @ApiProblems(INVALID, 401, NOT_CREATOR, NOT_FOUND, DUPLICATE, 413, 415)
   update(
     @CurrentUser() user: AuthUser,
     @Param('id', UuidParam) id: string,
     @Body() dto: UpdateDoctorDto,
+    @RequestPreconditions() conditions: Preconditions,
   ): Promise<DoctorDto> {
-    return this.doctors.update(user, id, dto);
+    return this.doctors.update(user, id, dto, conditions);
   }
 
   @Audited('doctor', 'delete')
   @Delete(':id')
+  @VersionedWrite('doctor')
   @NoContent()
   @ApiOperation({ summary: 'Delete a doctor and its assignments (creator or admin only)' })
   @ApiProblems(401, NOT_CREATOR, NOT_FOUND)
-  remove(@CurrentUser() user: AuthUser, @Param('id', UuidParam) id: string): Promise<void> {
-    return this.doctors.remove(user, id);
+  remove(
+    @CurrentUser() user: AuthUser,
+    @Param('id', UuidParam) id: string,
+    @RequestPreconditions() conditions: Preconditions,
+  ): Promise<void> {
+    return this.doctors.remove(user, id, conditions);
   }
 }

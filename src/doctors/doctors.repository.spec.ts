@@ -46,15 +46,13 @@ describe(DoctorsRepository.name, () => {
     });
   });
 
-  it('finds a doctor by id as a full entity; existsById answers without loading it', async () => {
+  it('finds a doctor by id as a full entity, at version 1', async () => {
     const { id } = await insertDoctor(dataSource, { name: 'Dr. Found' });
     const doctor = await repo.findById(id);
     expect(doctor).toBeInstanceOf(Doctor);
-    expect(doctor).toMatchObject({ id, name: 'Dr. Found', specialization: 'Cardiology', phone: '5551234567', createdById: null });
+    expect(doctor).toMatchObject({ id, name: 'Dr. Found', specialization: 'Cardiology', phone: '5551234567', createdById: null, version: 1 });
     expect(doctor!.createdAt).toBeInstanceOf(Date);
     expect(await repo.findById(randomUUID())).toBeNull();
-    expect(await repo.existsById(id)).toBe(true);
-    expect(await repo.existsById(randomUUID())).toBe(false);
     await dataSource.query(`DELETE FROM doctors WHERE id = $1`, [id]);
   });
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { Preconditions } from '../common/preconditions.js';
 import type { PageRequest, SortField } from '../common/pagination/keyset-query.js';
 import { searchPattern } from '../common/search.js';
 import { EntityRows } from '../database/entity-rows.js';
@@ -58,10 +59,6 @@ export class DoctorsRepository {
     return row ? this.rows.fromRow(row) : null;
   }
 
-  async existsById(id: string): Promise<boolean> {
-    return (await this.sql.query(`SELECT 1 FROM doctors WHERE id = $1`, [id])).length > 0;
-  }
-
   /** One keyset page (up to pageSize + 1 rows, in SQL order: see pageOf). */
   async listPage(filter: DoctorFilter, page: PageRequest): Promise<Doctor[]> {
     const rows = await this.table.listPageRows(this.list, filter, page, filter.search !== undefined);
@@ -82,13 +79,13 @@ export class DoctorsRepository {
     return this.table.insert(values, manager);
   }
 
-  /** Changes the doctor (one this user created, when one is given); null when no row matched. */
-  update(id: string, changes: DoctorChanges, createdById: string | undefined, manager: EntityManager): Promise<Doctor | null> {
-    return this.table.update(id, changes, scopeOf<Doctor>('createdById', createdById), manager);
+  /** Changes the doctor (one this user created, when one is given); null when no row matched (also when its version fails `conditions`). */
+  update(id: string, changes: DoctorChanges, createdById: string | undefined, manager: EntityManager, conditions?: Preconditions): Promise<Doctor | null> {
+    return this.table.update(id, changes, scopeOf<Doctor>('createdById', createdById), manager, conditions);
   }
 
-  /** Deletes the doctor (one this user created, when one is given); false when no row matched. */
-  async delete(id: string, createdById: string | undefined, manager: EntityManager): Promise<boolean> {
-    return (await this.table.delete(id, scopeOf<Doctor>('createdById', createdById), manager)) !== null;
+  /** Deletes the doctor (one this user created, when one is given); false when no row matched (also when its version fails `conditions`). */
+  async delete(id: string, createdById: string | undefined, manager: EntityManager, conditions?: Preconditions): Promise<boolean> {
+    return (await this.table.delete(id, scopeOf<Doctor>('createdById', createdById), manager, conditions)) !== null;
   }
 }

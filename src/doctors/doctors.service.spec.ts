@@ -7,6 +7,7 @@ import { fakeTransactions } from '../../test/utils/fake-transactions.js';
 import { AuditService } from '../audit/audit.service.js';
 import type { AuthUser } from '../auth/current-user.decorator.js';
 import { CursorCodec } from '../common/pagination/cursor-codec.js';
+import { PreconditionFailedException } from '../common/preconditions.js';
 import { ValidationFailedException } from '../common/problem.js';
 import { SEARCHES_PER_USER, SearchGate } from '../common/search-gate.js';
 import { Doctor } from './doctor.entity.js';
@@ -33,10 +34,9 @@ function fakeRepository() {
       created_at: { column: 'created_at', property: 'createdAt', kind: 'date' as const },
     },
     findById: jest.fn<DoctorsRepository['findById']>(async () => null),
-    existsById: jest.fn<DoctorsRepository['existsById']>(async () => false),
     listPage: jest.fn<DoctorsRepository['listPage']>(async () => []),
     insert: jest.fn<DoctorsRepository['insert']>(async (values) =>
-      Object.assign(new Doctor(), { id: randomUUID(), ...values, createdAt: CREATED, updatedAt: CREATED }),
+      Object.assign(new Doctor(), { id: randomUUID(), ...values, version: 1, createdAt: CREATED, updatedAt: CREATED }),
     ),
     update: jest.fn<DoctorsRepository['update']>(async () => null),
     delete: jest.fn<DoctorsRepository['delete']>(async () => false),
@@ -75,6 +75,7 @@ describe(DoctorsService.name, () => {
         specialization: INPUT.specialization,
         email: INPUT.email,
         phone: INPUT.phone,
+        version: 1,
         created_at: '2026-11-26T12:00:00.000Z',
         updated_at: '2026-11-26T12:00:00.000Z',
       });
@@ -98,13 +99,14 @@ describe(DoctorsService.name, () => {
     it('a user may change only what they created', async () => {
       repo.update.mockResolvedValueOnce(row);
       const dto = await service.update(USER, row.id, { name: 'New' });
-      expect(repo.update).toHaveBeenCalledWith(row.id, { name: 'New' }, USER.id, tx.manager);
+      expect(repo.update).toHaveBeenCalledWith(row.id, { name: 'New' }, USER.id, tx.manager, {});
       expect(dto).toEqual({
         id: row.id,
         name: INPUT.name,
         specialization: INPUT.specialization,
         email: INPUT.email,
         phone: INPUT.phone,
+        version: 1,
         created_at: '2026-11-26T12:00:00.000Z',
         updated_at: '2026-11-26T12:00:01.000Z',
       });
@@ -113,7 +115,7 @@ describe(DoctorsService.name, () => {
     it('an admin may change any doctor', async () => {
       repo.update.mockResolvedValueOnce(row);
       await service.update(ADMIN, row.id, { phone: '0000000000' });
-      expect(repo.update).toHaveBeenCalledWith(row.id, { phone: '0000000000' }, undefined, tx.manager);
+      expect(repo.update).toHaveBeenCalledWith(row.id, { phone: '0000000000' }, undefined, tx.manager, {});
     });
 
     it('stores a changed email byte for byte', async () => {
@@ -123,9 +125,21 @@ describe(DoctorsService.name, () => {
     });
 
     it('no row updated: 403 when the doctor exists (someone else’s), 404 when it does not', async () => {
-      repo.existsById.mockResolvedValueOnce(true);
+      repo.findById.mockResolvedValueOnce(doctor({ createdById: OTHER.id }));
       await expect(service.update(USER, row.id, { name: 'X' })).rejects.toBeInstanceOf(ForbiddenException);
       await expect(service.update(USER, row.id, { name: 'X' })).rejects.toBeInstanceOf(NotFoundException);
+      expect(tx.audit.record).not.toHaveBeenCalled();
+    });
+
+    it('passes If-Match on to the UPDATE; no row updated with conditions: 412 with the current version for the creator, 403 for others', async () => {
+      const conditions = { ifMatch: [1] };
+      repo.findById.mockResolvedValue(doctor({ id: row.id, version: 4 }));
+      const refused = service.update(USER, row.id, { name: 'X' }, conditions);
+      await expect(refused).rejects.toBeInstanceOf(PreconditionFailedException);
+      await expect(refused).rejects.toMatchObject({ currentVersion: 4 });
+      expect(repo.update).toHaveBeenCalledWith(row.id, { name: 'X' }, USER.id, tx.manager, conditions);
+      await expect(service.update(OTHER, row.id, { name: 'X' }, conditions)).rejects.toBeInstanceOf(ForbiddenException);
+      await expect(service.remove(ADMIN, row.id, conditions)).rejects.toBeInstanceOf(PreconditionFailedException);
       expect(tx.audit.record).not.toHaveBeenCalled();
     });
 
@@ -142,18 +156,18 @@ describe(DoctorsService.name, () => {
       const id = randomUUID();
       repo.delete.mockResolvedValueOnce(true);
       await expect(service.remove(USER, id)).resolves.toBeUndefined();
-      expect(repo.delete).toHaveBeenCalledWith(id, USER.id, tx.manager);
+      expect(repo.delete).toHaveBeenCalledWith(id, USER.id, tx.manager, {});
     });
 
     it('an admin deletes without the creator condition', async () => {
       const id = randomUUID();
       repo.delete.mockResolvedValueOnce(true);
       await service.remove(ADMIN, id);
-      expect(repo.delete).toHaveBeenCalledWith(id, undefined, tx.manager);
+      expect(repo.delete).toHaveBeenCalledWith(id, undefined, tx.manager, {});
     });
 
     it('nothing deleted: 403 for someone else’s doctor, 404 for a missing one', async () => {
-      repo.existsById.mockResolvedValueOnce(true);
+      repo.findById.mockResolvedValueOnce(doctor({ createdById: OTHER.id }));
       await expect(service.remove(USER, randomUUID())).rejects.toBeInstanceOf(ForbiddenException);
       await expect(service.remove(USER, randomUUID())).rejects.toBeInstanceOf(NotFoundException);
     });

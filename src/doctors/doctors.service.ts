@@ -6,6 +6,7 @@ import type { AuthUser } from '../auth/current-user.decorator.js';
 import { CursorCodec } from '../common/pagination/cursor-codec.js';
 import { pageRequest, parseOrdering } from '../common/pagination/keyset-query.js';
 import { mapPage, type PageDto, pageOf } from '../common/pagination/page.dto.js';
+import { isConditional, PreconditionFailedException, type Preconditions } from '../common/preconditions.js';
 import { SearchGate } from '../common/search-gate.js';
 import type { Doctor } from './doctor.entity.js';
 import { type DoctorFilter, DoctorsRepository } from './doctors.repository.js';
@@ -62,11 +63,12 @@ export class DoctorsService {
     return doctor;
   }
 
-  async update(user: AuthUser, id: string, dto: UpdateDoctorDto): Promise<DoctorDto> {
+  /** PUT and PATCH: one UPDATE, scoped to the creator (or an admin) and checking `conditions` on the version in the same statement. */
+  async update(user: AuthUser, id: string, dto: UpdateDoctorDto, conditions: Preconditions = {}): Promise<DoctorDto> {
     let doctor: Doctor | null;
     try {
       doctor = await this.dataSource.transaction(async (m) => {
-        const changed = await this.doctors.update(id, { ...dto }, creatorScope(user), m);
+        const changed = await this.doctors.update(id, { ...dto }, creatorScope(user), m, conditions);
         if (changed) await this.audit.record({ action: 'update', resourceType: 'doctor', resourceId: id, status: 200 }, m);
         return changed;
       });
@@ -75,25 +77,30 @@ export class DoctorsService {
       throw error;
     }
     // After the transaction: on PGlite its one session is free again for the lookup.
-    if (!doctor) throw await this.denial(id);
+    if (!doctor) throw await this.denial(user, id, conditions);
     return toDoctorDto(doctor);
   }
 
-  async remove(user: AuthUser, id: string): Promise<void> {
+  async remove(user: AuthUser, id: string, conditions: Preconditions = {}): Promise<void> {
     const removed = await this.dataSource.transaction(async (m) => {
-      const deleted = await this.doctors.delete(id, creatorScope(user), m);
+      const deleted = await this.doctors.delete(id, creatorScope(user), m, conditions);
       if (deleted) await this.audit.record({ action: 'delete', resourceType: 'doctor', resourceId: id, status: 204 }, m);
       return deleted;
     });
-    if (!removed) throw await this.denial(id);
+    if (!removed) throw await this.denial(user, id, conditions);
   }
 
-  /** After a write matched nothing: 404 if the doctor is missing, 403 if it is someone else's. */
-  private async denial(id: string): Promise<Error> {
-    const exists = await this.doctors.existsById(id);
-    return exists
-      ? new ForbiddenException('Only the user who added this doctor, or an admin, may change or delete it.')
-      : new NotFoundException('Doctor not found.');
+  /**
+   * After a write matched nothing: 404 if the doctor is missing, 403 if it is
+   * someone else's (both before any precondition, as RFC 9110 orders them),
+   * 412 (with the version it is at) if the caller's conditions failed.
+   */
+  private async denial(user: AuthUser, id: string, conditions: Preconditions): Promise<Error> {
+    const doctor = await this.doctors.findById(id);
+    if (!doctor) return new NotFoundException('Doctor not found.');
+    const mayChange = user.role === 'admin' || doctor.createdById === user.id;
+    if (mayChange && isConditional(conditions)) return new PreconditionFailedException('doctor', doctor.version);
+    return new ForbiddenException('Only the user who added this doctor, or an admin, may change or delete it.');
   }
 }
 

@@ -234,6 +234,7 @@ describe(MappingsService.name, () => {
           specialization: d.specialization,
           email: d.email,
           phone: d.phone,
+          version: 1,
           created_at: CREATED.toISOString(),
           updated_at: UPDATED.toISOString(),
           mapping_id: row.id,

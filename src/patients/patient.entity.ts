@@ -20,6 +20,7 @@ export type Gender = (typeof GENDERS)[number];
 @Check('patients_age_check', 'age BETWEEN 0 AND 150')
 @Check('patients_gender_check', `gender IN ('male', 'female', 'other', 'unknown')`)
 @Check('patients_name_check', 'char_length(name) >= 1')
+@Check('patients_version_check', 'version >= 1')
 // Referenced by a mapping's (patient_id, owner_id).
 @Unique('patients_id_owner_key', ['id', 'ownerId'])
 // Keyset pages: an owner's in each ordering, then an admin's across owners.
@@ -54,6 +55,10 @@ export class Patient {
 
   @Column({ type: 'varchar', length: 500, default: '' })
   address: string;
+
+  /** 1 when created, one more with every change, moved by the UPDATE that makes it; the record's ETag is W/"<version>". */
+  @Column({ type: 'integer', default: 1 })
+  version: number;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz', precision: 3 })
   createdAt: Date;

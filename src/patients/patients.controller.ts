@@ -6,6 +6,8 @@ import { RequestUrl } from '../common/decorators.js';
 import { type AuthUser, CurrentUser } from '../auth/current-user.decorator.js';
 import type { PageDto } from '../common/pagination/page.dto.js';
 import { UuidParam } from '../common/params.js';
+import type { Preconditions } from '../common/preconditions.js';
+import { ETAG_HEADER, RequestPreconditions, VersionedCreate, VersionedRead, VersionedWrite } from '../common/versioned.js';
 import { CreatePatientDto } from './dto/create-patient.dto.js';
 import { ListPatientsDto } from './dto/list-patients.dto.js';
 import { PatientDto } from './dto/patient-response.dto.js';
@@ -24,8 +26,9 @@ export class PatientsController {
 
   @Audited('patient', 'create')
   @Post()
+  @VersionedCreate()
   @ApiOperation({ summary: 'Add a patient (owned by the caller)' })
-  @ApiCreatedResponse({ type: PatientDto, description: 'The patient, owned by the caller' })
+  @ApiCreatedResponse({ type: PatientDto, headers: ETAG_HEADER, description: 'The patient, owned by the caller' })
   @ApiProblems(INVALID, 401, 413, 415)
   create(@CurrentUser() user: AuthUser, @Body() dto: CreatePatientDto): Promise<PatientDto> {
     return this.patients.create(user, dto);
@@ -46,8 +49,9 @@ export class PatientsController {
 
   @Audited('patient', 'read')
   @Get(':id')
+  @VersionedRead()
   @ApiOperation({ summary: 'One patient' })
-  @ApiOkResponse({ type: PatientDto, description: 'The patient' })
+  @ApiOkResponse({ type: PatientDto, headers: ETAG_HEADER, description: 'The patient' })
   @ApiProblems(401, NOT_FOUND)
   get(@CurrentUser() user: AuthUser, @Param('id', UuidParam) id: string): Promise<PatientDto> {
     return this.patients.get(user, id);
@@ -55,36 +59,45 @@ export class PatientsController {
 
   @Audited('patient', 'update')
   @Put(':id')
+  @VersionedWrite('patient')
   @ApiOperation({ summary: 'Replace a patient (every field required)' })
-  @ApiOkResponse({ type: PatientDto, description: 'The patient as replaced' })
+  @ApiOkResponse({ type: PatientDto, headers: ETAG_HEADER, description: 'The patient as replaced' })
   @ApiProblems(INVALID, 401, NOT_FOUND, 413, 415)
   replace(
     @CurrentUser() user: AuthUser,
     @Param('id', UuidParam) id: string,
     @Body() dto: ReplacePatientDto,
+    @RequestPreconditions() conditions: Preconditions,
   ): Promise<PatientDto> {
-    return this.patients.update(user, id, dto);
+    return this.patients.update(user, id, dto, conditions);
   }
 
   @Audited('patient', 'update')
   @Patch(':id')
+  @VersionedWrite('patient')
   @ApiOperation({ summary: 'Change some fields of a patient' })
-  @ApiOkResponse({ type: PatientDto, description: 'The patient, with the fields sent changed' })
+  @ApiOkResponse({ type: PatientDto, headers: ETAG_HEADER, description: 'The patient, with the fields sent changed' })
   @ApiProblems(INVALID, 401, NOT_FOUND, 413, 415)
   update(
     @CurrentUser() user: AuthUser,
     @Param('id', UuidParam) id: string,
     @Body() dto: UpdatePatientDto,
+    @RequestPreconditions() conditions: Preconditions,
   ): Promise<PatientDto> {
-    return this.patients.update(user, id, dto);
+    return this.patients.update(user, id, dto, conditions);
   }
 
   @Audited('patient', 'delete')
   @Delete(':id')
+  @VersionedWrite('patient')
   @NoContent()
   @ApiOperation({ summary: 'Delete a patient (and its doctor assignments)' })
   @ApiProblems(401, NOT_FOUND)
-  remove(@CurrentUser() user: AuthUser, @Param('id', UuidParam) id: string): Promise<void> {
-    return this.patients.remove(user, id);
+  remove(
+    @CurrentUser() user: AuthUser,
+    @Param('id', UuidParam) id: string,
+    @RequestPreconditions() conditions: Preconditions,
+  ): Promise<void> {
+    return this.patients.remove(user, id, conditions);
   }
 }

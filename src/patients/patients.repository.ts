@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { Preconditions } from '../common/preconditions.js';
 import type { PageRequest, SortField } from '../common/pagination/keyset-query.js';
 import { searchPattern } from '../common/search.js';
 import { EntityRows } from '../database/entity-rows.js';
@@ -111,13 +112,13 @@ export class PatientsRepository {
     return this.table.insert(values, manager);
   }
 
-  /** Changes the patient (of this owner, when one is given); null when no row matched. */
-  update(id: string, changes: PatientChanges, ownerId: string | undefined, manager: EntityManager): Promise<Patient | null> {
-    return this.table.update(id, changes, scopeOf<Patient>('ownerId', ownerId), manager);
+  /** Changes the patient (of this owner, when one is given); null when no row matched (also when its version fails `conditions`). */
+  update(id: string, changes: PatientChanges, ownerId: string | undefined, manager: EntityManager, conditions?: Preconditions): Promise<Patient | null> {
+    return this.table.update(id, changes, scopeOf<Patient>('ownerId', ownerId), manager, conditions);
   }
 
-  /** Deletes the patient (of this owner, when one is given); false when no row matched. */
-  async delete(id: string, ownerId: string | undefined, manager: EntityManager): Promise<boolean> {
-    return (await this.table.delete(id, scopeOf<Patient>('ownerId', ownerId), manager)) !== null;
+  /** Deletes the patient (of this owner, when one is given); false when no row matched (also when its version fails `conditions`). */
+  async delete(id: string, ownerId: string | undefined, manager: EntityManager, conditions?: Preconditions): Promise<boolean> {
+    return (await this.table.delete(id, scopeOf<Patient>('ownerId', ownerId), manager, conditions)) !== null;
   }
 }

@@ -38,7 +38,7 @@ function fakeRepository() {
     listPage: jest.fn<PatientsRepository['listPage']>(async () => []),
     listPageWithOwners: jest.fn<PatientsRepository['listPageWithOwners']>(async () => []),
     insert: jest.fn<PatientsRepository['insert']>(async (values) =>
-      Object.assign(new Patient(), { id: randomUUID(), ...values, createdAt: CREATED, updatedAt: CREATED }),
+      Object.assign(new Patient(), { id: randomUUID(), ...values, version: 1, createdAt: CREATED, updatedAt: CREATED }),
     ),
     update: jest.fn<PatientsRepository['update']>(async () => null),
     delete: jest.fn<PatientsRepository['delete']>(async () => false),
@@ -83,6 +83,7 @@ describe(PatientsService.name, () => {
         age: INPUT.age,
         gender: INPUT.gender,
         address: INPUT.address,
+        version: 1,
         created_at: '2026-11-26T12:00:00.000Z',
         updated_at: '2026-11-26T12:00:00.000Z',
       });
@@ -139,6 +140,7 @@ describe(PatientsService.name, () => {
         age: INPUT.age,
         gender: INPUT.gender,
         address: INPUT.address,
+        version: 1,
         created_at: CREATED.toISOString(),
         updated_at: UPDATED.toISOString(),
       });
@@ -244,7 +246,7 @@ describe(PatientsService.name, () => {
     it('a user changes only their own patient, and only the fields sent', async () => {
       repo.update.mockResolvedValueOnce(updated);
       const dto = await service.update(USER, id, { name: 'New', age: 43 });
-      expect(repo.update).toHaveBeenCalledWith(id, { name: 'New', age: 43 }, USER.id, tx.manager);
+      expect(repo.update).toHaveBeenCalledWith(id, { name: 'New', age: 43 }, USER.id, tx.manager, {});
       expect(tx.audit.record).toHaveBeenCalledWith(expect.objectContaining({ action: 'update', patientId: id }), tx.manager);
       expect(dto).toEqual({
         id,
@@ -252,6 +254,7 @@ describe(PatientsService.name, () => {
         age: 43,
         gender: 'female',
         address: '',
+        version: 1,
         created_at: '2026-11-26T12:00:00.000Z',
         updated_at: '2026-11-26T12:00:01.000Z',
       });
@@ -260,7 +263,7 @@ describe(PatientsService.name, () => {
     it('an admin changes any patient: no owner condition', async () => {
       repo.update.mockResolvedValueOnce(updated);
       await service.update(ADMIN, id, { address: 'Elsewhere' });
-      expect(repo.update).toHaveBeenCalledWith(id, { address: 'Elsewhere' }, undefined, tx.manager);
+      expect(repo.update).toHaveBeenCalledWith(id, { address: 'Elsewhere' }, undefined, tx.manager, {});
     });
 
     it('no row updated (someone else’s or missing) is 404, and nothing is recorded', async () => {
@@ -274,7 +277,7 @@ describe(PatientsService.name, () => {
       const id = randomUUID();
       repo.delete.mockResolvedValueOnce(true);
       await expect(service.remove(USER, id)).resolves.toBeUndefined();
-      expect(repo.delete).toHaveBeenCalledWith(id, USER.id, tx.manager);
+      expect(repo.delete).toHaveBeenCalledWith(id, USER.id, tx.manager, {});
       expect(tx.audit.record).toHaveBeenCalledWith(expect.objectContaining({ action: 'delete', patientId: id }), tx.manager);
     });
 
@@ -282,7 +285,7 @@ describe(PatientsService.name, () => {
       const id = randomUUID();
       repo.delete.mockResolvedValueOnce(true);
       await service.remove(ADMIN, id);
-      expect(repo.delete).toHaveBeenCalledWith(id, undefined, tx.manager);
+      expect(repo.delete).toHaveBeenCalledWith(id, undefined, tx.manager, {});
     });
 
     it('nothing deleted (someone else’s or missing) is 404', async () => {

@@ -5,6 +5,7 @@ import type { AuthUser } from '../auth/current-user.decorator.js';
 import { CursorCodec } from '../common/pagination/cursor-codec.js';
 import { type PageRequest, pageRequest, parseOrdering } from '../common/pagination/keyset-query.js';
 import { mapPage, type PageDto, pageOf } from '../common/pagination/page.dto.js';
+import { isConditional, PreconditionFailedException, type Preconditions } from '../common/preconditions.js';
 import { SearchGate } from '../common/search-gate.js';
 import type { CreatePatientDto } from './dto/create-patient.dto.js';
 import type { ListAdminPatientsDto } from './dto/list-admin-patients.dto.js';
@@ -72,27 +73,41 @@ export class PatientsService {
     return patient;
   }
 
-  /** PUT and PATCH: one conditional UPDATE; 404 when the patient is not the caller's. */
-  async update(user: AuthUser, id: string, dto: UpdatePatientDto): Promise<PatientDto> {
+  /**
+   * PUT and PATCH: one UPDATE, scoped to the caller and checking `conditions`
+   * (If-Match, If-None-Match) on the version in the same statement; 404 when
+   * the patient is not the caller's, 412 when its version fails them.
+   */
+  async update(user: AuthUser, id: string, dto: UpdatePatientDto, conditions: Preconditions = {}): Promise<PatientDto> {
     const changes: PatientChanges = {};
     if (dto.name !== undefined) changes.name = dto.name;
     if (dto.age !== undefined) changes.age = dto.age;
     if (dto.gender !== undefined) changes.gender = dto.gender;
     if (dto.address !== undefined) changes.address = dto.address;
 
-    return this.dataSource.transaction(async (m) => {
-      const patient = await this.patients.update(id, changes, ownerScope(user), m);
-      if (!patient) throw new NotFoundException('Patient not found.');
-      await this.audit.record({ action: 'update', resourceType: 'patient', resourceId: id, patientId: id, status: 200 }, m);
-      return toPatientDto(patient);
+    const patient = await this.dataSource.transaction(async (m) => {
+      const changed = await this.patients.update(id, changes, ownerScope(user), m, conditions);
+      if (changed) await this.audit.record({ action: 'update', resourceType: 'patient', resourceId: id, patientId: id, status: 200 }, m);
+      return changed;
     });
+    // After the transaction: on PGlite its one session is free again for the lookup.
+    if (!patient) throw await this.refusal(user, id, conditions);
+    return toPatientDto(patient);
   }
 
-  async remove(user: AuthUser, id: string): Promise<void> {
-    await this.dataSource.transaction(async (m) => {
-      if (!(await this.patients.delete(id, ownerScope(user), m))) throw new NotFoundException('Patient not found.');
-      await this.audit.record({ action: 'delete', resourceType: 'patient', resourceId: id, patientId: id, status: 204 }, m);
+  async remove(user: AuthUser, id: string, conditions: Preconditions = {}): Promise<void> {
+    const removed = await this.dataSource.transaction(async (m) => {
+      const deleted = await this.patients.delete(id, ownerScope(user), m, conditions);
+      if (deleted) await this.audit.record({ action: 'delete', resourceType: 'patient', resourceId: id, patientId: id, status: 204 }, m);
+      return deleted;
     });
+    if (!removed) throw await this.refusal(user, id, conditions);
+  }
+
+  /** After a write matched nothing: 412 (with the version it is at) if the caller sees the patient and sent conditions, else 404. */
+  private async refusal(user: AuthUser, id: string, conditions: Preconditions): Promise<Error> {
+    const current = isConditional(conditions) ? await this.patients.findById(id, ownerScope(user)) : null;
+    return current ? new PreconditionFailedException('patient', current.version) : new NotFoundException('Patient not found.');
   }
 }
 

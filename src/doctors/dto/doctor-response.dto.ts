@@ -17,6 +17,14 @@ export class DoctorDto {
   @ApiProperty({ example: '5551234567' })
   phone: string;
 
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    example: 3,
+    description: '1 when created, one more with every change; the ETag header of a single-record answer is W/"<version>".',
+  })
+  version: number;
+
   @ApiProperty({ format: 'date-time', example: '2026-11-26T12:00:00.000Z' })
   created_at: string;
 
@@ -31,6 +39,7 @@ export function toDoctorDto(d: Doctor): DoctorDto {
     specialization: d.specialization,
     email: d.email,
     phone: d.phone,
+    version: d.version,
     created_at: d.createdAt.toISOString(),
     updated_at: d.updatedAt.toISOString(),
   };

@@ -17,6 +17,14 @@ export class PatientDto {
   @ApiProperty({ example: '12 Harbour Road, Arlington' })
   address: string;
 
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    example: 3,
+    description: '1 when created, one more with every change; the ETag header of a single-record answer is W/"<version>".',
+  })
+  version: number;
+
   @ApiProperty({ format: 'date-time', example: '2026-11-26T12:00:00.000Z' })
   created_at: string;
 
@@ -40,6 +48,7 @@ export function toPatientDto(p: Patient): PatientDto {
     age: p.age,
     gender: p.gender,
     address: p.address,
+    version: p.version,
     created_at: p.createdAt.toISOString(),
     updated_at: p.updatedAt.toISOString(),
   };
