@@ -4,7 +4,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 const MFA_ACTIONS = ['mfa_setup', 'mfa_confirmed', 'mfa_disabled', 'mfa_failed', 'mfa_recovery_used'];
 
 /** The values the audit_events action CHECK allows now (whatever other migrations added). */
-async function allowedActions(q: QueryRunner): Promise<string[]> {
+export async function allowedActions(q: QueryRunner): Promise<string[]> {
   const [row] = (await q.query(
     `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint
       WHERE conname = 'audit_events_action_check' AND conrelid = 'audit_events'::regclass`,
@@ -12,7 +12,7 @@ async function allowedActions(q: QueryRunner): Promise<string[]> {
   return [...row.def.matchAll(/'([a-z_]+)'/g)].map((m) => m[1]);
 }
 
-async function setAllowedActions(q: QueryRunner, actions: string[]): Promise<void> {
+export async function setAllowedActions(q: QueryRunner, actions: string[]): Promise<void> {
   const list = actions.map((a) => `'${a}'`).join(', ');
   await q.query(`ALTER TABLE audit_events DROP CONSTRAINT audit_events_action_check`);
   await q.query(`ALTER TABLE audit_events ADD CONSTRAINT audit_events_action_check CHECK (action IN (${list}))`);

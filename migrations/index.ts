@@ -6,6 +6,7 @@ import { AuditHeadPerStatement1796290600000 } from './1796290600000-AuditHeadPer
 import { AuditTrail1764250000000 } from './1764250000000-AuditTrail.js';
 import { InitialSchema1764160000000 } from './1764160000000-InitialSchema.js';
 import { Mfa1796290300000 } from './1796290300000-Mfa.js';
+import { RecordHistory1796290800000 } from './1796290800000-RecordHistory.js';
 import { RecordVersions1796290700000 } from './1796290700000-RecordVersions.js';
 import { RefreshGrace1796290100000 } from './1796290100000-RefreshGrace.js';
 import { UsernameCanonical1796290000000 } from './1796290000000-UsernameCanonical.js';
@@ -23,4 +24,5 @@ export const migrations = [
   AuditAcknowledgedGaps1796290500000,
   AuditHeadPerStatement1796290600000,
   RecordVersions1796290700000,
+  RecordHistory1796290800000,
 ];

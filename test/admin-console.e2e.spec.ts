@@ -310,6 +310,15 @@ describe('staff console (browser e2e)', () => {
     const current = await elsewhere.client.GET('/api/patients/{id}', { params: { path: { id: patientId } } });
     expect(current.data).toMatchObject({ age: 50, version: concurrent.data!.version });
 
+    // The History tab: every version, newest first, with who changed what.
+    await open(`patients/${patientId}/show/history`);
+    const versions = page.locator('table tbody tr');
+    await versions.filter({ hasText: 'age: 43 → 50' }).filter({ hasText: admin.username }).waitFor();
+    await versions.filter({ hasText: 'age: 42 → 43' }).waitFor();
+    await versions.filter({ hasText: `name: ${patientName}` }).filter({ hasText: 'create' }).waitFor();
+    expect(await versions.count()).toBe(3);
+    await shot('patient-history-1280x800');
+
     // Each list at desktop size, then the phone layout (a simple list instead of a table).
     for (const resource of ['patients', 'doctors', 'mappings', 'users']) {
       await open(resource);

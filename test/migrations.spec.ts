@@ -53,7 +53,7 @@ function sqlStateOf(error: unknown): string | undefined {
 }
 
 /** The migrations after AuditSealing, oldest first. */
-const LATER = ['UsernameCanonical1796290000000', 'RefreshGrace1796290100000', 'AuditRefusalCounts1796290200000', 'Mfa1796290300000', 'AuditKeyedChain1796290400000', 'AuditAcknowledgedGaps1796290500000', 'AuditHeadPerStatement1796290600000', 'RecordVersions1796290700000'];
+const LATER = ['UsernameCanonical1796290000000', 'RefreshGrace1796290100000', 'AuditRefusalCounts1796290200000', 'Mfa1796290300000', 'AuditKeyedChain1796290400000', 'AuditAcknowledgedGaps1796290500000', 'AuditHeadPerStatement1796290600000', 'RecordVersions1796290700000', 'RecordHistory1796290800000'];
 
 /** Reverts the newest migrations until `name` is the newest applied. */
 async function revertUntil(ds: DataSource, name: string): Promise<void> {
@@ -123,6 +123,10 @@ describe('Migrations', () => {
       ((await ds.query(`SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_chain'::regclass AND NOT tgisinternal ORDER BY tgname`)) as Array<{
         tgname: string;
       }>).map((r) => r.tgname);
+    expect(await tables(ds)).toEqual(expect.arrayContaining(['patient_history', 'doctor_history']));
+    await ds.undoLastMigration({ transaction: 'each' });
+    expect(await tables(ds)).not.toContain('patient_history');
+    expect(await tables(ds)).not.toContain('doctor_history');
     expect(await columns(ds, 'patients')).toContain('version');
     await ds.undoLastMigration({ transaction: 'each' });
     expect(await columns(ds, 'patients')).not.toContain('version');
@@ -210,7 +214,7 @@ describe('Migrations', () => {
       prev = link.hash;
     }
     // The keyed chain keeps these unkeyed links below a boundary it records once, and counts event numbers from here on.
-    expect(await runMigrations(ds, !!admin)).toEqual(['AuditKeyedChain1796290400000', 'AuditAcknowledgedGaps1796290500000', 'AuditHeadPerStatement1796290600000', 'RecordVersions1796290700000']);
+    expect(await runMigrations(ds, !!admin)).toEqual(['AuditKeyedChain1796290400000', 'AuditAcknowledgedGaps1796290500000', 'AuditHeadPerStatement1796290600000', 'RecordVersions1796290700000', 'RecordHistory1796290800000']);
     expect(await ds.query(`SELECT seq, keyed_from, counted_from FROM audit_chain_head`)).toEqual([{ seq: '5', keyed_from: '6', counted_from: '6' }]);
   });
 
@@ -310,6 +314,39 @@ describe('Migrations', () => {
       const left = await ds.query(`SELECT count(*)::int AS n FROM patient_doctor_mappings WHERE doctor_id = $1`, [d.id]);
       expect(left[0].n).toBe(0);
     });
+  });
+
+  it('RecordHistory: records that exist when it runs get one entry at their current version, with their values', async () => {
+    await revertUntil(ds, 'RecordVersions1796290700000');
+    const [owner] = await ds.query(
+      `INSERT INTO users (username, username_canonical, email, password_hash) VALUES ('Hist', 'hist', 'hist@example.org', 'x') RETURNING id`,
+    );
+    const [fresh] = await ds.query(`INSERT INTO patients (owner_id, name, age, gender) VALUES ($1, 'Fresh', 30, 'female') RETURNING id`, [owner.id]);
+    const [changed] = await ds.query(
+      `INSERT INTO patients (owner_id, name, age, gender, version) VALUES ($1, 'Changed', 40, 'male', 3) RETURNING id`,
+      [owner.id],
+    );
+    const [doctor] = await ds.query(
+      `INSERT INTO doctors (name, specialization, email, phone, created_by) VALUES ('Dr. H', 'Cardiology', 'h@clinic.example', '5551234567', $1) RETURNING id`,
+      [owner.id],
+    );
+    expect(await runMigrations(ds, !!admin)).toEqual(['RecordHistory1796290800000']);
+    const entries = await ds.query(
+      `SELECT patient_id AS id, version, action, changed_by, changes FROM patient_history WHERE patient_id = ANY ($1) ORDER BY version`,
+      [[fresh.id, changed.id]],
+    );
+    expect(entries).toEqual([
+      {
+        id: fresh.id,
+        version: 1,
+        action: 'create',
+        changed_by: owner.id,
+        changes: { name: { from: null, to: 'Fresh' }, age: { from: null, to: 30 }, gender: { from: null, to: 'female' }, address: { from: null, to: '' } },
+      },
+      { id: changed.id, version: 3, action: 'update', changed_by: owner.id, changes: expect.objectContaining({ name: { from: null, to: 'Changed' } }) },
+    ]);
+    const [d] = await ds.query(`SELECT version, action, changed_by FROM doctor_history WHERE doctor_id = $1`, [doctor.id]);
+    expect(d).toEqual({ version: 1, action: 'create', changed_by: owner.id });
   });
 });
 

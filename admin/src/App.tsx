@@ -75,6 +75,9 @@ export function App() {
         show={UserShow}
         edit={UserEdit}
       />
+      {/* Read through the History tab of a patient or a doctor; no page of their own. */}
+      <Resource name="patient-history" />
+      <Resource name="doctor-history" />
       <Resource name="audit-events" icon={AuditIcon} options={{ label: 'Audit trail' }} list={AuditList} />
     </Admin>
   );

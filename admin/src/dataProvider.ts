@@ -90,6 +90,29 @@ function resources(client: HealthcareClient): Record<string, ApiResource> {
         unwrap(client.PATCH('/api/doctors/{id}', { ...atVersion(id, version), body: body as Schemas['UpdateDoctorDto'] })),
       delete: (id, version) => unwrap(client.DELETE('/api/doctors/{id}', atVersion(id, version))),
     },
+    // A record's versions, newest first (read-only): react-admin's id is the version.
+    'patient-history': {
+      filters: ['record'],
+      sortable: [],
+      writable: [],
+      list: async ({ record, ...query }) => {
+        const page = await unwrap(
+          client.GET('/api/patients/{id}/history', { params: { path: { id: String(record) }, query: query as ListQuery<'patientsHistory'> } }),
+        );
+        return { ...page, results: page.results.map((entry) => ({ ...entry, id: entry.version })) };
+      },
+    },
+    'doctor-history': {
+      filters: ['record'],
+      sortable: [],
+      writable: [],
+      list: async ({ record, ...query }) => {
+        const page = await unwrap(
+          client.GET('/api/doctors/{id}/history', { params: { path: { id: String(record) }, query: query as ListQuery<'doctorsHistory'> } }),
+        );
+        return { ...page, results: page.results.map((entry) => ({ ...entry, id: entry.version })) };
+      },
+    },
     // No route reads one mapping (GET /api/mappings/{id} lists a patient's doctors), so no getOne.
     mappings: {
       filters: ['patient', 'doctor', 'owner'] satisfies (keyof ListQuery<'adminMappingsList'>)[],

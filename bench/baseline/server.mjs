@@ -81,7 +81,7 @@ const SESSION_CHECK =
   'WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND u.is_active';
 
 const PATIENT_COLUMNS = (a) =>
-  ['id', 'owner_id', 'name', 'age', 'gender', 'address', 'created_at', 'updated_at']
+  ['id', 'owner_id', 'name', 'age', 'gender', 'address', 'version', 'created_at', 'updated_at']
     .map((c) => `"${a}"."${c}" AS "${a}_${c}"`)
     .join(', ');
 const PATIENT_BY_ID = `SELECT ${PATIENT_COLUMNS('Patient')} FROM "patients" "Patient" WHERE (("Patient"."id" = $1)) LIMIT 1`;
@@ -91,10 +91,13 @@ const PATIENT_BY_ID_OWNER =
 const PATIENT_INSERT =
   'INSERT INTO "patients" AS "Patient"("id", "owner_id", "name", "age", "gender", "address", "created_at", "updated_at") ' +
   'VALUES (DEFAULT, $1, $2, $3, $4, $5, DEFAULT, DEFAULT) ' +
-  'RETURNING "id", "owner_id", "name", "age", "gender", "address", "created_at", "updated_at"';
+  'RETURNING "id", "owner_id", "name", "age", "gender", "address", "version", "created_at", "updated_at"';
+// A record's first history entry, in the transaction of its create (as the API writes it).
+const PATIENT_HISTORY_INSERT =
+  "INSERT INTO patient_history (patient_id, version, action, changed_by, changes) VALUES ($1, $2, 'create', $3, $4::jsonb)";
 const DOCTOR_SELECT =
   'SELECT "d"."id" AS "d_id", "d"."name" AS "d_name", "d"."specialization" AS "d_specialization", ' +
-  '"d"."email" AS "d_email", "d"."phone" AS "d_phone", "d"."created_by" AS "d_created_by", ' +
+  '"d"."email" AS "d_email", "d"."phone" AS "d_phone", "d"."created_by" AS "d_created_by", "d"."version" AS "d_version", ' +
   '"d"."created_at" AS "d_created_at", "d"."updated_at" AS "d_updated_at" FROM "doctors" "d"';
 const MAPPING_INSERT =
   'INSERT INTO "patient_doctor_mappings" AS "Mapping"("id", "patient_id", "owner_id", "doctor_id", "created_at") ' +
@@ -177,10 +180,11 @@ const TITLES = {
 };
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-function send(res, status, body, contentType = 'application/json; charset=utf-8') {
+function send(res, status, body, contentType = 'application/json; charset=utf-8', headers = {}) {
   const text = body === undefined ? '' : JSON.stringify(body);
   res.writeHead(status, {
     ...COMMON_HEADERS,
+    ...headers,
     'x-request-id': res.requestId,
     'Content-Type': contentType,
     'Content-Length': Buffer.byteLength(text),
@@ -447,6 +451,7 @@ const patientDto = (r, a) => ({
   age: r[`${a}age`],
   gender: r[`${a}gender`],
   address: r[`${a}address`],
+  version: r[`${a}version`],
   created_at: r[`${a}created_at`].toISOString(),
   updated_at: r[`${a}updated_at`].toISOString(),
 });
@@ -456,6 +461,7 @@ const doctorDto = (r) => ({
   specialization: r.d_specialization,
   email: r.d_email,
   phone: r.d_phone,
+  version: r.d_version,
   created_at: r.d_created_at.toISOString(),
   updated_at: r.d_updated_at.toISOString(),
 });
@@ -492,7 +498,7 @@ async function getPatient(req, res, id) {
   }
   // The data leaves only once its read is on record.
   await audit(req, res, user, { action: 'read', resourceType: 'patient', resourceId: patient.Patient_id, patientId: patient.Patient_id, status: 200 });
-  send(res, 200, patientDto(patient, 'Patient_'));
+  send(res, 200, patientDto(patient, 'Patient_'), undefined, { ETag: `W/"${patient.Patient_version}"` });
 }
 
 async function listPatients(req, res, url) {
@@ -520,10 +526,13 @@ async function createPatient(req, res) {
   const p = patientBody(await readJson(req));
   const row = await transaction(async (client) => {
     const { rows } = await queryOn(client, PATIENT_INSERT, [user.id, p.name, p.age, p.gender, p.address]);
+    const r = rows[0];
+    const changes = { name: { from: null, to: r.name }, age: { from: null, to: r.age }, gender: { from: null, to: r.gender }, address: { from: null, to: r.address } };
+    await queryOn(client, PATIENT_HISTORY_INSERT, [r.id, r.version, user.id, JSON.stringify(changes)]);
     await audit(req, res, user, { action: 'create', resourceType: 'patient', resourceId: rows[0].id, patientId: rows[0].id, status: 201 }, client);
     return rows[0];
   });
-  send(res, 201, patientDto(row, ''));
+  send(res, 201, patientDto(row, ''), undefined, { ETag: `W/"${row.version}"` });
 }
 
 async function listDoctors(req, res, url) {

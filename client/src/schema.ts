@@ -278,6 +278,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/patients/{id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every version of a patient, newest first: what changed, when, by whom */
+        get: operations["patientsHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/patients/{id}": {
         parameters: {
             query?: never;
@@ -310,6 +327,23 @@ export interface paths {
         put?: never;
         /** Add a doctor */
         post: operations["doctorsCreate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/doctors/{id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every version of a doctor, newest first: what changed, when, by whom */
+        get: operations["doctorsHistory"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -505,7 +539,7 @@ export interface components {
             /** Format: uuid */
             session_id: string | null;
             /** @enum {string} */
-            action: "create" | "read" | "list" | "update" | "delete" | "login_succeeded" | "login_failed" | "token_refreshed" | "refresh_reuse_detected" | "logout" | "password_changed" | "access_denied" | "user_changed" | "audit_pruned" | "mfa_setup" | "mfa_confirmed" | "mfa_disabled" | "mfa_failed" | "mfa_recovery_used";
+            action: "create" | "read" | "list" | "update" | "delete" | "login_succeeded" | "login_failed" | "token_refreshed" | "refresh_reuse_detected" | "logout" | "password_changed" | "access_denied" | "user_changed" | "audit_pruned" | "mfa_setup" | "mfa_confirmed" | "mfa_disabled" | "mfa_failed" | "mfa_recovery_used" | "history";
             /** @enum {string|null} */
             resource_type: "patient" | "mapping" | "doctor" | "user" | "audit_event" | null;
             /** Format: uuid */
@@ -750,6 +784,52 @@ export interface components {
              * @example 2026-11-26T12:00:00.000Z
              */
             updated_at: string;
+        };
+        FieldChangeDto: {
+            /**
+             * @description The value before the change (null for a create).
+             * @example 41
+             */
+            from: Record<string, never> | null;
+            /**
+             * @description The value after it.
+             * @example 42
+             */
+            to: Record<string, never> | null;
+        };
+        HistoryEntryDto: {
+            /**
+             * @description The version this change made.
+             * @example 2
+             */
+            version: number;
+            /**
+             * Format: date-time
+             * @example 2026-12-04T12:00:00.000Z
+             */
+            changed_at: string;
+            /**
+             * Format: uuid
+             * @description The user who made the change (null once that account is gone).
+             */
+            changed_by: string | null;
+            /**
+             * @example update
+             * @enum {string}
+             */
+            action: "create" | "update" | "delete" | "restore";
+            /**
+             * @description Each field the change touched: its value before and after. A create lists every field, from null.
+             * @example {
+             *       "age": {
+             *         "from": 41,
+             *         "to": 42
+             *       }
+             *     }
+             */
+            changes: {
+                [key: string]: components["schemas"]["FieldChangeDto"];
+            };
         };
         ReplacePatientDto: {
             /** @example Grace Hopper */
@@ -1033,7 +1113,7 @@ export interface operations {
                 patient?: string;
                 resource_type?: "patient" | "mapping" | "doctor" | "user" | "audit_event";
                 resource_id?: string;
-                action?: "create" | "read" | "list" | "update" | "delete" | "login_succeeded" | "login_failed" | "token_refreshed" | "refresh_reuse_detected" | "logout" | "password_changed" | "access_denied" | "user_changed" | "audit_pruned" | "mfa_setup" | "mfa_confirmed" | "mfa_disabled" | "mfa_failed" | "mfa_recovery_used";
+                action?: "create" | "read" | "list" | "update" | "delete" | "login_succeeded" | "login_failed" | "token_refreshed" | "refresh_reuse_detected" | "logout" | "password_changed" | "access_denied" | "user_changed" | "audit_pruned" | "mfa_setup" | "mfa_confirmed" | "mfa_disabled" | "mfa_failed" | "mfa_recovery_used" | "history";
                 /** @description The outcome: the HTTP status the request ended with. */
                 status?: number;
                 /** @description At or after this time. */
@@ -2273,6 +2353,108 @@ export interface operations {
             };
         };
     };
+    patientsHistory: {
+        parameters: {
+            query?: {
+                /** @description Items per page (default 20; above 100 is capped at 100). */
+                page_size?: number;
+                /** @description Opaque cursor taken from a `next` or `previous` link. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the patient's changes; follow `next` for the rest */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageDto"] & {
+                        results: components["schemas"]["HistoryEntryDto"][];
+                    };
+                };
+            };
+            /** @description Invalid input (validation errors name each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "The request is invalid; see errors for each field.",
+                     *       "errors": {
+                     *         "page_size": [
+                     *           "page_size must be a positive integer"
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "Authentication credentials were not provided or are invalid."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "Patient not found."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Too many requests at once; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests; slow down and try again after the time in Retry-After."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
     patientsGet: {
         parameters: {
             query?: never;
@@ -2972,6 +3154,108 @@ export interface operations {
                      *       "title": "Unsupported Media Type",
                      *       "status": 415,
                      *       "detail": "Unsupported Media Type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    doctorsHistory: {
+        parameters: {
+            query?: {
+                /** @description Items per page (default 20; above 100 is capped at 100). */
+                page_size?: number;
+                /** @description Opaque cursor taken from a `next` or `previous` link. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the doctor's changes; follow `next` for the rest */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageDto"] & {
+                        results: components["schemas"]["HistoryEntryDto"][];
+                    };
+                };
+            };
+            /** @description Invalid input (validation errors name each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "The request is invalid; see errors for each field.",
+                     *       "errors": {
+                     *         "page_size": [
+                     *           "page_size must be a positive integer"
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "Authentication credentials were not provided or are invalid."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "Doctor not found."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Too many requests at once; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests; slow down and try again after the time in Retry-After."
                      *     }
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"];

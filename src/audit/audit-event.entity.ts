@@ -21,6 +21,8 @@ export const AUDIT_ACTIONS = [
   'mfa_disabled',
   'mfa_failed',
   'mfa_recovery_used',
+  // A record's history read (migrations/1796290800000-RecordHistory).
+  'history',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

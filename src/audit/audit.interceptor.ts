@@ -21,6 +21,9 @@ interface AuditedRequest {
   user?: { id: string; sessionId: string };
 }
 
+/** The actions whose event is written once their data is ready (a disclosure); a history is the record's past values. */
+const READS = new Set(['read', 'list', 'history']);
+
 /** Why a request was refused, as a short code for the trail. */
 export function reasonFor(status: number): string {
   if (status === 404) return 'not_found';
@@ -60,7 +63,7 @@ export class AuditInterceptor implements NestInterceptor {
           .handle()
           .pipe(
             mergeMap((data: unknown) => {
-              if (!spec || (spec.action !== 'read' && spec.action !== 'list')) return [data];
+              if (!spec || !READS.has(spec.action)) return [data];
               return from(this.recordRead(spec, request, resourceId, data).then(() => data));
             }),
             catchError((error: unknown) => {
@@ -91,12 +94,13 @@ export class AuditInterceptor implements NestInterceptor {
     const body = data as { id?: unknown; results?: unknown } | undefined;
     const params = request.params ?? {};
     const ids = (select: IdSelector | undefined) => (select ? select(data, params).filter((id): id is string => typeof id === 'string') : null);
-    const results = Array.isArray(body?.results) ? (ids(spec.results ?? eachResult('id')) ?? []) : null;
+    // A history's entries are versions of the one record, not records: no result ids.
+    const results = Array.isArray(body?.results) && spec.action !== 'history' ? (ids(spec.results ?? eachResult('id')) ?? []) : null;
     // Throws 503 when the event cannot be written: the data is then never sent (fail closed).
     await this.audit.record({
       action: spec.action,
       resourceType: spec.resource,
-      resourceId: spec.action === 'read' ? (typeof body?.id === 'string' ? body.id : resourceId) : null,
+      resourceId: spec.action === 'read' ? (typeof body?.id === 'string' ? body.id : resourceId) : spec.action === 'history' ? resourceId : null,
       // A patient read, or a list scoped to one patient (GET /api/mappings/{patient_id}/).
       patientId: spec.resource === 'patient' || spec.action === 'list' ? resourceId : null,
       patientIds: ids(spec.patients),

@@ -7,7 +7,7 @@ import {
   type NestInterceptor,
   UseInterceptors,
 } from '@nestjs/common';
-import { ApiHeader, ApiResponse } from '@nestjs/swagger';
+import { ApiHeader, ApiProperty, ApiResponse } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Observable } from 'rxjs';
 import { map } from 'rxjs/operators';
@@ -70,6 +70,16 @@ export class VersionedInterceptor implements NestInterceptor {
 export const RequestPreconditions = createParamDecorator(
   (_data: unknown, ctx: ExecutionContext): Preconditions => ctx.switchToHttp().getRequest<ConditionalRequest>()[PRECONDITIONS] ?? {},
 );
+
+/** The `version` field of a versioned record's body. */
+export function ApiVersionProperty() {
+  return ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    example: 3,
+    description: '1 when created, one more with every change; the ETag header of a single-record answer is W/"<version>".',
+  });
+}
 
 /** The ETag response header, documented on every answer that carries one record. */
 export const ETAG_HEADER = {

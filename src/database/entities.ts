@@ -1,4 +1,5 @@
 import { AuditChainHead, AuditChainLink, AuditEvent, AuditPending } from '../audit/audit-event.entity.js';
+import { DoctorHistory, PatientHistory } from '../history/history.entity.js';
 import { MfaFactor } from '../auth/mfa/mfa-factor.entity.js';
 import { MfaRecoveryCode } from '../auth/mfa/mfa-recovery-code.entity.js';
 import { Session } from '../auth/session.entity.js';
@@ -8,4 +9,4 @@ import { Patient } from '../patients/patient.entity.js';
 import { User } from '../users/user.entity.js';
 
 /** Every entity, listed explicitly (no globbing in ESM). */
-export const entities = [User, Session, Patient, Doctor, Mapping, AuditEvent, AuditChainLink, AuditPending, AuditChainHead, MfaFactor, MfaRecoveryCode];
+export const entities = [User, Session, Patient, Doctor, Mapping, AuditEvent, AuditChainLink, AuditPending, AuditChainHead, MfaFactor, MfaRecoveryCode, PatientHistory, DoctorHistory];

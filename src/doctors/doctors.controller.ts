@@ -8,6 +8,7 @@ import type { PageDto } from '../common/pagination/page.dto.js';
 import { UuidParam } from '../common/params.js';
 import type { Preconditions } from '../common/preconditions.js';
 import { ETAG_HEADER, RequestPreconditions, VersionedCreate, VersionedRead, VersionedWrite } from '../common/versioned.js';
+import { ApiHistoryResponse, type HistoryEntryDto, ListHistoryDto } from '../history/history.dto.js';
 import { DoctorsService } from './doctors.service.js';
 import { CreateDoctorDto } from './dto/create-doctor.dto.js';
 import { DoctorDto } from './dto/doctor-response.dto.js';
@@ -45,6 +46,20 @@ export class DoctorsController {
     @RequestUrl() url: URL,
   ): Promise<PageDto<DoctorDto>> {
     return this.doctors.list(user, query, url);
+  }
+
+  @Audited('doctor', 'history')
+  @Get(':id/history')
+  @ApiOperation({ summary: 'Every version of a doctor, newest first: what changed, when, by whom' })
+  @ApiHistoryResponse("A page of the doctor's changes")
+  @ApiProblems(400, 401, NOT_FOUND, 429)
+  history(
+    @CurrentUser() user: AuthUser,
+    @Param('id', UuidParam) id: string,
+    @Query() query: ListHistoryDto,
+    @RequestUrl() url: URL,
+  ): Promise<PageDto<HistoryEntryDto>> {
+    return this.doctors.historyOf(user, id, query, url);
   }
 
   @Get(':id')

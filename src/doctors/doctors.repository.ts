@@ -59,6 +59,15 @@ export class DoctorsRepository {
     return row ? this.rows.fromRow(row) : null;
   }
 
+  /** The doctor (one this user created, when one is given), its row locked until the caller's transaction ends: what a change starts from. */
+  async findForUpdate(id: string, createdById: string | undefined, manager: EntityManager): Promise<Doctor | null> {
+    const [row] =
+      createdById === undefined
+        ? await manager.query(`${this.built.byId} FOR UPDATE`, [id])
+        : await manager.query(`${this.built.byId} AND created_by = $2 FOR UPDATE`, [id, createdById]);
+    return row ? this.rows.fromRow(row) : null;
+  }
+
   /** One keyset page (up to pageSize + 1 rows, in SQL order: see pageOf). */
   async listPage(filter: DoctorFilter, page: PageRequest): Promise<Doctor[]> {
     const rows = await this.table.listPageRows(this.list, filter, page, filter.search !== undefined);

@@ -9,6 +9,7 @@ import type { AuthUser } from '../auth/current-user.decorator.js';
 import { CursorCodec } from '../common/pagination/cursor-codec.js';
 import { PreconditionFailedException } from '../common/preconditions.js';
 import { ValidationFailedException } from '../common/problem.js';
+import { HistoryService } from '../history/history.service.js';
 import { SEARCHES_PER_USER, SearchGate } from '../common/search-gate.js';
 import { Doctor } from './doctor.entity.js';
 import { DoctorsRepository } from './doctors.repository.js';
@@ -34,6 +35,7 @@ function fakeRepository() {
       created_at: { column: 'created_at', property: 'createdAt', kind: 'date' as const },
     },
     findById: jest.fn<DoctorsRepository['findById']>(async () => null),
+    findForUpdate: jest.fn<DoctorsRepository['findForUpdate']>(async (id) => doctor({ id })),
     listPage: jest.fn<DoctorsRepository['listPage']>(async () => []),
     insert: jest.fn<DoctorsRepository['insert']>(async (values) =>
       Object.assign(new Doctor(), { id: randomUUID(), ...values, version: 1, createdAt: CREATED, updatedAt: CREATED }),
@@ -47,14 +49,17 @@ describe(DoctorsService.name, () => {
   let tx: ReturnType<typeof fakeTransactions>;
   let service: DoctorsService;
   let repo: ReturnType<typeof fakeRepository>;
+  let history: { record: jest.Mock<HistoryService['record']>; page: jest.Mock<HistoryService['page']> };
 
   beforeEach(async () => {
     repo = fakeRepository();
+    history = { record: jest.fn<HistoryService['record']>(async () => undefined), page: jest.fn<HistoryService['page']>() };
     tx = fakeTransactions(undefined);
     const moduleRef = await Test.createTestingModule({
       providers: [
         DoctorsService,
         SearchGate,
+        { provide: HistoryService, useValue: history },
         { provide: DoctorsRepository, useValue: repo },
         { provide: CursorCodec, useValue: new CursorCodec(randomBytes(32)) },
         { provide: DataSource, useValue: tx.dataSource },

@@ -8,6 +8,9 @@ import { pageRequest, parseOrdering } from '../common/pagination/keyset-query.js
 import { mapPage, type PageDto, pageOf } from '../common/pagination/page.dto.js';
 import { isConditional, PreconditionFailedException, type Preconditions } from '../common/preconditions.js';
 import { SearchGate } from '../common/search-gate.js';
+import { type HistoryEntryDto, type ListHistoryDto } from '../history/history.dto.js';
+import { changesBetween } from '../history/history.js';
+import { HistoryService } from '../history/history.service.js';
 import type { Doctor } from './doctor.entity.js';
 import { type DoctorFilter, DoctorsRepository } from './doctors.repository.js';
 import type { CreateDoctorDto } from './dto/create-doctor.dto.js';
@@ -26,6 +29,7 @@ export class DoctorsService {
     private readonly dataSource: DataSource,
     private readonly audit: AuditService,
     private readonly searches: SearchGate,
+    private readonly history: HistoryService,
   ) {}
 
   /** Each change and its audit event commit together. */
@@ -33,6 +37,8 @@ export class DoctorsService {
     try {
       return await this.dataSource.transaction(async (m) => {
         const doctor = await this.doctors.insert({ ...dto, createdById: user.id }, m);
+        const entry = { version: doctor.version, action: 'create' as const, changedById: user.id, changes: changesBetween(null, doctor, DOCTOR_FIELDS) };
+        await this.history.record('doctor', doctor.id, entry, m);
         await this.audit.record({ action: 'create', resourceType: 'doctor', resourceId: doctor.id, status: 201 }, m);
         return toDoctorDto(doctor);
       });
@@ -57,6 +63,12 @@ export class DoctorsService {
     return toDoctorDto(await this.findExisting(id));
   }
 
+  /** Every version of a doctor, newest first (everyone reads doctors; 404 for a missing one). */
+  async historyOf(user: AuthUser, id: string, query: ListHistoryDto, url: URL): Promise<PageDto<HistoryEntryDto>> {
+    await this.findExisting(id);
+    return this.history.page('doctor', id, user, query, url);
+  }
+
   async findExisting(id: string): Promise<Doctor> {
     const doctor = await this.doctors.findById(id);
     if (!doctor) throw new NotFoundException('Doctor not found.');
@@ -68,8 +80,15 @@ export class DoctorsService {
     let doctor: Doctor | null;
     try {
       doctor = await this.dataSource.transaction(async (m) => {
+        // Locked first, so the history says exactly what this change replaced; the version is still checked by the UPDATE.
+        const before = await this.doctors.findForUpdate(id, creatorScope(user), m);
+        if (!before) return null;
         const changed = await this.doctors.update(id, { ...dto }, creatorScope(user), m, conditions);
-        if (changed) await this.audit.record({ action: 'update', resourceType: 'doctor', resourceId: id, status: 200 }, m);
+        if (changed) {
+          const entry = { version: changed.version, action: 'update' as const, changedById: user.id, changes: changesBetween(before, changed, DOCTOR_FIELDS) };
+          await this.history.record('doctor', id, entry, m);
+          await this.audit.record({ action: 'update', resourceType: 'doctor', resourceId: id, status: 200 }, m);
+        }
         return changed;
       });
     } catch (error) {
@@ -103,6 +122,9 @@ export class DoctorsService {
     return new ForbiddenException('Only the user who added this doctor, or an admin, may change or delete it.');
   }
 }
+
+/** The fields a doctor's history follows. */
+const DOCTOR_FIELDS = ['name', 'specialization', 'email', 'phone'] as const;
 
 /** Which doctors the caller may change: those they added, or (an admin) every one. */
 function creatorScope(user: AuthUser): string | undefined {

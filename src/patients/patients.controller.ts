@@ -8,6 +8,7 @@ import type { PageDto } from '../common/pagination/page.dto.js';
 import { UuidParam } from '../common/params.js';
 import type { Preconditions } from '../common/preconditions.js';
 import { ETAG_HEADER, RequestPreconditions, VersionedCreate, VersionedRead, VersionedWrite } from '../common/versioned.js';
+import { ApiHistoryResponse, type HistoryEntryDto, ListHistoryDto } from '../history/history.dto.js';
 import { CreatePatientDto } from './dto/create-patient.dto.js';
 import { ListPatientsDto } from './dto/list-patients.dto.js';
 import { PatientDto } from './dto/patient-response.dto.js';
@@ -45,6 +46,20 @@ export class PatientsController {
     @RequestUrl() url: URL,
   ): Promise<PageDto<PatientDto>> {
     return this.patients.list(user, query, url);
+  }
+
+  @Audited('patient', 'history')
+  @Get(':id/history')
+  @ApiOperation({ summary: "Every version of a patient, newest first: what changed, when, by whom" })
+  @ApiHistoryResponse("A page of the patient's changes")
+  @ApiProblems(400, 401, NOT_FOUND, 429)
+  history(
+    @CurrentUser() user: AuthUser,
+    @Param('id', UuidParam) id: string,
+    @Query() query: ListHistoryDto,
+    @RequestUrl() url: URL,
+  ): Promise<PageDto<HistoryEntryDto>> {
+    return this.patients.historyOf(user, id, query, url);
   }
 
   @Audited('patient', 'read')

@@ -82,6 +82,15 @@ export class PatientsRepository {
     return row ? this.rows.fromRow(row) : null;
   }
 
+  /** The patient (of this owner, when one is given), its row locked until the caller's transaction ends: what a change starts from. */
+  async findForUpdate(id: string, ownerId: string | undefined, manager: EntityManager): Promise<Patient | null> {
+    const [row] =
+      ownerId === undefined
+        ? await manager.query(`${this.built.byId} FOR UPDATE`, [id])
+        : await manager.query(`${this.built.byIdAndOwner} FOR UPDATE`, [id, ownerId]);
+    return row ? this.rows.fromRow(row) : null;
+  }
+
   /** One keyset page (up to pageSize + 1 rows, in SQL order: see pageOf). */
   async listPage(filter: PatientFilter, page: PageRequest): Promise<Patient[]> {
     const rows = await this.table.listPageRows(this.lists.plain, filter, page, filter.search !== undefined);

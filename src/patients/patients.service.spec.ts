@@ -10,6 +10,7 @@ import type { AuthUser } from '../auth/current-user.decorator.js';
 import { CursorCodec } from '../common/pagination/cursor-codec.js';
 import type { PageRequest } from '../common/pagination/keyset-query.js';
 import { ValidationFailedException } from '../common/problem.js';
+import { HistoryService } from '../history/history.service.js';
 import { SEARCHES_PER_USER, SearchGate } from '../common/search-gate.js';
 import { Patient } from './patient.entity.js';
 import { PatientsRepository } from './patients.repository.js';
@@ -35,6 +36,7 @@ function fakeRepository() {
       age: { column: 'age', property: 'age', kind: 'number' as const },
     },
     findById: jest.fn<PatientsRepository['findById']>(async () => null),
+    findForUpdate: jest.fn<PatientsRepository['findForUpdate']>(async (id) => patient({ id })),
     listPage: jest.fn<PatientsRepository['listPage']>(async () => []),
     listPageWithOwners: jest.fn<PatientsRepository['listPageWithOwners']>(async () => []),
     insert: jest.fn<PatientsRepository['insert']>(async (values) =>
@@ -49,14 +51,17 @@ describe(PatientsService.name, () => {
   let tx: ReturnType<typeof fakeTransactions>;
   let service: PatientsService;
   let repo: ReturnType<typeof fakeRepository>;
+  let history: { record: jest.Mock<HistoryService['record']>; page: jest.Mock<HistoryService['page']> };
 
   beforeEach(async () => {
     repo = fakeRepository();
+    history = { record: jest.fn<HistoryService['record']>(async () => undefined), page: jest.fn<HistoryService['page']>() };
     tx = fakeTransactions(undefined);
     const moduleRef = await Test.createTestingModule({
       providers: [
         PatientsService,
         SearchGate,
+        { provide: HistoryService, useValue: history },
         { provide: PatientsRepository, useValue: repo },
         { provide: CursorCodec, useValue: new CursorCodec(randomBytes(32)) },
         { provide: DataSource, useValue: tx.dataSource },
@@ -258,6 +263,25 @@ describe(PatientsService.name, () => {
         created_at: '2026-11-26T12:00:00.000Z',
         updated_at: '2026-11-26T12:00:01.000Z',
       });
+    });
+
+    it('writes the history entry of the change in its transaction: the new version, the caller, the fields that changed', async () => {
+      repo.findForUpdate.mockResolvedValueOnce(patient({ id, name: 'Old', age: 43, address: '' }));
+      repo.update.mockResolvedValueOnce(patient({ id, name: 'New', age: 43, address: '', version: 2 }));
+      await service.update(USER, id, { name: 'New', age: 43 });
+      expect(history.record).toHaveBeenCalledWith(
+        'patient',
+        id,
+        { version: 2, action: 'update', changedById: USER.id, changes: { name: { from: 'Old', to: 'New' } } },
+        tx.manager,
+      );
+    });
+
+    it('a patient the caller cannot reach is 404 before any UPDATE, and no entry is written', async () => {
+      repo.findForUpdate.mockResolvedValueOnce(null);
+      await expect(service.update(USER, id, { name: 'X' })).rejects.toBeInstanceOf(NotFoundException);
+      expect(repo.update).not.toHaveBeenCalled();
+      expect(history.record).not.toHaveBeenCalled();
     });
 
     it('an admin changes any patient: no owner condition', async () => {

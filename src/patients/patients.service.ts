@@ -12,6 +12,9 @@ import type { ListAdminPatientsDto } from './dto/list-admin-patients.dto.js';
 import { type ListPatientsDto, PATIENT_DEFAULT_ORDERING } from './dto/list-patients.dto.js';
 import { type AdminPatientDto, type PatientDto, toAdminPatientDto, toPatientDto } from './dto/patient-response.dto.js';
 import type { UpdatePatientDto } from './dto/update-patient.dto.js';
+import { type HistoryEntryDto, type ListHistoryDto } from '../history/history.dto.js';
+import { changesBetween } from '../history/history.js';
+import { HistoryService } from '../history/history.service.js';
 import type { Patient } from './patient.entity.js';
 import { type PatientChanges, type PatientFilter, PatientsRepository } from './patients.repository.js';
 
@@ -27,6 +30,7 @@ export class PatientsService {
     private readonly dataSource: DataSource,
     private readonly audit: AuditService,
     private readonly searches: SearchGate,
+    private readonly history: HistoryService,
   ) {}
 
   /** Each write and its audit event commit together. */
@@ -34,6 +38,12 @@ export class PatientsService {
     return this.dataSource.transaction(async (m) => {
       const patient = await this.patients.insert(
         { ownerId: user.id, name: dto.name, age: dto.age, gender: dto.gender, address: dto.address ?? '' },
+        m,
+      );
+      await this.history.record(
+        'patient',
+        patient.id,
+        { version: patient.version, action: 'create', changedById: user.id, changes: changesBetween(null, patient, PATIENT_FIELDS) },
         m,
       );
       await this.audit.record({ action: 'create', resourceType: 'patient', resourceId: patient.id, patientId: patient.id, status: 201 }, m);
@@ -86,8 +96,15 @@ export class PatientsService {
     if (dto.address !== undefined) changes.address = dto.address;
 
     const patient = await this.dataSource.transaction(async (m) => {
+      // Locked first, so the history says exactly what this change replaced; the version is still checked by the UPDATE.
+      const before = await this.patients.findForUpdate(id, ownerScope(user), m);
+      if (!before) return null;
       const changed = await this.patients.update(id, changes, ownerScope(user), m, conditions);
-      if (changed) await this.audit.record({ action: 'update', resourceType: 'patient', resourceId: id, patientId: id, status: 200 }, m);
+      if (changed) {
+        const entry = { version: changed.version, action: 'update' as const, changedById: user.id, changes: changesBetween(before, changed, PATIENT_FIELDS) };
+        await this.history.record('patient', id, entry, m);
+        await this.audit.record({ action: 'update', resourceType: 'patient', resourceId: id, patientId: id, status: 200 }, m);
+      }
       return changed;
     });
     // After the transaction: on PGlite its one session is free again for the lookup.
@@ -104,12 +121,21 @@ export class PatientsService {
     if (!removed) throw await this.refusal(user, id, conditions);
   }
 
+  /** Every version of a patient the caller may see, newest first (404 otherwise). */
+  async historyOf(user: AuthUser, id: string, query: ListHistoryDto, url: URL): Promise<PageDto<HistoryEntryDto>> {
+    await this.findVisible(user, id);
+    return this.history.page('patient', id, user, query, url);
+  }
+
   /** After a write matched nothing: 412 (with the version it is at) if the caller sees the patient and sent conditions, else 404. */
   private async refusal(user: AuthUser, id: string, conditions: Preconditions): Promise<Error> {
     const current = isConditional(conditions) ? await this.patients.findById(id, ownerScope(user)) : null;
     return current ? new PreconditionFailedException('patient', current.version) : new NotFoundException('Patient not found.');
   }
 }
+
+/** The fields a patient's history follows. */
+const PATIENT_FIELDS = ['name', 'age', 'gender', 'address'] as const;
 
 /** Whose patients the caller reaches: their own, or (an admin) everyone's. */
 function ownerScope(user: AuthUser): string | undefined {

@@ -35,6 +35,7 @@ const ACTIONS = Object.keys({
   mfa_disabled: true,
   mfa_failed: true,
   mfa_recovery_used: true,
+  history: true,
 } satisfies Record<AuditEvent['action'], true>);
 const RESOURCES = Object.keys({
   patient: true,

@@ -7,12 +7,13 @@ import {
   Edit,
   EditButton,
   EmailField,
+  NumberField,
   ReferenceManyField,
   SearchInput,
   Show,
   SimpleForm,
   SimpleList,
-  SimpleShowLayout,
+  TabbedShowLayout,
   TextField,
   TextInput,
   TopToolbar,
@@ -20,6 +21,7 @@ import {
   required,
 } from 'react-admin';
 import type { Schemas } from '../../../client/src/index.js';
+import { RecordHistory } from './history.js';
 import { PrivateList } from './private-list.js';
 
 type Doctor = Schemas['DoctorDto'];
@@ -94,20 +96,26 @@ export function DoctorShow() {
         </TopToolbar>
       }
     >
-      <SimpleShowLayout>
-        <TextField source="name" />
-        <TextField source="specialization" />
-        <EmailField source="email" />
-        <TextField source="phone" />
-        <DateField source="created_at" label="Created" showTime />
-        <DateField source="updated_at" label="Updated" showTime />
-        <ReferenceManyField label="Patients" reference="mappings" target="doctor">
-          <DataTable bulkActionButtons={false} rowClick={false}>
-            <DataTable.Col source="patient_name" label="Patient" disableSort />
-            <DataTable.Col source="created_at" label="Assigned" field={DateField} disableSort />
-          </DataTable>
-        </ReferenceManyField>
-      </SimpleShowLayout>
+      <TabbedShowLayout>
+        <TabbedShowLayout.Tab label="Record">
+          <TextField source="name" />
+          <TextField source="specialization" />
+          <EmailField source="email" />
+          <TextField source="phone" />
+          <DateField source="created_at" label="Created" showTime />
+          <DateField source="updated_at" label="Updated" showTime />
+          <NumberField source="version" />
+          <ReferenceManyField label="Patients" reference="mappings" target="doctor">
+            <DataTable bulkActionButtons={false} rowClick={false}>
+              <DataTable.Col source="patient_name" label="Patient" disableSort />
+              <DataTable.Col source="created_at" label="Assigned" field={DateField} disableSort />
+            </DataTable>
+          </ReferenceManyField>
+        </TabbedShowLayout.Tab>
+        <TabbedShowLayout.Tab label="History" path="history">
+          <RecordHistory reference="doctor-history" />
+        </TabbedShowLayout.Tab>
+      </TabbedShowLayout>
     </Show>
   );
 }

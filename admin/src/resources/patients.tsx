@@ -16,13 +16,14 @@ import {
   Show,
   SimpleForm,
   SimpleList,
-  SimpleShowLayout,
+  TabbedShowLayout,
   TextField,
   TextInput,
   TopToolbar,
   required,
 } from 'react-admin';
 import type { Schemas } from '../../../client/src/index.js';
+import { RecordHistory } from './history.js';
 import { PrivateList } from './private-list.js';
 
 type Patient = Schemas['AdminPatientDto'];
@@ -110,20 +111,26 @@ export function PatientShow() {
         </TopToolbar>
       }
     >
-      <SimpleShowLayout>
-        <TextField source="name" />
-        <NumberField source="age" />
-        <TextField source="gender" />
-        <TextField source="address" />
-        <DateField source="created_at" label="Created" showTime />
-        <DateField source="updated_at" label="Updated" showTime />
-        <ReferenceManyField label="Doctors" reference="mappings" target="patient">
-          <DataTable bulkActionButtons={false} rowClick={false}>
-            <DataTable.Col source="doctor_name" label="Doctor" disableSort />
-            <DataTable.Col source="created_at" label="Assigned" field={DateField} disableSort />
-          </DataTable>
-        </ReferenceManyField>
-      </SimpleShowLayout>
+      <TabbedShowLayout>
+        <TabbedShowLayout.Tab label="Record">
+          <TextField source="name" />
+          <NumberField source="age" />
+          <TextField source="gender" />
+          <TextField source="address" />
+          <DateField source="created_at" label="Created" showTime />
+          <DateField source="updated_at" label="Updated" showTime />
+          <NumberField source="version" />
+          <ReferenceManyField label="Doctors" reference="mappings" target="patient">
+            <DataTable bulkActionButtons={false} rowClick={false}>
+              <DataTable.Col source="doctor_name" label="Doctor" disableSort />
+              <DataTable.Col source="created_at" label="Assigned" field={DateField} disableSort />
+            </DataTable>
+          </ReferenceManyField>
+        </TabbedShowLayout.Tab>
+        <TabbedShowLayout.Tab label="History" path="history">
+          <RecordHistory reference="patient-history" />
+        </TabbedShowLayout.Tab>
+      </TabbedShowLayout>
     </Show>
   );
 }

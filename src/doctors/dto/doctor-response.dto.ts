@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { ApiVersionProperty } from '../../common/versioned.js';
 import type { Doctor } from '../doctor.entity.js';
 
 export class DoctorDto {
@@ -17,12 +18,7 @@ export class DoctorDto {
   @ApiProperty({ example: '5551234567' })
   phone: string;
 
-  @ApiProperty({
-    type: 'integer',
-    minimum: 1,
-    example: 3,
-    description: '1 when created, one more with every change; the ETag header of a single-record answer is W/"<version>".',
-  })
+  @ApiVersionProperty()
   version: number;
 
   @ApiProperty({ format: 'date-time', example: '2026-11-26T12:00:00.000Z' })
