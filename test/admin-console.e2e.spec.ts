@@ -256,6 +256,8 @@ describe('staff console (browser e2e)', () => {
     await page.locator('input[name=phone]').fill('5551234567');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.waitForURL(/#\/doctors\/[0-9a-f-]{36}\/show$/);
+    // Success messages say what happened to which record.
+    await page.getByText(`Doctor ${doctorName} created`).waitFor();
 
     await open('patients/create');
     await page.getByText('The new patient is owned by your account.').waitFor();
@@ -266,6 +268,7 @@ describe('staff console (browser e2e)', () => {
     await page.locator('textarea[name=address]').fill('12 Harbour Road');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.waitForURL(/#\/patients\/[0-9a-f-]{36}\/show$/);
+    await page.getByText(`Patient ${patientName} created`).waitFor();
     const patientId = /patients\/([0-9a-f-]{36})\/show/.exec(page.url())![1];
 
     // Assign the doctor: both pickers search the API.
@@ -294,6 +297,7 @@ describe('staff console (browser e2e)', () => {
     await page.getByRole('button', { name: 'Save' }).click();
     await page.waitForURL(new RegExp(`#/patients/${patientId}/show$`));
     await page.getByText('43', { exact: true }).waitFor();
+    await page.getByText(`Patient ${patientName} updated`).waitFor();
 
     // A stale edit: the form was loaded at one version, someone else saves first; the console sends the
     // version it loaded (If-Match), the API answers 412, the console says so, and the other change stands.
@@ -341,6 +345,7 @@ describe('staff console (browser e2e)', () => {
     await dialog.getByText('Unassign this doctor?').waitFor();
     await dialog.getByRole('button', { name: 'Confirm' }).click();
     await assignment.waitFor({ state: 'detached' });
+    await page.getByText(`${doctorName} unassigned from ${patientName}`).waitFor();
 
     // The audit trail, read-only: the unassignment just made is among its newest events (the list
     // the console reloaded after it came next).

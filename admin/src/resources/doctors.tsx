@@ -22,6 +22,7 @@ import {
 } from 'react-admin';
 import type { Schemas } from '../../../client/src/index.js';
 import { RecordHistory } from './history.js';
+import { useSaved } from './saved.js';
 import { PrivateList } from './private-list.js';
 
 type Doctor = Schemas['DoctorDto'];
@@ -67,8 +68,9 @@ function DoctorForm() {
 }
 
 export function DoctorCreate() {
+  const saved = useSaved((d) => `Doctor ${d.name} created`, 'show');
   return (
-    <Create redirect="show">
+    <Create redirect="show" mutationOptions={saved}>
       <SimpleForm>
         <DoctorForm />
       </SimpleForm>
@@ -77,8 +79,9 @@ export function DoctorCreate() {
 }
 
 export function DoctorEdit() {
+  const saved = useSaved((d) => `Doctor ${d.name} updated`, 'show');
   return (
-    <Edit mutationMode="pessimistic" redirect="show">
+    <Edit mutationMode="pessimistic" redirect="show" mutationOptions={saved}>
       <SimpleForm>
         <DoctorForm />
       </SimpleForm>
@@ -87,12 +90,13 @@ export function DoctorEdit() {
 }
 
 export function DoctorShow() {
+  const deleted = useSaved((d) => `Doctor ${d.name} deleted`, 'list');
   return (
     <Show
       actions={
         <TopToolbar>
           <EditButton />
-          <DeleteWithConfirmButton confirmContent="The doctor and their patient assignments will be deleted." />
+          <DeleteWithConfirmButton confirmContent="The doctor and their patient assignments will be deleted." mutationOptions={deleted} />
         </TopToolbar>
       }
     >

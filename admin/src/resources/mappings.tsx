@@ -13,6 +13,7 @@ import {
 } from 'react-admin';
 import type { Schemas } from '../../../client/src/index.js';
 import { PrivateList } from './private-list.js';
+import { useSaved } from './saved.js';
 
 type Mapping = Schemas['AdminMappingDto'];
 
@@ -42,6 +43,7 @@ const filters = [
 /** The API lists mappings newest first and sorts them no other way. */
 export function MappingList() {
   const small = useMediaQuery<Theme>((theme) => theme.breakpoints.down('sm'));
+  const unassigned = { ...confirm, mutationOptions: useSaved((m) => `${m.doctor_name} unassigned from ${m.patient_name}`, 'list') };
   return (
     <PrivateList filters={filters} exporter={false} sort={{ field: 'created_at', order: 'DESC' }}>
       {small ? (
@@ -49,7 +51,7 @@ export function MappingList() {
           primaryText={(m) => m.patient_name}
           secondaryText={(m) => m.doctor_name}
           tertiaryText={(m) => new Date(m.created_at).toLocaleDateString()}
-          rightIcon={() => <DeleteWithConfirmButton {...confirm} />}
+          rightIcon={() => <DeleteWithConfirmButton {...unassigned} />}
           linkType={false}
         />
       ) : (
@@ -68,7 +70,7 @@ export function MappingList() {
           />
           <DataTable.Col source="created_at" label="Assigned" field={DateField} disableSort />
           <DataTable.Col label="">
-            <DeleteWithConfirmButton {...confirm} />
+            <DeleteWithConfirmButton {...unassigned} />
           </DataTable.Col>
         </DataTable>
       )}
@@ -77,8 +79,9 @@ export function MappingList() {
 }
 
 export function MappingCreate() {
+  const saved = useSaved(() => 'Doctor assigned', 'list');
   return (
-    <Create redirect="list">
+    <Create redirect="list" mutationOptions={saved}>
       <SimpleForm>
         {picker('patient', true)}
         {picker('doctor', true)}

@@ -24,6 +24,7 @@ import {
 } from 'react-admin';
 import type { Schemas } from '../../../client/src/index.js';
 import { RecordHistory } from './history.js';
+import { useSaved } from './saved.js';
 import { PrivateList } from './private-list.js';
 
 type Patient = Schemas['AdminPatientDto'];
@@ -79,8 +80,9 @@ function PatientForm() {
 }
 
 export function PatientCreate() {
+  const saved = useSaved((p) => `Patient ${p.name} created`, 'show');
   return (
-    <Create redirect="show">
+    <Create redirect="show" mutationOptions={saved}>
       <SimpleForm>
         <Alert severity="info" sx={{ mb: 1 }}>
           The new patient is owned by your account.
@@ -92,8 +94,9 @@ export function PatientCreate() {
 }
 
 export function PatientEdit() {
+  const saved = useSaved((p) => `Patient ${p.name} updated`, 'show');
   return (
-    <Edit mutationMode="pessimistic" redirect="show">
+    <Edit mutationMode="pessimistic" redirect="show" mutationOptions={saved}>
       <SimpleForm>
         <PatientForm />
       </SimpleForm>
@@ -102,12 +105,13 @@ export function PatientEdit() {
 }
 
 export function PatientShow() {
+  const deleted = useSaved((p) => `Patient ${p.name} deleted`, 'list');
   return (
     <Show
       actions={
         <TopToolbar>
           <EditButton />
-          <DeleteWithConfirmButton confirmContent="The patient and their doctor assignments will be deleted." />
+          <DeleteWithConfirmButton confirmContent="The patient and their doctor assignments will be deleted." mutationOptions={deleted} />
         </TopToolbar>
       }
     >

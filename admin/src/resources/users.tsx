@@ -21,6 +21,7 @@ import {
 } from 'react-admin';
 import type { Schemas } from '../../../client/src/index.js';
 import { PrivateList } from './private-list.js';
+import { useSaved } from './saved.js';
 
 type User = Schemas['AdminUserDto'];
 
@@ -86,8 +87,9 @@ export function UserShow() {
 
 /** The API changes only a user's role and whether they may sign in; users are never deleted. */
 export function UserEdit() {
+  const saved = useSaved((u) => `User ${u.username} updated`, 'show');
   return (
-    <Edit mutationMode="pessimistic" redirect="show">
+    <Edit mutationMode="pessimistic" redirect="show" mutationOptions={saved}>
       <SimpleForm
         toolbar={
           <Toolbar>
