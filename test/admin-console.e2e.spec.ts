@@ -428,6 +428,21 @@ describe('staff console (browser e2e)', () => {
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText(/last active admin/).waitFor();
     expect(page.url()).toMatch(new RegExp(`#/users/${me!.id}$`));
+
+    // An admin makes an account: a common password is refused under its field, then a good one works and signs in.
+    const username = `made_${randomUUID().slice(0, 8)}`;
+    await open('users/create');
+    await page.locator('input[name=username]').fill(username);
+    await page.locator('input[name=email]').fill(`${username}@example.org`);
+    await page.locator('input[name=password]').fill('password');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('input[name=password][aria-invalid=true]').waitFor();
+    await page.locator('input[name=password]').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.waitForURL(/#\/users\/[0-9a-f-]{36}\/show$/);
+    await page.getByText(`User ${username} created`).waitFor();
+    const made = new TokenSession({ baseUrl: base });
+    expect((await made.login(username, PASSWORD)).ok).toBe(true);
   }, 60_000);
 
   it('a user who is not an admin is told the console is for administrators only', async () => {

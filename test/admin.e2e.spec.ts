@@ -30,6 +30,12 @@ async function eventually<T>(ms: number, probe: () => Promise<T>, check: (v: T) 
   return value;
 }
 
+/** A fresh account's registration fields. */
+function newAccount() {
+  const username = `made_${randomUUID().slice(0, 8)}`;
+  return { username, email: `${username}@example.org`, password: 'Quiet-Harbour-Lantern-42' };
+}
+
 describe('Admin API (e2e)', () => {
   let t: TestApp;
   let admin: TestUser;
@@ -55,6 +61,7 @@ describe('Admin API (e2e)', () => {
         'GET /api/admin/users/',
         'GET /api/admin/users/{id}/',
         'PATCH /api/admin/users/{id}/',
+        'POST /api/admin/users/',
       ]);
       const doc = JSON.parse(readFileSync('openapi.json', 'utf8'));
       for (const [path, item] of Object.entries<Record<string, { tags: string[] }>>(doc.paths)) {
@@ -64,7 +71,7 @@ describe('Admin API (e2e)', () => {
     });
 
     it.each(operations)('$method $path answers 403 to a non-admin and 401 without a token', async ({ method, path }) => {
-      const body = method === 'PATCH' ? { is_active: false } : undefined;
+      const body = method === 'PATCH' ? { is_active: false } : method === 'POST' ? newAccount() : undefined;
       const denied = await t.http.request(method, path, { token: alice.access, body });
       expectProblem(denied, 403);
       expect(denied.body.detail).toBe('This route is for administrators only.');
@@ -159,6 +166,33 @@ describe('Admin API (e2e)', () => {
   });
 
   describe('users', () => {
+    it('an admin makes an account (registration rules, role user unless asked); it signs in; the make is audited', async () => {
+      const input = newAccount();
+      const res = await t.http.post('/api/admin/users/', input, { token: admin.access });
+      expect(res.status).toBe(201);
+      expect(res.body).toEqual({ id: expect.any(String), username: input.username, email: input.email, role: 'user', is_active: true, date_joined: expect.any(String) });
+      const login = await t.http.post('/api/auth/login/', { username: input.username, password: input.password });
+      expect(login.status).toBe(200);
+      const [event] = await t.dataSource.query(`SELECT actor_id, status FROM audit_events WHERE action = 'create' AND resource_type = 'user' AND resource_id = $1`, [res.body.id]);
+      expect(event).toEqual({ actor_id: admin.id, status: 201 });
+
+      const second = newAccount();
+      const asAdmin = await t.http.post('/api/admin/users/', { ...second, role: 'admin' }, { token: admin.access });
+      expect(asAdmin.body.role).toBe('admin');
+    });
+
+    it('refuses what registration refuses, and a taken name or email (409), making nothing', async () => {
+      const input = newAccount();
+      expectProblem(await t.http.post('/api/admin/users/', { ...input, password: 'password' }, { token: admin.access }), 400, ['password']);
+      expectProblem(await t.http.post('/api/admin/users/', { ...input, role: 'root' }, { token: admin.access }), 400, ['role']);
+      expectProblem(await t.http.post('/api/admin/users/', { ...input, is_active: false }, { token: admin.access }), 400, ['is_active']);
+      expectProblem(await t.http.post('/api/admin/users/', { ...input, username: 'x' }, { token: admin.access }), 400, ['username']);
+      const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM users WHERE email = $1`, [input.email]);
+      expect(n).toBe(0);
+      expectProblem(await t.http.post('/api/admin/users/', { ...input, username: alice.username.toUpperCase() }, { token: admin.access }), 409);
+      expectProblem(await t.http.post('/api/admin/users/', { ...input, email: alice.email.toUpperCase() }, { token: admin.access }), 409);
+    });
+
     it('lists accounts by username, with search and filters, never a password hash', async () => {
       const res = await t.http.get(`/api/admin/users/?search=${alice.username.slice(5)}`, { token: admin.access });
       expect(res.status).toBe(200);

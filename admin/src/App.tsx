@@ -12,7 +12,7 @@ import { AuditList } from './resources/audit.js';
 import { DoctorCreate, DoctorEdit, DoctorList, DoctorShow } from './resources/doctors.js';
 import { MappingCreate, MappingList } from './resources/mappings.js';
 import { PatientCreate, PatientEdit, PatientList, PatientShow } from './resources/patients.js';
-import { UserEdit, UserList, UserShow } from './resources/users.js';
+import { UserCreate, UserEdit, UserList, UserShow } from './resources/users.js';
 
 // The console is served by the API itself, at /admin.
 const session = new TokenSession({ baseUrl: window.location.origin });
@@ -73,6 +73,7 @@ export function App() {
         recordRepresentation="username"
         list={UserList}
         show={UserShow}
+        create={UserCreate}
         edit={UserEdit}
       />
       {/* Read through the History tab of a patient or a doctor; no page of their own. */}

@@ -135,14 +135,16 @@ function resources(client: HealthcareClient): Record<string, ApiResource> {
         return { ...page, results: page.results.map((event) => ({ ...event, id: event.seq })) };
       },
     },
-    // Users register themselves (POST /api/auth/register): the console lists, shows and edits them.
+    // Users register themselves (POST /api/auth/register) or an admin makes them here; the console lists, shows and edits them.
     users: {
       filters: ['search', 'role', 'is_active'] satisfies (keyof ListQuery<'adminUsersList'>)[],
       sortable: ['username', 'date_joined'] satisfies ListQuery<'adminUsersList'>['ordering'][],
-      writable: ['role', 'is_active'] satisfies (keyof Schemas['UpdateUserDto'])[],
+      // A create sends the first four, an update only what its form changed (role, is_active).
+      writable: ['username', 'email', 'password', 'role', 'is_active'] satisfies (keyof Schemas['UpdateUserDto'] | keyof Schemas['CreateUserDto'])[],
       list: (query) =>
         unwrap(client.GET('/api/admin/users', { params: { query: query as ListQuery<'adminUsersList'> } })),
       getOne: (id) => unwrap(client.GET('/api/admin/users/{id}', byId(id))),
+      create: (body) => unwrap(client.POST('/api/admin/users', { body: body as Schemas['CreateUserDto'] })),
       update: (id, body) =>
         unwrap(client.PATCH('/api/admin/users/{id}', { ...byId(id), body: body as Schemas['UpdateUserDto'] })),
     },

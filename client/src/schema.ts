@@ -433,7 +433,11 @@ export interface paths {
         /** Every account, by username */
         get: operations["adminUsersList"];
         put?: never;
-        post?: never;
+        /**
+         * Make an account (registration's rules; role user unless asked)
+         * @description The password follows the registration rules; the new account signs in with it. A taken username or email (any case) is 409.
+         */
+        post: operations["adminUsersCreate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1056,6 +1060,28 @@ export interface components {
             role: "user" | "admin";
             /** @description false: the user cannot log in. */
             is_active: boolean;
+        };
+        CreateUserDto: {
+            /**
+             * @description Letters, digits and @.+-_ ; unique regardless of case.
+             * @example ada
+             */
+            username: string;
+            /**
+             * Format: email
+             * @example ada@example.org
+             */
+            email: string;
+            /**
+             * @description Not entirely numeric, not a common password, not too similar to the username or email.
+             * @example correct horse battery staple
+             */
+            password: string;
+            /**
+             * @default user
+             * @enum {string}
+             */
+            role?: "user" | "admin";
         };
         UpdateUserDto: {
             /** @description false: the user can no longer log in, and every session ends. */
@@ -4379,6 +4405,137 @@ export interface operations {
                      *       "title": "Forbidden",
                      *       "status": 403,
                      *       "detail": "This route is for administrators only."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    adminUsersCreate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateUserDto"];
+            };
+        };
+        responses: {
+            /** @description The new account */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUserDto"];
+                };
+            };
+            /** @description Invalid input (validation errors name each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "The request is invalid; see errors for each field.",
+                     *       "errors": {
+                     *         "password": [
+                     *           "password is too common"
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "Authentication credentials were not provided or are invalid."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Authenticated, but not allowed to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This route is for administrators only."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Conflicts with an existing record */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "A user with that username already exists."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Body larger than 100 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "Request body is too large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported Media Type"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"];

@@ -1,11 +1,12 @@
-import { Body, Controller, Get, Param, Patch, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
+import { Body, Controller, Get, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { Audited } from '../audit/audited.decorator.js';
 import { ApiPageResponse, ApiProblems } from '../common/api-docs.js';
 import { RequestUrl } from '../common/decorators.js';
 import { type AuthUser, CurrentUser } from '../auth/current-user.decorator.js';
 import type { PageDto } from '../common/pagination.js';
 import { UuidParam } from '../common/params.js';
+import { CreateUserDto } from '../users/dto/create-user.dto.js';
 import { ListUsersDto } from '../users/dto/list-users.dto.js';
 import { UpdateUserDto } from '../users/dto/update-user.dto.js';
 import { AdminUserDto } from '../users/dto/user-response.dto.js';
@@ -14,7 +15,7 @@ import { AdminUsersService } from './admin-users.service.js';
 
 const NOT_FOUND = { status: 404, detail: 'User not found.' };
 
-/** Accounts: created by registering (or `npm run cli -- create-superuser`), managed here. */
+/** Accounts: created by registering, by an admin here, or by `npm run cli -- create-superuser`; managed here. */
 @AdminOnly()
 @Controller('api/admin/users')
 export class AdminUsersController {
@@ -30,6 +31,23 @@ export class AdminUsersController {
     @RequestUrl() url: URL,
   ): Promise<PageDto<AdminUserDto>> {
     return this.users.list(user, query, url);
+  }
+
+  @Audited('user', 'create')
+  @Post()
+  @ApiOperation({
+    summary: 'Make an account (registration\'s rules; role user unless asked)',
+    description: 'The password follows the registration rules; the new account signs in with it. A taken username or email (any case) is 409.',
+  })
+  @ApiCreatedResponse({ type: AdminUserDto, description: 'The new account' })
+  @ApiProblems(
+    { status: 400, errors: { password: ['password is too common'] } },
+    { status: 409, detail: 'A user with that username already exists.' },
+    413,
+    415,
+  )
+  create(@Body() dto: CreateUserDto): Promise<AdminUserDto> {
+    return this.users.create(dto);
   }
 
   @Get(':id')

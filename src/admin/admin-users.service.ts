@@ -1,6 +1,7 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
+import { PasswordHasher } from '../auth/password-hasher.js';
 import { SessionsService } from '../auth/sessions.service.js';
 import type { AuthUser } from '../auth/current-user.decorator.js';
 import { CursorCodec } from '../common/pagination/cursor-codec.js';
@@ -8,9 +9,11 @@ import { pageRequest, parseOrdering } from '../common/pagination/keyset-query.js
 import { mapPage, type PageDto, pageOf } from '../common/pagination/page.dto.js';
 import { SearchGate } from '../common/search-gate.js';
 import { type ListUsersDto, USER_DEFAULT_ORDERING } from '../users/dto/list-users.dto.js';
+import type { CreateUserDto } from '../users/dto/create-user.dto.js';
 import type { UpdateUserDto } from '../users/dto/update-user.dto.js';
 import { type AdminUserDto, toAdminUserDto } from '../users/dto/user-response.dto.js';
 import { type UserFilter, UsersRepository } from '../users/users.repository.js';
+import { UsersService } from '../users/users.service.js';
 
 /** Accounts as the staff console manages them: list, read, (de)activate, change role. */
 @Injectable()
@@ -22,7 +25,24 @@ export class AdminUsersService {
     private readonly dataSource: DataSource,
     private readonly audit: AuditService,
     private readonly searches: SearchGate,
+    private readonly accounts: UsersService,
+    private readonly hasher: PasswordHasher,
   ) {}
+
+  /**
+   * An account made by an admin: registration's rules (the DTO checked the
+   * password against them), the role asked for, and its audit event in the
+   * same transaction; a taken username or email (any case) is 409.
+   */
+  async create(dto: CreateUserDto): Promise<AdminUserDto> {
+    // Hashed in the line of the new account's name, as registration does (PASSWORD_HASH_PER_ACCOUNT).
+    const passwordHash = await this.hasher.hash(dto.password, `admin-create:${dto.username.toLowerCase()}`);
+    return this.dataSource.transaction(async (manager) => {
+      const user = await this.accounts.create({ username: dto.username, email: dto.email, passwordHash, role: dto.role ?? 'user' }, manager);
+      await this.audit.record({ action: 'create', resourceType: 'user', resourceId: user.id, status: 201 }, manager);
+      return toAdminUserDto(user);
+    });
+  }
 
   /** A search follows the patient and doctor lists' rules: its terms (400, prefix or substring), its timeout, the caller's concurrent searches (429 beyond). */
   async list(caller: AuthUser, query: ListUsersDto, url: URL): Promise<PageDto<AdminUserDto>> {

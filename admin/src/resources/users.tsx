@@ -2,11 +2,13 @@ import { useMediaQuery, type Theme } from '@mui/material';
 import {
   BooleanField,
   BooleanInput,
+  Create,
   DataTable,
   DateField,
   Edit,
   EmailField,
   Labeled,
+  PasswordInput,
   ReferenceManyField,
   SaveButton,
   SearchInput,
@@ -17,7 +19,9 @@ import {
   SimpleList,
   SimpleShowLayout,
   TextField,
+  TextInput,
   Toolbar,
+  required,
 } from 'react-admin';
 import type { Schemas } from '../../../client/src/index.js';
 import { PrivateList } from './private-list.js';
@@ -82,6 +86,21 @@ export function UserShow() {
         </ReferenceManyField>
       </SimpleShowLayout>
     </Show>
+  );
+}
+
+/** An account made by an admin: registration's rules, checked by the API (its messages appear under the fields). */
+export function UserCreate() {
+  const saved = useSaved((u) => `User ${u.username} created`, 'show');
+  return (
+    <Create redirect="show" mutationOptions={saved}>
+      <SimpleForm defaultValues={{ role: 'user' }}>
+        <TextInput source="username" validate={required()} autoComplete="off" />
+        <TextInput source="email" type="email" validate={required()} autoComplete="off" />
+        <PasswordInput source="password" validate={required()} autoComplete="new-password" />
+        <SelectInput source="role" choices={roles} validate={required()} />
+      </SimpleForm>
+    </Create>
   );
 }
 
