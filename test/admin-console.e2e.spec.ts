@@ -323,6 +323,13 @@ describe('staff console (browser e2e)', () => {
     expect(await versions.count()).toBe(3);
     await shot('patient-history-1280x800');
 
+    // The audit trail names that history read; its record id links to the patient, and to its History tab.
+    await open('audit-events');
+    const historyRead = page.locator('table tbody tr', { hasText: /history\s*patient/ }).filter({ hasText: patientId }).first();
+    await historyRead.getByRole('link', { name: 'history' }).click();
+    await page.waitForURL(new RegExp(`#/patients/${patientId}/show/history$`));
+    await versions.filter({ hasText: 'age: 43 → 50' }).waitFor();
+
     // Each list at desktop size, then the phone layout (a simple list instead of a table).
     for (const resource of ['patients', 'doctors', 'mappings', 'users']) {
       await open(resource);

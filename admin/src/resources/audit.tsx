@@ -3,6 +3,7 @@ import {
   AutocompleteInput,
   DataTable,
   DateField,
+  Link,
   ReferenceField,
   ReferenceInput,
   SelectInput,
@@ -57,6 +58,27 @@ const filters = [
   <TextInput key="status" source="status" label="Status" />,
 ];
 
+/** The console pages a record type has (users, patients, doctors); mappings and audit events have none. */
+const SHOWN: Partial<Record<NonNullable<AuditEvent['resource_type']>, string>> = { patient: 'patients', doctor: 'doctors', user: 'users' };
+
+/** The record an event names, linked to its page; a patient's or doctor's also to its History tab. */
+function RecordLink({ event }: { event: AuditEvent }) {
+  const page = event.resource_type ? SHOWN[event.resource_type] : undefined;
+  if (!event.resource_id) return null;
+  if (!page) return <>{event.resource_id}</>;
+  return (
+    <>
+      <Link to={`/${page}/${event.resource_id}/show`}>{event.resource_id}</Link>
+      {page !== 'users' && (
+        <>
+          {' '}
+          (<Link to={`/${page}/${event.resource_id}/show/history`}>history</Link>)
+        </>
+      )}
+    </>
+  );
+}
+
 /** The audit trail, read-only, newest first: who touched which record, when, and how it ended. */
 export function AuditList() {
   const small = useMediaQuery<Theme>((theme) => theme.breakpoints.down('sm'));
@@ -79,7 +101,7 @@ export function AuditList() {
           </DataTable.Col>
           <DataTable.Col source="action" disableSort />
           <DataTable.Col source="resource_type" label="Record" disableSort />
-          <DataTable.Col source="resource_id" label="Record id" disableSort />
+          <DataTable.Col source="resource_id" label="Record id" disableSort render={(e: AuditEvent) => <RecordLink event={e} />} />
           <DataTable.Col source="status" disableSort />
           <DataTable.Col source="reason" disableSort />
           <DataTable.Col source="client_ip" label="From" disableSort />
