@@ -16,6 +16,10 @@ interface Round {
   mapping: Record<string, number>;
   patch: Record<string, number>;
   finalMatches: boolean;
+  /** The same PATCHes, each with If-Match naming the version they all read. */
+  conditional: Record<string, number>;
+  versionMoved: number;
+  historyAdded: number;
 }
 
 /** Status (or the error of a request that got no answer) -> count. */
@@ -43,7 +47,7 @@ describe('Concurrency: identical requests at once (PostgreSQL)', () => {
   });
 
   it(
-    `${CONCURRENCY} identical registrations, mapping creates and PATCHes at once, ${ROUNDS} rounds: one winner, the rest 409, never a 500`,
+    `${CONCURRENCY} identical registrations, mapping creates, PATCHes and conditional PATCHes at once, ${ROUNDS} rounds: one winner, the rest 409 (412 with If-Match), never a 500`,
     async () => {
       const client = app.client;
       const owner = await registerAndLogin(client);
@@ -86,14 +90,51 @@ describe('Concurrency: identical requests at once (PostgreSQL)', () => {
           (b) => b.name === row?.name && b.age === row.age && b.gender === row.gender && b.address === row.address,
         );
 
-        all.push(...register, ...mapping, ...patch);
-        const r: Round = { round, register: tally(register), mapping: tally(mapping), patch: tally(patch), finalMatches };
+        // The same 50 PATCHes again, each naming the version they all read (If-Match): the UPDATE's own WHERE decides,
+        // so exactly one lands, 49 get 412, the version moves by one and the history gains one entry.
+        const [before] = await cluster.query<{ version: number; entries: number }>(
+          'SELECT version, (SELECT count(*)::int FROM patient_history WHERE patient_id = $1) AS entries FROM patients WHERE id = $1',
+          [patient],
+        );
+        const conditional = await Promise.all(
+          bodies.map((body) =>
+            client.send('PATCH', `/api/patients/${patient}/`, {
+              token: owner.token,
+              body,
+              headers: { 'if-match': `W/"${before.version}"` },
+              kind: 'conditional patch',
+            }),
+          ),
+        );
+        const [after] = await cluster.query<{ version: number; entries: number }>(
+          'SELECT version, (SELECT count(*)::int FROM patient_history WHERE patient_id = $1) AS entries FROM patients WHERE id = $1',
+          [patient],
+        );
+
+        all.push(...register, ...mapping, ...patch, ...conditional);
+        const r: Round = {
+          round,
+          register: tally(register),
+          mapping: tally(mapping),
+          patch: tally(patch),
+          finalMatches,
+          conditional: tally(conditional),
+          versionMoved: after.version - before.version,
+          historyAdded: after.entries - before.entries,
+        };
         rounds.push(r);
         const oneWinner = { 201: 1, 409: CONCURRENCY - 1 };
         checks.add(`round ${round}: registrations one 201 and ${CONCURRENCY - 1} 409`, sameCounts(r.register, oneWinner), r.register);
         checks.add(`round ${round}: mapping creates one 201 and ${CONCURRENCY - 1} 409`, sameCounts(r.mapping, oneWinner), r.mapping);
         checks.add(`round ${round}: PATCHes all 200`, sameCounts(r.patch, { 200: CONCURRENCY }), r.patch);
         checks.add(`round ${round}: the final row is one of the PATCHes`, finalMatches, row);
+        checks.add(`round ${round}: conditional PATCHes one 200 and ${CONCURRENCY - 1} 412`, sameCounts(r.conditional, { 200: 1, 412: CONCURRENCY - 1 }), r.conditional);
+        checks.add(`round ${round}: the version moved by one, the history gained one entry`, r.versionMoved === 1 && r.historyAdded === 1, {
+          versionMoved: r.versionMoved,
+          historyAdded: r.historyAdded,
+        });
+        // Every unconditional PATCH is a version with its history entry: 50 of them, plus the create.
+        checks.add(`round ${round}: the unconditional PATCHes made ${CONCURRENCY} versions`, before.version === CONCURRENCY + 1 && before.entries === CONCURRENCY + 1, before);
       }
 
       const users = await cluster.query<{ n: number }>("SELECT count(*)::int AS n FROM users WHERE username LIKE 'race\\_%'");
@@ -109,7 +150,9 @@ describe('Concurrency: identical requests at once (PostgreSQL)', () => {
             sameCounts(r.register, { 201: 1, 409: CONCURRENCY - 1 }) &&
             sameCounts(r.mapping, { 201: 1, 409: CONCURRENCY - 1 }) &&
             sameCounts(r.patch, { 200: CONCURRENCY }) &&
-            r.finalMatches,
+            r.finalMatches &&
+            sameCounts(r.conditional, { 200: 1, 412: CONCURRENCY - 1 }) &&
+            r.versionMoved === 1,
         ).length,
         firstRound: rounds[0],
         checks: checks.summary.filter((s) => s.startsWith('FAIL')).length ? checks.summary.filter((s) => s.startsWith('FAIL')) : 'all pass',

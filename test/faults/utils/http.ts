@@ -32,6 +32,8 @@ export interface SendOptions {
   /** Keep-alive connections by default (as a load balancer's); `false`: a new connection, closed after (as a kubelet's probe). */
   agent?: Agent | false;
   kind?: string;
+  /** More request headers (If-Match, Idempotency-Key). */
+  headers?: Record<string, string>;
   /** Called once the whole request has been handed to the kernel. */
   onWritten?: () => void;
 }
@@ -48,7 +50,7 @@ export class FaultsClient {
   send(method: string, path: string, options: SendOptions = {}): Promise<Outcome> {
     const url = new URL(path, this.baseUrl);
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     if (payload !== undefined) {
       headers['content-type'] = 'application/json';
