@@ -44,7 +44,8 @@ export function toHistoryEntryDto(entry: HistoryEntry): HistoryEntryDto {
     changed_at: entry.changedAt.toISOString(),
     changed_by: entry.changedById,
     action: entry.action,
-    changes: entry.changes,
+    // jsonb keeps keys in its own order ("to" before "from"): each change reads from, then to.
+    changes: Object.fromEntries(Object.entries(entry.changes).map(([field, { from, to }]) => [field, { from, to }])),
   };
 }
 
