@@ -262,6 +262,12 @@ describe('REQUIRE_IF_MATCH=true (e2e)', () => {
       expectProblem(res, 428);
     }
     expect((await t.http.get(`/api/patients/${p.id}/`, { token: alice.access })).body).toMatchObject({ age: 10, version: 1 });
+    // On record as a refusal of its own kind.
+    const requestId = `cond-${randomUUID()}`;
+    await t.http.patch(`/api/patients/${p.id}/`, { age: 12 }, { token: alice.access, headers: { 'x-request-id': requestId } });
+    await t.app.get(RefusalWriter).flush();
+    const [event] = await t.dataSource.query(`SELECT action, status, reason FROM audit_events WHERE request_id = $1`, [requestId]);
+    expect(event).toEqual({ action: 'update', status: 428, reason: 'precondition_required' });
     const withTag = await t.http.patch(`/api/patients/${p.id}/`, { age: 11 }, { token: alice.access, headers: { 'if-match': 'W/"1"' } });
     expect(withTag.status).toBe(200);
     const any = await t.http.delete(`/api/doctors/${d.id}/`, { token: alice.access, headers: { 'if-match': '*' } });
