@@ -6,12 +6,12 @@ import { RequestUrl } from '../common/decorators.js';
 import { type AuthUser, CurrentUser } from '../auth/current-user.decorator.js';
 import type { PageDto } from '../common/pagination.js';
 import { UuidParam } from '../common/params.js';
-import { CreateUserDto } from '../users/dto/create-user.dto.js';
 import { ListUsersDto } from '../users/dto/list-users.dto.js';
 import { UpdateUserDto } from '../users/dto/update-user.dto.js';
 import { AdminUserDto } from '../users/dto/user-response.dto.js';
 import { AdminOnly } from '../auth/admin-only.decorator.js';
 import { AdminUsersService } from './admin-users.service.js';
+import { CreateUserDto } from './dto/create-user.dto.js';
 
 const NOT_FOUND = { status: 404, detail: 'User not found.' };
 

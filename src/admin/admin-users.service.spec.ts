@@ -7,11 +7,13 @@ import { fakeTransactions } from '../../test/utils/fake-transactions.js';
 import { userEntity } from '../../test/utils/factories.js';
 import { AuditService } from '../audit/audit.service.js';
 import type { AuthUser } from '../auth/current-user.decorator.js';
+import { PasswordHasher } from '../auth/password-hasher.js';
 import { SessionsService } from '../auth/sessions.service.js';
 import { CursorCodec } from '../common/pagination/cursor-codec.js';
 import { SEARCHES_PER_USER, SearchGate } from '../common/search-gate.js';
 import type { User } from '../users/user.entity.js';
 import { UsersRepository } from '../users/users.repository.js';
+import { UsersService } from '../users/users.service.js';
 import { AdminUsersService } from './admin-users.service.js';
 
 const ADMIN: AuthUser = { id: randomUUID(), username: 'root', role: 'admin', sessionId: randomUUID() };
@@ -35,11 +37,13 @@ function fakeRepository() {
 describe(AdminUsersService.name, () => {
   let service: AdminUsersService;
   let repo: ReturnType<typeof fakeRepository>;
+  let accounts: { create: jest.Mock<UsersService['create']> };
   let tx: ReturnType<typeof fakeTransactions>;
   let sessions: { revokeAll: jest.Mock<SessionsService['revokeAll']> };
 
   beforeEach(async () => {
     repo = fakeRepository();
+    accounts = { create: jest.fn<UsersService['create']>(async (input) => userEntity({ username: input.username, email: input.email, role: input.role })) };
     tx = fakeTransactions(undefined);
     sessions = { revokeAll: jest.fn<SessionsService['revokeAll']>(async () => undefined) };
     const moduleRef = await Test.createTestingModule({
@@ -51,9 +55,30 @@ describe(AdminUsersService.name, () => {
         { provide: CursorCodec, useValue: new CursorCodec(randomBytes(32)) },
         { provide: DataSource, useValue: tx.dataSource },
         { provide: AuditService, useValue: tx.audit },
+        { provide: UsersService, useValue: accounts },
+        { provide: PasswordHasher, useValue: { hash: jest.fn(async () => 'argon2-hash') } },
       ],
     }).compile();
     service = moduleRef.get(AdminUsersService);
+  });
+
+  describe('create', () => {
+    it('hashes the password, makes the account with the role asked for, and records it in the same transaction', async () => {
+      const dto = await service.create({ username: 'made', email: 'made@example.org', password: 'Quiet-Harbour-Lantern-42', role: 'admin' });
+      expect(accounts.create).toHaveBeenCalledWith({ username: 'made', email: 'made@example.org', passwordHash: 'argon2-hash', role: 'admin' }, tx.manager);
+      expect(tx.audit.record).toHaveBeenCalledWith(expect.objectContaining({ action: 'create', resourceType: 'user', status: 201 }), tx.manager);
+      expect(dto).toMatchObject({ username: 'made', role: 'admin' });
+      expect(dto).not.toHaveProperty('password');
+      expect(dto).not.toHaveProperty('password_hash');
+    });
+
+    it('a user unless asked; a conflict (409) records nothing', async () => {
+      await service.create({ username: 'plain', email: 'plain@example.org', password: 'Quiet-Harbour-Lantern-42' });
+      expect(accounts.create.mock.calls[0][0]).toMatchObject({ role: 'user' });
+      accounts.create.mockRejectedValueOnce(new ConflictException('A user with that username already exists.'));
+      await expect(service.create({ username: 'plain', email: 'x@example.org', password: 'Quiet-Harbour-Lantern-42' })).rejects.toBeInstanceOf(ConflictException);
+      expect(tx.audit.record).toHaveBeenCalledTimes(1);
+    });
   });
 
   describe('list', () => {

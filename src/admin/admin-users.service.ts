@@ -9,7 +9,7 @@ import { pageRequest, parseOrdering } from '../common/pagination/keyset-query.js
 import { mapPage, type PageDto, pageOf } from '../common/pagination/page.dto.js';
 import { SearchGate } from '../common/search-gate.js';
 import { type ListUsersDto, USER_DEFAULT_ORDERING } from '../users/dto/list-users.dto.js';
-import type { CreateUserDto } from '../users/dto/create-user.dto.js';
+import type { CreateUserDto } from './dto/create-user.dto.js';
 import type { UpdateUserDto } from '../users/dto/update-user.dto.js';
 import { type AdminUserDto, toAdminUserDto } from '../users/dto/user-response.dto.js';
 import { type UserFilter, UsersRepository } from '../users/users.repository.js';
