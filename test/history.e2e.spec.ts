@@ -45,11 +45,13 @@ describe('Record history (e2e)', () => {
     await t.http.put(`/api/patients/${id}/`, { name: 'Ada King', age: 37, gender: 'female', address: 'Ockham Park' }, { token: admin.access });
 
     const entries = await historyOf(`/api/patients/${id}/history/`, alice.access);
+    // The owner sees her own changes named, not who else changed it; an admin sees everyone.
     expect(entries.map((e) => [e.version, e.action, e.changed_by])).toEqual([
-      [3, 'update', admin.id],
+      [3, 'update', null],
       [2, 'update', alice.id],
       [1, 'create', alice.id],
     ]);
+    expect((await historyOf(`/api/patients/${id}/history/`, admin.access)).map((e) => e.changed_by)).toEqual([admin.id, alice.id, alice.id]);
     expect(entries[2].changes).toEqual({
       name: { from: null, to: 'Ada Lovelace' },
       age: { from: null, to: 36 },
@@ -121,11 +123,14 @@ describe('Record history (e2e)', () => {
     expect((await t.http.patch(`/api/doctors/${id}/`, { name: 'Dr. Bob' }, { token: bob.access })).status).toBe(403);
 
     const entries = await historyOf(`/api/doctors/${id}/history/`, bob.access);
+    // Who added or changed a shared doctor is not shown to other users (as a doctor's body never shows its creator).
     expect(entries.map((e) => [e.version, e.action, e.changed_by, e.changes])).toEqual([
-      [3, 'update', admin.id, { specialization: { from: 'Cardiology', to: 'Oncology' } }],
-      [2, 'update', alice.id, { phone: { from: '5551234567', to: '5557654321' } }],
-      [1, 'create', alice.id, expect.objectContaining({ email: { from: null, to: created.body.email } })],
+      [3, 'update', null, { specialization: { from: 'Cardiology', to: 'Oncology' } }],
+      [2, 'update', null, { phone: { from: '5551234567', to: '5557654321' } }],
+      [1, 'create', null, expect.objectContaining({ email: { from: null, to: created.body.email } })],
     ]);
+    expect((await historyOf(`/api/doctors/${id}/history/`, alice.access)).map((e) => e.changed_by)).toEqual([null, alice.id, alice.id]);
+    expect((await historyOf(`/api/doctors/${id}/history/`, admin.access)).map((e) => e.changed_by)).toEqual([admin.id, alice.id, alice.id]);
     expectProblem(await t.http.get(`/api/doctors/${randomUUID()}/history/`, { token: bob.access }), 404);
   });
 

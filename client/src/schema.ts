@@ -794,12 +794,12 @@ export interface components {
              * @description The value before the change (null for a create).
              * @example 41
              */
-            from: Record<string, never> | null;
+            from: (string | number) | null;
             /**
              * @description The value after it.
              * @example 42
              */
-            to: Record<string, never> | null;
+            to: (string | number) | null;
         };
         HistoryEntryDto: {
             /**
@@ -814,7 +814,7 @@ export interface components {
             changed_at: string;
             /**
              * Format: uuid
-             * @description The user who made the change (null once that account is gone).
+             * @description The user who made the change. Shown to admins; anyone else sees their own id and null for someone else's change (and null once the account is gone).
              */
             changed_by: string | null;
             /**

@@ -8,11 +8,14 @@ import type { HistoryEntry } from './history.repository.js';
 /** A history's query: a page and a cursor; always newest first. */
 export class ListHistoryDto extends PageQueryDto {}
 
+/** A followed field's value: text (name, gender, address, email...) or a whole number (age). */
+const FIELD_VALUE = [{ type: 'string' }, { type: 'integer' }];
+
 export class FieldChangeDto {
-  @ApiProperty({ description: 'The value before the change (null for a create).', nullable: true, example: 41 })
+  @ApiProperty({ oneOf: FIELD_VALUE, nullable: true, description: 'The value before the change (null for a create).', example: 41 })
   from: unknown;
 
-  @ApiProperty({ description: 'The value after it.', nullable: true, example: 42 })
+  @ApiProperty({ oneOf: FIELD_VALUE, nullable: true, description: 'The value after it.', example: 42 })
   to: unknown;
 }
 
@@ -23,7 +26,13 @@ export class HistoryEntryDto {
   @ApiProperty({ format: 'date-time', example: '2026-12-04T12:00:00.000Z' })
   changed_at: string;
 
-  @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'The user who made the change (null once that account is gone).' })
+  @ApiProperty({
+    format: 'uuid',
+    nullable: true,
+    type: String,
+    description:
+      "The user who made the change. Shown to admins; anyone else sees their own id and null for someone else's change (and null once the account is gone).",
+  })
   changed_by: string | null;
 
   @ApiProperty({ enum: HISTORY_ACTIONS, example: 'update' })

@@ -4,7 +4,7 @@ import { CursorCodec } from '../common/pagination/cursor-codec.js';
 import { type PageCaller, pageRequest } from '../common/pagination/keyset-query.js';
 import { mapPage, type PageDto, pageOf } from '../common/pagination/page.dto.js';
 import { type HistoryEntryDto, type ListHistoryDto, toHistoryEntryDto } from './history.dto.js';
-import { type HistoryKind, HistoryRepository, type NewHistoryEntry } from './history.repository.js';
+import { type HistoryEntry, type HistoryKind, HistoryRepository, type NewHistoryEntry } from './history.repository.js';
 
 /**
  * Records' histories: each change's entry, written in the change's own
@@ -27,6 +27,10 @@ export class HistoryService {
     // A cursor works on this record's history only, for this caller.
     const page = pageRequest(query, ordering, this.cursors, `${kind}-history:${recordId}`, caller);
     const rows = await this.history.listPage(kind, recordId, page);
-    return mapPage(pageOf(rows, page, url, this.cursors), toHistoryEntryDto);
+    // Who changed a record is an admin's to see; anyone else sees only their own changes named (a doctor's
+    // representation never shows who added it, and its history must not either).
+    const shown = (entry: HistoryEntry) =>
+      caller.role === 'admin' || entry.changedById === caller.id ? entry : { ...entry, changedById: null };
+    return mapPage(pageOf(rows, page, url, this.cursors), (entry) => toHistoryEntryDto(shown(entry)));
   }
 }

@@ -138,7 +138,7 @@ describe('Hostile input: the API under generated requests (fuzz)', () => {
       'x-request-id': 'abc',
     };
     const at = '2026-01-01T00:00:00.000Z';
-    const patient = { id: c.target, name: 'Ann', age: 3, gender: 'other', address: '', created_at: at, updated_at: at };
+    const patient = { id: c.target, name: 'Ann', age: 3, gender: 'other', address: '', version: 1, created_at: at, updated_at: at };
     const answer = (status: number, body: unknown, extra: Record<string, string | undefined> = {}): Answer => {
       const text = typeof body === 'string' ? body : JSON.stringify(body);
       const h = Object.fromEntries(Object.entries({ ...headers, ...extra }).filter(([, v]) => v !== undefined)) as Record<string, string>;
@@ -313,9 +313,15 @@ describe('Hostile input: the API under generated requests (fuzz)', () => {
     expect(touched.tables.patients).not.toBe(before.tables.patients);
     expect((await world.digest()).tables).toEqual(before.tables);
     // No account became an admin through a registration or an update, but the bystander the admin may promote
-    // (the second admin, whose cursors are foreign to the first, was made one by SQL when the world was seeded).
+    // (the second admin, whose cursors are foreign to the first, was made one by SQL when the world was seeded),
+    // and accounts an admin made with POST /api/admin/users/ (an admin may make admins).
     const admins = (await t.dataSource.query("SELECT id FROM users WHERE role = 'admin'")) as { id: string }[];
-    const made = [world.admin.id, world.otherAdmin.id];
+    const byAdmins = (await t.dataSource.query(
+      `SELECT resource_id AS id FROM audit_events
+        WHERE action = 'create' AND resource_type = 'user' AND status = 201 AND actor_id = ANY ($1)`,
+      [[world.admin.id, world.otherAdmin.id]],
+    )) as { id: string }[];
+    const made = [world.admin.id, world.otherAdmin.id, ...byAdmins.map((u) => u.id)];
     expect(admins.map((a) => a.id).filter((id) => !made.includes(id) && id !== world.bystander.id)).toEqual([]);
   });
 

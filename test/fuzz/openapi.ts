@@ -50,7 +50,7 @@ const HTTP_METHODS = ['get', 'post', 'put', 'patch', 'delete'];
 /**
  * OpenAPI 3.0 schema -> JSON Schema for ajv: $refs inlined (the document has
  * no recursive schema), allOf of objects merged into one object, `nullable`
- * turned into a null type, `example` dropped. With `closed`, every object
+ * turned into a null type (or a null choice of a oneOf), `example` dropped. With `closed`, every object
  * that lists its properties gets additionalProperties: false, so an answer
  * carrying an undocumented field (an owner, a password hash) is a violation.
  */
@@ -83,6 +83,8 @@ export function toJsonSchema(schema: Schema, components: Record<string, Schema>,
   if (schema.nullable === true) {
     if (typeof out.type === 'string') out.type = [out.type, 'null'];
     if (Array.isArray(out.enum)) out.enum = [...out.enum, null];
+    // A nullable oneOf (a history change's from/to): null is one more choice.
+    if (Array.isArray(out.oneOf)) out.oneOf = [...out.oneOf, { type: 'null' }];
   }
   return close(out, closed);
 }
