@@ -78,13 +78,6 @@ function matches(set: TagSet, version: number): boolean {
   return set === '*' || set.includes(version);
 }
 
-/** Whether a record at `version` passes both conditions (evaluated as a write's WHERE clause does). */
-export function passes(conditions: Preconditions, version: number): boolean {
-  if (conditions.ifMatch !== undefined && !matches(conditions.ifMatch, version)) return false;
-  if (conditions.ifNoneMatch !== undefined && matches(conditions.ifNoneMatch, version)) return false;
-  return true;
-}
-
 /** Whether a GET's If-None-Match names the current version: then the answer is 304, without a body. */
 export function notModified(conditions: Preconditions, version: number): boolean {
   return conditions.ifNoneMatch !== undefined && matches(conditions.ifNoneMatch, version);
