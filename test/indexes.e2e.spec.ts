@@ -35,24 +35,37 @@ describe('List queries use indexes (e2e)', () => {
     const doctor = await createDoctor(t.http, alice.access, { specialization: 'Cardiology' });
     await t.http.post('/api/mappings/', { patient: patientId, doctor: doctor.id }, { token: alice.access });
 
-    // Tens of thousands of rows across owners, as SQL.
-    await t.dataSource.query(
-      `INSERT INTO patients (owner_id, name, age, gender)
-       SELECT CASE WHEN g % 10 = 0 THEN $1::uuid ELSE $2::uuid END, 'Bulk patient ' || g, g % 151, 'other'
-         FROM generate_series(1, 30000) g`,
-      [alice.id, other.id],
-    );
-    await t.dataSource.query(
-      `INSERT INTO doctors (name, specialization, email, phone)
-       SELECT 'Dr bulk ' || g, (ARRAY['Cardiology','Neurology','Oncology','Dermatology'])[1 + g % 4], 'bulk' || g || '@clinic.example', '0123456789'
-         FROM generate_series(1, 20000) g`,
-    );
-    await t.dataSource.query(
-      `INSERT INTO patient_doctor_mappings (patient_id, owner_id, doctor_id)
-       SELECT p.id, p.owner_id, d.id FROM (SELECT id, owner_id, row_number() OVER () AS n FROM patients) p
-         JOIN (SELECT id, row_number() OVER () AS n FROM doctors) d ON d.n = p.n
-       ON CONFLICT DO NOTHING`,
-    );
+    // Tens of thousands of rows across owners, as SQL, in slices: each statement
+    // stays well inside the app's 2.5 s query deadline on a slow CI machine.
+    const SLICE = 5000;
+    for (let from = 1; from <= 30000; from += SLICE) {
+      await t.dataSource.query(
+        `INSERT INTO patients (owner_id, name, age, gender)
+         SELECT CASE WHEN g % 10 = 0 THEN $1::uuid ELSE $2::uuid END, 'Bulk patient ' || g, g % 151, 'other'
+           FROM generate_series($3::int, $4::int) g`,
+        [alice.id, other.id, from, from + SLICE - 1],
+      );
+    }
+    for (let from = 1; from <= 20000; from += SLICE) {
+      await t.dataSource.query(
+        `INSERT INTO doctors (name, specialization, email, phone)
+         SELECT 'Dr bulk ' || g, (ARRAY['Cardiology','Neurology','Oncology','Dermatology'])[1 + g % 4], 'bulk' || g || '@clinic.example', '0123456789'
+           FROM generate_series($1::int, $2::int) g`,
+        [from, from + SLICE - 1],
+      );
+    }
+    const patientIds: Array<{ id: string; owner_id: string }> = await t.dataSource.query('SELECT id, owner_id FROM patients ORDER BY id');
+    const doctorIds: Array<{ id: string }> = await t.dataSource.query('SELECT id FROM doctors ORDER BY id');
+    const pairs = Math.min(patientIds.length, doctorIds.length);
+    for (let from = 0; from < pairs; from += SLICE) {
+      const slice = patientIds.slice(from, Math.min(from + SLICE, pairs));
+      await t.dataSource.query(
+        `INSERT INTO patient_doctor_mappings (patient_id, owner_id, doctor_id)
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[])
+         ON CONFLICT DO NOTHING`,
+        [slice.map((p) => p.id), slice.map((p) => p.owner_id), doctorIds.slice(from, from + slice.length).map((d) => d.id)],
+      );
+    }
     await t.dataSource.query('ANALYZE');
 
     captureSql(t, (statement) => captured.push(statement));
