@@ -7,6 +7,7 @@ import { AuditTrail1764250000000 } from './1764250000000-AuditTrail.js';
 import { InitialSchema1764160000000 } from './1764160000000-InitialSchema.js';
 import { Mfa1796290300000 } from './1796290300000-Mfa.js';
 import { RecordHistory1796290800000 } from './1796290800000-RecordHistory.js';
+import { SoftDelete1796290900000 } from './1796290900000-SoftDelete.js';
 import { RecordVersions1796290700000 } from './1796290700000-RecordVersions.js';
 import { RefreshGrace1796290100000 } from './1796290100000-RefreshGrace.js';
 import { UsernameCanonical1796290000000 } from './1796290000000-UsernameCanonical.js';
@@ -25,4 +26,5 @@ export const migrations = [
   AuditHeadPerStatement1796290600000,
   RecordVersions1796290700000,
   RecordHistory1796290800000,
+  SoftDelete1796290900000,
 ];

@@ -14,6 +14,9 @@ const USAGE = `Usage: npm run cli -- <command> [options]
 Commands:
   create-superuser --username U --email E
       Creates an admin. The password comes from SUPERUSER_PASSWORD or a hidden prompt.
+  purge-deleted
+      Removes for good the patients and doctors deleted more than DELETED_RETENTION_DAYS (default 30) ago, with
+      their history and doctor assignments; each removal is an audit event. The server also does this hourly.
 ${AUDIT_USAGE}${DB_ROLES_USAGE}`;
 
 /** Reads a line from the terminal without echoing it. */
@@ -61,6 +64,20 @@ async function main(argv: string[]): Promise<number> {
     return withApp(settings, (app) => runAuditCommand(app, settings, command, rest));
   }
   if (command === 'db-roles' && rest.length === 0) return dbRolesCommand(config().database);
+  if (command === 'purge-deleted' && rest.length === 0) {
+    const settings = config();
+    const { DeletedRecordsService } = await import('./deleted/deleted-records.service.js');
+    return withApp(settings, async (app) => {
+      const { patients, doctors, busy } = await app.get(DeletedRecordsService).purgeExpired();
+      const days = settings.records.deletedRetentionDays;
+      process.stdout.write(
+        busy && patients + doctors === 0
+          ? 'Another instance is purging deleted records right now; nothing done.\n'
+          : `Purged ${patients} patients and ${doctors} doctors deleted more than ${days} days ago; each purge is recorded in the audit trail.\n`,
+      );
+      return 0;
+    });
+  }
   if (command !== 'create-superuser') {
     process.stderr.write(USAGE);
     return command === undefined || command === '--help' ? 0 : 2;

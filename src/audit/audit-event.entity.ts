@@ -23,6 +23,9 @@ export const AUDIT_ACTIONS = [
   'mfa_recovery_used',
   // A record's history read (migrations/1796290800000-RecordHistory).
   'history',
+  // Deletes that can be undone (migrations/1796290900000-SoftDelete): a record brought back, a deleted one removed for good.
+  'restore',
+  'purge',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -14,15 +14,24 @@ import { isUuid } from '../common/params.js';
 import { isNotModified } from '../common/versioned.js';
 import { auditContext, contextOf } from './audit-context.js';
 import { AuditService } from './audit.service.js';
+import type { AuditResourceType } from './audit-event.entity.js';
 import { AUDITED, type AuditSpec, eachResult, type IdSelector } from './audited.decorator.js';
 
 interface AuditedRequest {
   params?: Record<string, string>;
+  query?: Record<string, unknown>;
   user?: { id: string; sessionId: string };
 }
 
 /** The actions whose event is written once their data is ready (a disclosure); a history is the record's past values. */
 const READS = new Set(['read', 'list', 'history']);
+
+type ResolvedSpec = Omit<AuditSpec, 'resource'> & { resource: AuditResourceType | null };
+
+/** The spec with its resource type known (some routes take it from the query). */
+function resolved(spec: AuditSpec, request: AuditedRequest): ResolvedSpec {
+  return typeof spec.resource === 'function' ? { ...spec, resource: spec.resource(request.query ?? {}) } : (spec as ResolvedSpec);
+}
 
 /** Why a request was refused, as a short code for the trail. */
 export function reasonFor(status: number): string {
@@ -52,7 +61,8 @@ export class AuditInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const request = context.switchToHttp().getRequest<AuditedRequest>();
-    const spec = this.reflector.get<AuditSpec | undefined>(AUDITED, context.getHandler());
+    const declared = this.reflector.get<AuditSpec | undefined>(AUDITED, context.getHandler());
+    const spec = declared && resolved(declared, request);
     const ctx = contextOf(request);
     const id = request.params?.id;
     const resourceId = id && isUuid(id) ? id.toLowerCase() : null;
@@ -90,7 +100,7 @@ export class AuditInterceptor implements NestInterceptor {
     );
   }
 
-  private async recordRead(spec: AuditSpec, request: AuditedRequest, resourceId: string | null, data: unknown): Promise<void> {
+  private async recordRead(spec: ResolvedSpec, request: AuditedRequest, resourceId: string | null, data: unknown): Promise<void> {
     const body = data as { id?: unknown; results?: unknown } | undefined;
     const params = request.params ?? {};
     const ids = (select: IdSelector | undefined) => (select ? select(data, params).filter((id): id is string => typeof id === 'string') : null);

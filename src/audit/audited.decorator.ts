@@ -12,8 +12,11 @@ export interface AuditedOptions {
   results?: IdSelector;
 }
 
+/** A route whose resource depends on the request (GET /api/admin/deleted/?type=doctor): its type from the query, null if none. */
+export type ResourceOf = (query: Record<string, unknown>) => AuditResourceType | null;
+
 export interface AuditSpec extends AuditedOptions {
-  resource: AuditResourceType;
+  resource: AuditResourceType | ResourceOf;
   action: AuditAction;
 }
 
@@ -32,5 +35,5 @@ export const eachResult =
  * the transaction of the change; a refusal by the interceptor (or the guard
  * that refused).
  */
-export const Audited = (resource: AuditResourceType, action: AuditAction, options: AuditedOptions = {}) =>
+export const Audited = (resource: AuditResourceType | ResourceOf, action: AuditAction, options: AuditedOptions = {}) =>
   SetMetadata(AUDITED, { resource, action, ...options } satisfies AuditSpec);

@@ -202,6 +202,13 @@ export class EnvironmentVariables {
   @IsBoolean()
   REQUIRE_IF_MATCH = false;
 
+  /** Days a deleted patient or doctor can be restored; after them it is purged for good (by a background job, or `npm run cli -- purge-deleted`). */
+  @Transform(toInt)
+  @Min(1)
+  @Max(3650)
+  @IsInt()
+  DELETED_RETENTION_DAYS = 30;
+
   /** Rate limits on (false only behind a gateway that enforces its own). */
   @Transform(toBool)
   @IsBoolean()

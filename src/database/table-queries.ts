@@ -21,6 +21,8 @@ export interface ListQuery<T extends ObjectLiteral, F> {
   /** Adds the select list (and joins) to a builder of this table under `alias`. */
   select: (qb: SelectQueryBuilder<T>) => SelectQueryBuilder<T>;
   conditions: ListConditions<F>;
+  /** A condition every page of this list has, whatever the filters (`p.deleted_at IS NULL`: live rows only). */
+  always?: string;
 }
 
 /** The finished SQL of one list shape, and which parameter each of its $n is. */
@@ -95,6 +97,7 @@ export class TableQueries<T extends ObjectLiteral> {
 
   private buildShape<F>(query: ListQuery<T, F>, params: Row, page: PageRequest, keyset: ReturnType<typeof keysetOf>): ListShape {
     const qb = query.select(this.select(query.alias));
+    if (query.always) qb.andWhere(query.always);
     for (const key of Object.keys(params)) {
       const condition = query.conditions[key as keyof F] as ListConditions<F>[keyof F] | undefined;
       if (condition !== undefined) qb.andWhere(typeof condition === 'string' ? condition : condition.where);
@@ -126,9 +129,37 @@ export class TableQueries<T extends ObjectLiteral> {
    * `conditions` on its version); null when no row matched. Sets updated_at;
    * on a versioned table (a `version` column) also `version = version + 1`,
    * in the same statement as the check, so two writers holding the same
-   * version cannot both succeed.
+   * version cannot both succeed. On a table whose rows are deleted by marking
+   * them (a `deletedAt` column), only a live row matches.
    */
   async update(id: string, changes: Partial<T>, scope: Partial<T>, manager: EntityManager, conditions: Preconditions = {}): Promise<T | null> {
+    return this.change(id, changes, scope, manager, conditions, 'live');
+  }
+
+  /**
+   * Marks the live row with this id deleted (deleted_at = now(), deleted_by),
+   * within `scope` and passing `conditions`, as one UPDATE that also moves the
+   * version; the row as marked, or null when no live row matched.
+   */
+  async softDelete(id: string, deletedById: string, scope: Partial<T>, manager: EntityManager, conditions: Preconditions = {}): Promise<T | null> {
+    const changes = { deletedAt: () => 'now()', deletedById } as unknown as Partial<T>;
+    return this.change(id, changes, scope, manager, conditions, 'live');
+  }
+
+  /** Brings back the row with this id if it is marked deleted (within `scope`), moving its version; null when no deleted row matched. */
+  async restore(id: string, scope: Partial<T>, manager: EntityManager): Promise<T | null> {
+    const changes = { deletedAt: null, deletedById: null } as unknown as Partial<T>;
+    return this.change(id, changes, scope, manager, {}, 'deleted');
+  }
+
+  private async change(
+    id: string,
+    changes: Partial<T>,
+    scope: Partial<T>,
+    manager: EntityManager,
+    conditions: Preconditions,
+    rows: 'live' | 'deleted',
+  ): Promise<T | null> {
     const set: Record<string, unknown> = { ...changes, updatedAt: () => 'now()' };
     if (this.versioned) set.version = () => 'version + 1';
     const qb = manager
@@ -136,17 +167,28 @@ export class TableQueries<T extends ObjectLiteral> {
       .update(this.target)
       .set(set as never)
       .where({ ...scope, id });
+    if (this.softDeletes) qb.andWhere(rows === 'live' ? 'deleted_at IS NULL' : 'deleted_at IS NOT NULL');
+    else if (rows === 'deleted') throw new Error('A restore on a table whose rows are not marked deleted');
     this.whereVersion(qb, conditions);
     const [row] = (await qb.returning(this.rows.returning()).execute()).raw as Row[];
     return row ? this.rows.fromRow(row) : null;
   }
 
-  /** DELETE ... RETURNING of the row with this id (within `scope`, and passing `conditions` on its version); the deleted entity, or null. */
+  /**
+   * DELETE ... RETURNING of the row with this id (within `scope`, and passing
+   * `conditions` on its version); the deleted entity, or null. Removes the
+   * row for good: on a table whose rows are marked deleted, only the purge
+   * (and mappings, which have no mark) use it.
+   */
   async delete(id: string, scope: Partial<T>, manager: EntityManager, conditions: Preconditions = {}): Promise<T | null> {
     const qb = manager.createQueryBuilder().delete().from(this.target).where({ ...scope, id });
     this.whereVersion(qb, conditions);
     const [row] = (await qb.returning(this.rows.returning()).execute()).raw as Row[];
     return row ? this.rows.fromRow(row) : null;
+  }
+
+  private get softDeletes(): boolean {
+    return this.dataSource.getMetadata(this.target).findColumnWithPropertyName('deletedAt') !== undefined;
   }
 
   private get versioned(): boolean {

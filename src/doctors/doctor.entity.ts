@@ -23,7 +23,9 @@ import { User } from '../users/user.entity.js';
 @Index('doctors_created_by_idx', ['createdById'])
 // Expression (lower(...)) and trigram (gin_trgm_ops) indexes can't be described
 // to TypeORM: declared by name only, never synchronized.
+// Unique among live doctors only (partial: WHERE deleted_at IS NULL); a deleted doctor's email may be used again.
 @Index('doctors_email_lower_key', { synchronize: false })
+@Index('doctors_deleted_idx', { synchronize: false })
 @Index('doctors_specialization_lower_idx', { synchronize: false })
 @Index('doctors_name_trgm_idx', { synchronize: false })
 @Index('doctors_specialization_trgm_idx', { synchronize: false })
@@ -55,6 +57,18 @@ export class Doctor {
   /** 1 when created, one more with every change, moved by the UPDATE that makes it; the record's ETag is W/"<version>". */
   @Column({ type: 'integer', default: 1 })
   version: number;
+
+  /** When the record was deleted; null while it is live. A deleted record answers 404 everywhere until it is restored or purged. */
+  @Column({ name: 'deleted_at', type: 'timestamptz', precision: 3, nullable: true })
+  deletedAt: Date | null;
+
+  /** Who deleted it. */
+  @Column({ name: 'deleted_by', type: 'uuid', nullable: true })
+  deletedById: string | null;
+
+  @ManyToOne(() => User, { onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'deleted_by', foreignKeyConstraintName: 'doctors_deleted_by_fkey' })
+  deletedBy?: User;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz', precision: 3 })
   createdAt: Date;

@@ -105,7 +105,11 @@ export class DoctorsController {
   @Delete(':id')
   @VersionedWrite('doctor')
   @NoContent()
-  @ApiOperation({ summary: 'Delete a doctor and its assignments (creator or admin only)' })
+  @ApiOperation({
+    summary: 'Delete a doctor and hide its assignments (creator or admin only)',
+    description:
+      'The doctor then answers 404 everywhere and its email may be used again. Within DELETED_RETENTION_DAYS (default 30) an admin can bring it back (POST /api/admin/doctors/{id}/restore/); after that it is purged for good.',
+  })
   @ApiProblems(401, NOT_CREATOR, NOT_FOUND)
   remove(
     @CurrentUser() user: AuthUser,

@@ -95,8 +95,12 @@ describe(DoctorsRepository.name, () => {
     expect(await dataSource.transaction((m) => repo.update(created.id, { name: 'Dr. Renamed' }, undefined, m))).toMatchObject({
       name: 'Dr. Renamed',
     });
-    expect(await dataSource.transaction((m) => repo.delete(created.id, randomUUID(), m))).toBe(false);
-    expect(await dataSource.transaction((m) => repo.delete(created.id, creator.id, m))).toBe(true);
+    expect(await dataSource.transaction((m) => repo.softDelete(created.id, creator.id, randomUUID(), m))).toBeNull();
+    expect(await dataSource.transaction((m) => repo.softDelete(created.id, creator.id, creator.id, m))).toMatchObject({ deletedById: creator.id });
+    expect(await dataSource.transaction((m) => repo.lockLive(created.id, m))).toBe(false);
+    expect(await dataSource.transaction((m) => repo.restore(created.id, m))).toMatchObject({ deletedAt: null });
+    expect(await dataSource.transaction((m) => repo.lockLive(created.id, m))).toBe(true);
+    expect(await dataSource.transaction((m) => repo.softDelete(created.id, creator.id, undefined, m))).not.toBeNull();
     expect(await repo.findById(created.id)).toBeNull();
   });
 

@@ -28,7 +28,7 @@ export type DoctorChanges = Partial<Pick<Doctor, 'name' | 'specialization' | 'em
 @Injectable()
 export class DoctorsRepository {
   private readonly table: TableQueries<Doctor>;
-  private statements?: { sortFields: Record<string, SortField>; byId: string };
+  private statements?: { sortFields: Record<string, SortField>; deletedSort: Record<string, SortField>; byId: string };
 
   constructor(
     @InjectDataSource() dataSource: DataSource,
@@ -45,13 +45,20 @@ export class DoctorsRepository {
   private get built() {
     this.statements ??= {
       sortFields: this.rows.sortFields(DOCTOR_SORTS),
-      byId: `SELECT ${this.rows.selectList('doctors')} FROM doctors WHERE id = $1`,
+      deletedSort: this.rows.sortFields({ deleted_at: 'deletedAt' }),
+      // Live doctors only: a deleted one is not found, as before deletes could be undone.
+      byId: `SELECT ${this.rows.selectList('doctors')} FROM doctors WHERE id = $1 AND deleted_at IS NULL`,
     };
     return this.statements;
   }
 
   get sortFields(): Record<string, SortField> {
     return this.built.sortFields;
+  }
+
+  /** The deleted list's one ordering, `deleted_at`. */
+  get deletedSortFields(): Record<string, SortField> {
+    return this.built.deletedSort;
   }
 
   async findById(id: string): Promise<Doctor | null> {
@@ -74,9 +81,24 @@ export class DoctorsRepository {
     return rows.map((row) => this.rows.fromRow(row));
   }
 
+  /** One keyset page of the deleted doctors, for the admins' Deleted list. */
+  async listDeletedPage(page: PageRequest): Promise<Doctor[]> {
+    const rows = await this.table.listPageRows(this.deletedList, {}, page, false);
+    return rows.map((row) => this.rows.fromRow(row));
+  }
+
+  private readonly deletedList: ListQuery<Doctor, object> = {
+    name: 'doctors-deleted',
+    alias: 'd',
+    always: 'd.deleted_at IS NOT NULL',
+    select: (qb) => qb.select(this.rows.selectList('d')),
+    conditions: {},
+  };
+
   private readonly list: ListQuery<Doctor, DoctorFilter> = {
     name: 'doctors',
     alias: 'd',
+    always: 'd.deleted_at IS NULL',
     select: (qb) => qb.select(this.rows.selectList('d')),
     conditions: {
       search: { where: '(d.name ILIKE :search OR d.specialization ILIKE :search)', value: searchPattern },
@@ -93,8 +115,31 @@ export class DoctorsRepository {
     return this.table.update(id, changes, scopeOf<Doctor>('createdById', createdById), manager, conditions);
   }
 
-  /** Deletes the doctor (one this user created, when one is given); false when no row matched (also when its version fails `conditions`). */
-  async delete(id: string, createdById: string | undefined, manager: EntityManager, conditions?: Preconditions): Promise<boolean> {
-    return (await this.table.delete(id, scopeOf<Doctor>('createdById', createdById), manager, conditions)) !== null;
+  /** Marks the live doctor (one this user created, when one is given) deleted by this user; null when no live row matched (also when its version fails `conditions`). */
+  softDelete(id: string, deletedById: string, createdById: string | undefined, manager: EntityManager, conditions?: Preconditions): Promise<Doctor | null> {
+    return this.table.softDelete(id, deletedById, scopeOf<Doctor>('createdById', createdById), manager, conditions);
+  }
+
+  /** Brings back a deleted doctor; null when there is no deleted doctor with this id. Throws a unique violation when a live doctor has its email. */
+  restore(id: string, manager: EntityManager): Promise<Doctor | null> {
+    return this.table.restore(id, {}, manager);
+  }
+
+  /** Locks a live doctor against a concurrent delete until the caller's transaction ends; false if there is none. */
+  async lockLive(id: string, manager: EntityManager): Promise<boolean> {
+    const rows: unknown[] = await manager.query(`SELECT 1 FROM doctors WHERE id = $1 AND deleted_at IS NULL FOR SHARE`, [id]);
+    return rows.length > 0;
+  }
+
+  /** Removes for good up to `limit` doctors deleted before `before`, oldest first (their history and mappings go with them); their ids. */
+  async purgeDeleted(before: Date, limit: number, manager: EntityManager): Promise<string[]> {
+    const rows: Array<{ id: string }> = await manager.query(
+      `WITH gone AS (
+         DELETE FROM doctors WHERE id IN (SELECT id FROM doctors WHERE deleted_at < $1 ORDER BY deleted_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING id
+       ) SELECT id FROM gone`,
+      [before, limit],
+    );
+    return rows.map((r) => r.id);
   }
 }

@@ -26,6 +26,7 @@ const CREATED = new Date('2026-11-26T12:00:00.000Z');
 const uniqueViolation = () => new QueryFailedError('INSERT', [], Object.assign(new Error('duplicate'), { code: '23505' }));
 
 const doctor = (overrides: Partial<Doctor> = {}): Doctor => doctorEntity({ ...INPUT, createdById: USER.id, ...overrides });
+const deletedOne = (id: string): Doctor => doctor({ id, version: 2, deletedAt: new Date(), deletedById: USER.id });
 
 function fakeRepository() {
   return {
@@ -41,7 +42,7 @@ function fakeRepository() {
       Object.assign(new Doctor(), { id: randomUUID(), ...values, version: 1, createdAt: CREATED, updatedAt: CREATED }),
     ),
     update: jest.fn<DoctorsRepository['update']>(async () => null),
-    delete: jest.fn<DoctorsRepository['delete']>(async () => false),
+    softDelete: jest.fn<DoctorsRepository['softDelete']>(async () => null),
   };
 }
 
@@ -159,16 +160,16 @@ describe(DoctorsService.name, () => {
   describe('remove', () => {
     it('deletes the caller’s own doctor', async () => {
       const id = randomUUID();
-      repo.delete.mockResolvedValueOnce(true);
+      repo.softDelete.mockResolvedValueOnce(deletedOne(id));
       await expect(service.remove(USER, id)).resolves.toBeUndefined();
-      expect(repo.delete).toHaveBeenCalledWith(id, USER.id, tx.manager, {});
+      expect(repo.softDelete).toHaveBeenCalledWith(id, USER.id, USER.id, tx.manager, {});
     });
 
     it('an admin deletes without the creator condition', async () => {
       const id = randomUUID();
-      repo.delete.mockResolvedValueOnce(true);
+      repo.softDelete.mockResolvedValueOnce(deletedOne(id));
       await service.remove(ADMIN, id);
-      expect(repo.delete).toHaveBeenCalledWith(id, undefined, tx.manager, {});
+      expect(repo.softDelete).toHaveBeenCalledWith(id, ADMIN.id, undefined, tx.manager, {});
     });
 
     it('nothing deleted: 403 for someone else’s doctor, 404 for a missing one', async () => {

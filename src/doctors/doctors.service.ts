@@ -1,5 +1,5 @@
 import { ConflictException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { sqlState, UNIQUE_VIOLATION } from '../common/db-errors.js';
 import type { AuthUser } from '../auth/current-user.decorator.js';
@@ -7,6 +7,7 @@ import { CursorCodec } from '../common/pagination/cursor-codec.js';
 import { pageRequest, parseOrdering } from '../common/pagination/keyset-query.js';
 import { mapPage, type PageDto, pageOf } from '../common/pagination/page.dto.js';
 import { isConditional, PreconditionFailedException, type Preconditions } from '../common/preconditions.js';
+import type { PageQueryDto } from '../common/pagination/page-query.dto.js';
 import { SearchGate } from '../common/search-gate.js';
 import { type HistoryEntryDto, type ListHistoryDto } from '../history/history.dto.js';
 import { changesBetween } from '../history/history.js';
@@ -100,13 +101,53 @@ export class DoctorsService {
     return toDoctorDto(doctor);
   }
 
+  /** Marks the doctor deleted: 404 everywhere from then on, its assignments hidden and its email free, until restored or purged. */
   async remove(user: AuthUser, id: string, conditions: Preconditions = {}): Promise<void> {
     const removed = await this.dataSource.transaction(async (m) => {
-      const deleted = await this.doctors.delete(id, creatorScope(user), m, conditions);
-      if (deleted) await this.audit.record({ action: 'delete', resourceType: 'doctor', resourceId: id, status: 204 }, m);
+      const deleted = await this.doctors.softDelete(id, user.id, creatorScope(user), m, conditions);
+      if (deleted) {
+        await this.history.record('doctor', id, { version: deleted.version, action: 'delete', changedById: user.id, changes: {} }, m);
+        await this.audit.record({ action: 'delete', resourceType: 'doctor', resourceId: id, status: 204 }, m);
+      }
       return deleted;
     });
     if (!removed) throw await this.denial(user, id, conditions);
+  }
+
+  /** An admin brings a deleted doctor back, with its assignments: 404 if none is deleted, 409 when a live doctor now has its email. */
+  async restore(user: AuthUser, id: string): Promise<DoctorDto> {
+    let restored: Doctor | null;
+    try {
+      restored = await this.dataSource.transaction(async (m) => {
+        const doctor = await this.doctors.restore(id, m);
+        if (doctor) {
+          await this.history.record('doctor', id, { version: doctor.version, action: 'restore', changedById: user.id, changes: {} }, m);
+          await this.audit.record({ action: 'restore', resourceType: 'doctor', resourceId: id, status: 200 }, m);
+        }
+        return doctor;
+      });
+    } catch (error) {
+      if (sqlState(error) === UNIQUE_VIOLATION) {
+        throw new ConflictException('A live doctor now has this doctor\'s email: change or delete that doctor first, then restore this one.');
+      }
+      throw error;
+    }
+    if (!restored) throw new NotFoundException('No deleted doctor with this id can be restored.');
+    return toDoctorDto(restored);
+  }
+
+  /** The deleted doctors, most recently deleted first, for the admins' Deleted list. */
+  async listDeleted(user: AuthUser, query: PageQueryDto, url: URL): Promise<PageDto<Doctor>> {
+    const ordering = parseOrdering(undefined, this.doctors.deletedSortFields, '-deleted_at');
+    const page = pageRequest(query, ordering, this.cursors, 'doctors-deleted', user);
+    return pageOf(await this.doctors.listDeletedPage(page), page, url, this.cursors);
+  }
+
+  /** Removes for good up to `limit` doctors deleted before `before`, each with an audit event, in the caller's transaction; their ids. */
+  async purgeDeleted(before: Date, limit: number, m: EntityManager): Promise<string[]> {
+    const ids = await this.doctors.purgeDeleted(before, limit, m);
+    for (const id of ids) await this.audit.record({ action: 'purge', resourceType: 'doctor', resourceId: id, status: 200, reason: 'retention' }, m);
+    return ids;
   }
 
   /**

@@ -67,8 +67,14 @@ export class MappingsRepository {
     return (await this.table.listPageRows(this.lists.withDoctors, filter, page, false)).map((row) => this.withJoined(row));
   }
 
+  // A mapping shows only while its patient and its doctor are both live: deleting either hides it, restoring brings it back.
   private readonly lists: Record<'plain' | 'withNames' | 'withDoctors', ListQuery<Mapping, MappingFilter>> = {
-    plain: { name: 'mappings', alias: 'm', conditions: MAPPING_CONDITIONS, select: (qb) => qb.select(this.rows.selectList('m')) },
+    plain: {
+      name: 'mappings',
+      alias: 'm',
+      conditions: MAPPING_CONDITIONS,
+      select: (qb) => qb.select(this.rows.selectList('m')).innerJoin(Patient, 'p', LIVE_PATIENT).innerJoin(Doctor, 'd', LIVE_DOCTOR),
+    },
     withNames: {
       name: 'mappings-with-names',
       alias: 'm',
@@ -78,14 +84,15 @@ export class MappingsRepository {
           .select(this.rows.selectList('m'))
           .addSelect(this.patients.selectList('p', 'patient.', ['id', 'name']))
           .addSelect(this.doctors.selectList('d', 'doctor.', ['id', 'name']))
-          .innerJoin(Patient, 'p', 'p.id = m.patient_id')
-          .innerJoin(Doctor, 'd', 'd.id = m.doctor_id'),
+          .innerJoin(Patient, 'p', LIVE_PATIENT)
+          .innerJoin(Doctor, 'd', LIVE_DOCTOR),
     },
+    // A patient's doctors: the service has found the patient live already.
     withDoctors: {
       name: 'mappings-with-doctors',
       alias: 'm',
       conditions: MAPPING_CONDITIONS,
-      select: (qb) => qb.select(this.rows.selectList('m')).addSelect(this.doctors.selectList('d', 'doctor.')).innerJoin(Doctor, 'd', 'd.id = m.doctor_id'),
+      select: (qb) => qb.select(this.rows.selectList('m')).addSelect(this.doctors.selectList('d', 'doctor.')).innerJoin(Doctor, 'd', LIVE_DOCTOR),
     },
   };
 
@@ -96,12 +103,44 @@ export class MappingsRepository {
     return mapping;
   }
 
+  /**
+   * Whether the patient and the doctor are both live, each locked (FOR SHARE)
+   * against a concurrent delete until the caller's transaction ends: what a
+   * new mapping needs (the foreign keys pass a deleted one).
+   */
+  async lockEnds(patientId: string, doctorId: string, manager: EntityManager): Promise<{ patient: boolean; doctor: boolean }> {
+    const [row] = await manager.query(
+      `SELECT EXISTS (SELECT 1 FROM (SELECT 1 FROM patients WHERE id = $1 AND deleted_at IS NULL FOR SHARE) p) AS patient,
+              EXISTS (SELECT 1 FROM (SELECT 1 FROM doctors WHERE id = $2 AND deleted_at IS NULL FOR SHARE) d) AS doctor`,
+      [patientId, doctorId],
+    );
+    return { patient: row.patient === true, doctor: row.doctor === true };
+  }
+
   insert(values: NewMapping, manager: EntityManager): Promise<Mapping> {
     return this.table.insert(values, manager);
   }
 
-  /** Deletes the mapping (of this owner's patients, when one is given); the deleted mapping, or null. */
-  delete(id: string, ownerId: string | undefined, manager: EntityManager): Promise<Mapping | null> {
-    return this.table.delete(id, scopeOf<Mapping>('ownerId', ownerId), manager);
+  /**
+   * Deletes the mapping (of this owner's patients, when one is given) while
+   * its patient and doctor are live (a hidden mapping is not found); the
+   * deleted mapping, or null.
+   */
+  async delete(id: string, ownerId: string | undefined, manager: EntityManager): Promise<Mapping | null> {
+    const [row] = (
+      await manager
+        .createQueryBuilder()
+        .delete()
+        .from(Mapping)
+        .where({ ...scopeOf<Mapping>('ownerId', ownerId), id })
+        .andWhere('EXISTS (SELECT 1 FROM patients p WHERE p.id = patient_id AND p.deleted_at IS NULL)')
+        .andWhere('EXISTS (SELECT 1 FROM doctors d WHERE d.id = doctor_id AND d.deleted_at IS NULL)')
+        .returning(this.rows.returning())
+        .execute()
+    ).raw as Array<Record<string, unknown>>;
+    return row ? this.rows.fromRow(row) : null;
   }
 }
+
+const LIVE_PATIENT = 'p.id = m.patient_id AND p.deleted_at IS NULL';
+const LIVE_DOCTOR = 'd.id = m.doctor_id AND d.deleted_at IS NULL';

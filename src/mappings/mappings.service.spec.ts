@@ -43,6 +43,7 @@ function fakeRepository() {
       Object.assign(new Mapping(), { id: randomUUID(), ...values, createdAt: CREATED }),
     ),
     delete: jest.fn<MappingsRepository['delete']>(async () => null),
+    lockEnds: jest.fn<MappingsRepository['lockEnds']>(async () => ({ patient: true, doctor: true })),
   };
 }
 
@@ -76,6 +77,16 @@ describe(MappingsService.name, () => {
   });
 
   describe('create', () => {
+    it('a patient or doctor deleted (marked) by the time the transaction locks them is 404, nothing inserted', async () => {
+      const own = patient();
+      patients.findVisible.mockResolvedValue(own);
+      repo.lockEnds.mockResolvedValueOnce({ patient: false, doctor: true });
+      await expect(service.create(USER, { patient: own.id, doctor: randomUUID() })).rejects.toThrow('Patient not found.');
+      repo.lockEnds.mockResolvedValueOnce({ patient: true, doctor: false });
+      await expect(service.create(USER, { patient: own.id, doctor: randomUUID() })).rejects.toThrow('Doctor not found.');
+      expect(repo.insert).not.toHaveBeenCalled();
+    });
+
     it('looks the patient up as the caller and inserts patient, owner and doctor', async () => {
       const own = patient();
       const doctorId = randomUUID();

@@ -39,6 +39,10 @@ export class MappingsService {
     const patient = await this.patients.findVisible(user, dto.patient);
     try {
       return await this.dataSource.transaction(async (m) => {
+        // Both ends live, and kept so until this commits (a deleted patient or doctor still satisfies the foreign keys).
+        const ends = await this.mappings.lockEnds(patient.id, dto.doctor, m);
+        if (!ends.patient) throw new NotFoundException('Patient not found.');
+        if (!ends.doctor) throw new NotFoundException('Doctor not found.');
         const mapping = await this.mappings.insert({ patientId: patient.id, ownerId: patient.ownerId, doctorId: dto.doctor }, m);
         await this.audit.record(
           { action: 'create', resourceType: 'mapping', resourceId: mapping.id, patientId: patient.id, status: 201 },

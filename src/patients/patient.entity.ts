@@ -32,6 +32,8 @@ export type Gender = (typeof GENDERS)[number];
 @Index('patients_age_idx', ['age', 'id'])
 // gin (name gin_trgm_ops): TypeORM can't express the operator class; declared by name only, never synchronized.
 @Index('patients_name_trgm_idx', { synchronize: false })
+// The deleted rows, oldest first (partial: WHERE deleted_at IS NOT NULL), for the Deleted list and the purge.
+@Index('patients_deleted_idx', { synchronize: false })
 export class Patient {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -59,6 +61,18 @@ export class Patient {
   /** 1 when created, one more with every change, moved by the UPDATE that makes it; the record's ETag is W/"<version>". */
   @Column({ type: 'integer', default: 1 })
   version: number;
+
+  /** When the record was deleted; null while it is live. A deleted record answers 404 everywhere until it is restored or purged. */
+  @Column({ name: 'deleted_at', type: 'timestamptz', precision: 3, nullable: true })
+  deletedAt: Date | null;
+
+  /** Who deleted it. */
+  @Column({ name: 'deleted_by', type: 'uuid', nullable: true })
+  deletedById: string | null;
+
+  @ManyToOne(() => User, { onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'deleted_by', foreignKeyConstraintName: 'patients_deleted_by_fkey' })
+  deletedBy?: User;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz', precision: 3 })
   createdAt: Date;

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Param, Patch, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Audited, eachResult } from '../audit/audited.decorator.js';
 import { ApiPageResponse, ApiProblems, NoContent } from '../common/api-docs.js';
@@ -106,7 +106,11 @@ export class PatientsController {
   @Delete(':id')
   @VersionedWrite('patient')
   @NoContent()
-  @ApiOperation({ summary: 'Delete a patient (and its doctor assignments)' })
+  @ApiOperation({
+    summary: 'Delete a patient (and hide its doctor assignments)',
+    description:
+      'The patient then answers 404 everywhere. Within DELETED_RETENTION_DAYS (default 30) the user who deleted it can bring it back with POST /api/patients/{id}/restore/ (an admin: any deleted patient); after that it is purged for good.',
+  })
   @ApiProblems(401, NOT_FOUND)
   remove(
     @CurrentUser() user: AuthUser,
@@ -114,5 +118,20 @@ export class PatientsController {
     @RequestPreconditions() conditions: Preconditions,
   ): Promise<void> {
     return this.patients.remove(user, id, conditions);
+  }
+
+  @Audited('patient', 'restore')
+  @Post(':id/restore')
+  @HttpCode(200)
+  @VersionedCreate()
+  @ApiOperation({
+    summary: 'Undo the delete of a patient, with its doctor assignments',
+    description:
+      'For the user who deleted their own patient, within DELETED_RETENTION_DAYS (default 30) of the delete; an admin may restore any deleted patient not yet purged. The restore is a new version, in the history.',
+  })
+  @ApiOkResponse({ type: PatientDto, headers: ETAG_HEADER, description: 'The patient, live again' })
+  @ApiProblems(401, { status: 404, detail: 'No deleted patient with this id can be restored.' })
+  restore(@CurrentUser() user: AuthUser, @Param('id', UuidParam) id: string): Promise<PatientDto> {
+    return this.patients.restore(user, id);
   }
 }

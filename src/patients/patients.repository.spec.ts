@@ -19,6 +19,7 @@ describe(PatientsRepository.name, () => {
   const caller = { id: randomUUID(), role: 'user' };
   const page = (ordering: string, pageSize = 100) =>
     pageRequest({ page_size: pageSize }, parseOrdering(ordering, repo.sortFields, '-created_at'), codec, 'patients', caller);
+  const deletedPage = () => pageRequest({ page_size: 100 }, parseOrdering(undefined, repo.deletedSortFields, '-deleted_at'), codec, 'deleted', caller);
 
   beforeAll(async () => {
     t = await openTestDataSource();
@@ -72,16 +73,34 @@ describe(PatientsRepository.name, () => {
     expect(rows[0].owner).toEqual(expect.objectContaining({ id: owner.id, username: owner.username }));
   });
 
-  it('inserts, updates (of the owner only) and deletes inside the caller’s transaction', async () => {
+  it('inserts, updates (of the owner only), marks deleted, restores and purges inside the caller’s transaction', async () => {
     const created = await dataSource.transaction((m) =>
       repo.insert({ ownerId: owner.id, name: 'New', age: 1, gender: 'male', address: '' }, m),
     );
     expect(created).toMatchObject({ ownerId: owner.id, name: 'New', age: 1 });
     expect(await dataSource.transaction((m) => repo.update(created.id, { age: 2 }, randomUUID(), m))).toBeNull();
     expect(await dataSource.transaction((m) => repo.update(created.id, { age: 2 }, owner.id, m))).toMatchObject({ age: 2, name: 'New' });
-    expect(await dataSource.transaction((m) => repo.delete(created.id, randomUUID(), m))).toBe(false);
-    expect(await dataSource.transaction((m) => repo.delete(created.id, undefined, m))).toBe(true);
+    expect(await dataSource.transaction((m) => repo.softDelete(created.id, owner.id, randomUUID(), m))).toBeNull();
+    const deleted = await dataSource.transaction((m) => repo.softDelete(created.id, owner.id, undefined, m));
+    expect(deleted).toMatchObject({ version: 3, deletedById: owner.id, deletedAt: expect.any(Date) });
+    // Deleted: not found, not changed, not deleted again, not listed; listed among the deleted.
     expect(await repo.findById(created.id)).toBeNull();
+    expect(await dataSource.transaction((m) => repo.update(created.id, { age: 3 }, undefined, m))).toBeNull();
+    expect(await dataSource.transaction((m) => repo.softDelete(created.id, owner.id, undefined, m))).toBeNull();
+    expect((await repo.listPage({ ownerId: owner.id }, page('name'))).map((p) => p.id)).not.toContain(created.id);
+    expect((await repo.listDeletedPage({ ownerId: owner.id }, deletedPage())).map((p) => p.id)).toContain(created.id);
+    // A user restores only their own, deleted by themselves, since the date given.
+    const byOwner = (since: Date) => ({ ownerId: owner.id, since });
+    expect(await dataSource.transaction((m) => repo.restore(created.id, { ownerId: randomUUID(), since: new Date(0) }, m))).toBeNull();
+    expect(await dataSource.transaction((m) => repo.restore(created.id, byOwner(new Date(Date.now() + 60_000)), m))).toBeNull();
+    expect(await dataSource.transaction((m) => repo.restore(created.id, byOwner(new Date(0)), m))).toMatchObject({ version: 4, deletedAt: null, deletedById: null });
+    expect(await dataSource.transaction((m) => repo.restore(created.id, undefined, m))).toBeNull();
+    expect(await repo.findById(created.id)).toMatchObject({ id: created.id, version: 4 });
+    // The purge takes only rows deleted before its date.
+    await dataSource.transaction((m) => repo.softDelete(created.id, owner.id, undefined, m));
+    expect(await dataSource.transaction((m) => repo.purgeDeleted(new Date(Date.now() - 60_000), 10, m))).not.toContain(created.id);
+    expect(await dataSource.transaction((m) => repo.purgeDeleted(new Date(Date.now() + 60_000), 10, m))).toContain(created.id);
+    expect(await dataSource.transaction((m) => repo.restore(created.id, undefined, m))).toBeNull();
   });
 
   it('a search’s statement timeout (1 s) cancels a statement that runs past it, and its connection serves the next (PostgreSQL; PGlite has none)', async () => {

@@ -41,7 +41,7 @@ export type PatientChanges = Partial<Pick<Patient, 'name' | 'age' | 'gender' | '
 export class PatientsRepository {
   private readonly table: TableQueries<Patient>;
   private readonly owners: EntityRows<User>;
-  private statements?: { sortFields: Record<string, SortField>; byId: string; byIdAndOwner: string };
+  private statements?: { sortFields: Record<string, SortField>; deletedSort: Record<string, SortField>; byId: string; byIdAndOwner: string };
 
   constructor(
     @InjectDataSource() dataSource: DataSource,
@@ -62,8 +62,10 @@ export class PatientsRepository {
       const select = `SELECT ${this.rows.selectList('patients')} FROM patients`;
       this.statements = {
         sortFields: this.rows.sortFields(PATIENT_SORTS),
-        byId: `${select} WHERE id = $1`,
-        byIdAndOwner: `${select} WHERE id = $1 AND owner_id = $2`,
+        deletedSort: this.rows.sortFields({ deleted_at: 'deletedAt' }),
+        // Live patients only: a deleted one is not found, as before deletes could be undone.
+        byId: `${select} WHERE id = $1 AND deleted_at IS NULL`,
+        byIdAndOwner: `${select} WHERE id = $1 AND owner_id = $2 AND deleted_at IS NULL`,
       };
     }
     return this.statements;
@@ -71,6 +73,11 @@ export class PatientsRepository {
 
   get sortFields(): Record<string, SortField> {
     return this.built.sortFields;
+  }
+
+  /** The deleted list's one ordering, `deleted_at`. */
+  get deletedSortFields(): Record<string, SortField> {
+    return this.built.deletedSort;
   }
 
   /** The patient with this id (of this owner, when one is given), or null. */
@@ -97,17 +104,25 @@ export class PatientsRepository {
     return rows.map((row) => this.rows.fromRow(row));
   }
 
+  /** One keyset page of the deleted patients (of one owner, when given), for the admins' Deleted list. */
+  async listDeletedPage(filter: Pick<PatientFilter, 'ownerId'>, page: PageRequest): Promise<Patient[]> {
+    const rows = await this.table.listPageRows(this.lists.deleted, filter, page, false);
+    return rows.map((row) => this.rows.fromRow(row));
+  }
+
   /** As listPage, each patient with its owner (id and username), for the staff console. */
   async listPageWithOwners(filter: PatientFilter, page: PageRequest): Promise<Patient[]> {
     const rows = await this.table.listPageRows(this.lists.withOwners, filter, page, filter.search !== undefined);
     return rows.map((row) => Object.assign(this.rows.fromRow(row), { owner: this.owners.fromRow(row, 'owner.') }));
   }
 
-  private readonly lists: Record<'plain' | 'withOwners', ListQuery<Patient, PatientFilter>> = {
-    plain: { name: 'patients', alias: 'p', conditions: PATIENT_CONDITIONS, select: (qb) => qb.select(this.rows.selectList('p')) },
+  private readonly lists: Record<'plain' | 'withOwners' | 'deleted', ListQuery<Patient, PatientFilter>> = {
+    plain: { name: 'patients', alias: 'p', always: LIVE, conditions: PATIENT_CONDITIONS, select: (qb) => qb.select(this.rows.selectList('p')) },
+    deleted: { name: 'patients-deleted', alias: 'p', always: 'p.deleted_at IS NOT NULL', conditions: PATIENT_CONDITIONS, select: (qb) => qb.select(this.rows.selectList('p')) },
     withOwners: {
       name: 'patients-with-owners',
       alias: 'p',
+      always: LIVE,
       conditions: PATIENT_CONDITIONS,
       select: (qb) =>
         qb
@@ -126,8 +141,49 @@ export class PatientsRepository {
     return this.table.update(id, changes, scopeOf<Patient>('ownerId', ownerId), manager, conditions);
   }
 
-  /** Deletes the patient (of this owner, when one is given); false when no row matched (also when its version fails `conditions`). */
-  async delete(id: string, ownerId: string | undefined, manager: EntityManager, conditions?: Preconditions): Promise<boolean> {
-    return (await this.table.delete(id, scopeOf<Patient>('ownerId', ownerId), manager, conditions)) !== null;
+  /**
+   * Marks the live patient (of this owner, when one is given) deleted by this
+   * user; false when no live row matched (also when its version fails
+   * `conditions`). Its mappings stay, hidden with it.
+   */
+  async softDelete(id: string, deletedById: string, ownerId: string | undefined, manager: EntityManager, conditions?: Preconditions): Promise<Patient | null> {
+    return this.table.softDelete(id, deletedById, scopeOf<Patient>('ownerId', ownerId), manager, conditions);
+  }
+
+  /**
+   * Brings back a deleted patient: any, for an admin (`by` undefined); for a
+   * user, one of theirs that they deleted themselves after `since`. Null when
+   * no such deleted patient exists.
+   */
+  async restore(id: string, by: { ownerId: string; since: Date } | undefined, manager: EntityManager): Promise<Patient | null> {
+    if (by) {
+      const [row] = await manager.query(
+        `SELECT id FROM patients WHERE id = $1 AND owner_id = $2 AND deleted_by = $2 AND deleted_at > $3 FOR UPDATE`,
+        [id, by.ownerId, by.since],
+      );
+      if (!row) return null;
+    }
+    return this.table.restore(id, {}, manager);
+  }
+
+  /** Locks a live patient against a concurrent delete until the caller's transaction ends; false if there is none. */
+  async lockLive(id: string, manager: EntityManager): Promise<boolean> {
+    const rows: unknown[] = await manager.query(`SELECT 1 FROM patients WHERE id = $1 AND deleted_at IS NULL FOR SHARE`, [id]);
+    return rows.length > 0;
+  }
+
+  /** Removes for good up to `limit` patients deleted before `before`, oldest first (their history and mappings go with them); their ids. */
+  async purgeDeleted(before: Date, limit: number, manager: EntityManager): Promise<string[]> {
+    const rows: Array<{ id: string }> = await manager.query(
+      `WITH gone AS (
+         DELETE FROM patients WHERE id IN (SELECT id FROM patients WHERE deleted_at < $1 ORDER BY deleted_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING id
+       ) SELECT id FROM gone`,
+      [before, limit],
+    );
+    return rows.map((r) => r.id);
   }
 }
+
+/** A list's rows are live patients only. */
+const LIVE = 'p.deleted_at IS NULL';

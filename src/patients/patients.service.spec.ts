@@ -14,6 +14,7 @@ import { HistoryService } from '../history/history.service.js';
 import { SEARCHES_PER_USER, SearchGate } from '../common/search-gate.js';
 import { Patient } from './patient.entity.js';
 import { PatientsRepository } from './patients.repository.js';
+import { AppConfig, validate } from '../config/app-config.js';
 import { PatientsService } from './patients.service.js';
 import { patientEntity } from '../../test/utils/factories.js';
 
@@ -26,6 +27,7 @@ const CREATED = new Date('2026-11-26T12:00:00.000Z');
 const UPDATED = new Date('2026-11-26T12:00:01.000Z');
 
 const patient = (overrides: Partial<Patient> = {}): Patient => patientEntity({ ownerId: USER.id, ...INPUT, ...overrides });
+const deletedOne = (id: string): Patient => patient({ id, version: 2, deletedAt: UPDATED, deletedById: USER.id });
 
 /** The repository as Nest injects it, each method a mock; sort fields as metadata gives them. */
 function fakeRepository() {
@@ -43,7 +45,7 @@ function fakeRepository() {
       Object.assign(new Patient(), { id: randomUUID(), ...values, version: 1, createdAt: CREATED, updatedAt: CREATED }),
     ),
     update: jest.fn<PatientsRepository['update']>(async () => null),
-    delete: jest.fn<PatientsRepository['delete']>(async () => false),
+    softDelete: jest.fn<PatientsRepository['softDelete']>(async () => null),
   };
 }
 
@@ -66,6 +68,7 @@ describe(PatientsService.name, () => {
         { provide: CursorCodec, useValue: new CursorCodec(randomBytes(32)) },
         { provide: DataSource, useValue: tx.dataSource },
         { provide: AuditService, useValue: tx.audit },
+        { provide: AppConfig, useValue: validate({}) },
       ],
     }).compile();
     service = moduleRef.get(PatientsService);
@@ -299,17 +302,17 @@ describe(PatientsService.name, () => {
   describe('remove', () => {
     it('deletes the caller’s own patient', async () => {
       const id = randomUUID();
-      repo.delete.mockResolvedValueOnce(true);
+      repo.softDelete.mockResolvedValueOnce(deletedOne(id));
       await expect(service.remove(USER, id)).resolves.toBeUndefined();
-      expect(repo.delete).toHaveBeenCalledWith(id, USER.id, tx.manager, {});
+      expect(repo.softDelete).toHaveBeenCalledWith(id, USER.id, USER.id, tx.manager, {});
       expect(tx.audit.record).toHaveBeenCalledWith(expect.objectContaining({ action: 'delete', patientId: id }), tx.manager);
     });
 
     it('an admin deletes without the owner condition', async () => {
       const id = randomUUID();
-      repo.delete.mockResolvedValueOnce(true);
+      repo.softDelete.mockResolvedValueOnce(deletedOne(id));
       await service.remove(ADMIN, id);
-      expect(repo.delete).toHaveBeenCalledWith(id, undefined, tx.manager, {});
+      expect(repo.softDelete).toHaveBeenCalledWith(id, ADMIN.id, undefined, tx.manager, {});
     });
 
     it('nothing deleted (someone else’s or missing) is 404', async () => {

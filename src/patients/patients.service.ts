@@ -1,11 +1,13 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+import { AppConfig } from '../config/app-config.js';
 import { AuditService } from '../audit/audit.service.js';
 import type { AuthUser } from '../auth/current-user.decorator.js';
 import { CursorCodec } from '../common/pagination/cursor-codec.js';
 import { type PageRequest, pageRequest, parseOrdering } from '../common/pagination/keyset-query.js';
 import { mapPage, type PageDto, pageOf } from '../common/pagination/page.dto.js';
 import { isConditional, PreconditionFailedException, type Preconditions } from '../common/preconditions.js';
+import type { PageQueryDto } from '../common/pagination/page-query.dto.js';
 import { SearchGate } from '../common/search-gate.js';
 import type { CreatePatientDto } from './dto/create-patient.dto.js';
 import type { ListAdminPatientsDto } from './dto/list-admin-patients.dto.js';
@@ -31,6 +33,7 @@ export class PatientsService {
     private readonly audit: AuditService,
     private readonly searches: SearchGate,
     private readonly history: HistoryService,
+    private readonly config: AppConfig,
   ) {}
 
   /** Each write and its audit event commit together. */
@@ -112,13 +115,57 @@ export class PatientsService {
     return toPatientDto(patient);
   }
 
+  /**
+   * Marks the patient deleted (one UPDATE, checking `conditions` like a
+   * change): from then on it answers 404 everywhere, with its doctor
+   * assignments hidden, until it is restored or, after
+   * DELETED_RETENTION_DAYS, purged.
+   */
   async remove(user: AuthUser, id: string, conditions: Preconditions = {}): Promise<void> {
     const removed = await this.dataSource.transaction(async (m) => {
-      const deleted = await this.patients.delete(id, ownerScope(user), m, conditions);
-      if (deleted) await this.audit.record({ action: 'delete', resourceType: 'patient', resourceId: id, patientId: id, status: 204 }, m);
+      const deleted = await this.patients.softDelete(id, user.id, ownerScope(user), m, conditions);
+      if (deleted) {
+        await this.history.record('patient', id, { version: deleted.version, action: 'delete', changedById: user.id, changes: {} }, m);
+        await this.audit.record({ action: 'delete', resourceType: 'patient', resourceId: id, patientId: id, status: 204 }, m);
+      }
       return deleted;
     });
     if (!removed) throw await this.refusal(user, id, conditions);
+  }
+
+  /**
+   * Brings a deleted patient back, with its doctor assignments. An admin may
+   * restore any deleted patient not yet purged; its owner, one they deleted
+   * themselves, within DELETED_RETENTION_DAYS. Anything else is 404.
+   */
+  async restore(user: AuthUser, id: string): Promise<PatientDto> {
+    const since = new Date(Date.now() - this.config.records.deletedRetentionDays * 86_400_000);
+    const restored = await this.dataSource.transaction(async (m) => {
+      const patient = await this.patients.restore(id, user.role === 'admin' ? undefined : { ownerId: user.id, since }, m);
+      if (patient) {
+        await this.history.record('patient', id, { version: patient.version, action: 'restore', changedById: user.id, changes: {} }, m);
+        await this.audit.record({ action: 'restore', resourceType: 'patient', resourceId: id, patientId: id, status: 200 }, m);
+      }
+      return patient;
+    });
+    if (!restored) throw new NotFoundException('No deleted patient with this id can be restored.');
+    return toPatientDto(restored);
+  }
+
+  /** The deleted patients, most recently deleted first, for the admins' Deleted list. */
+  async listDeleted(user: AuthUser, query: PageQueryDto, url: URL): Promise<PageDto<Patient>> {
+    const ordering = parseOrdering(undefined, this.patients.deletedSortFields, '-deleted_at');
+    const page = pageRequest(query, ordering, this.cursors, 'patients-deleted', user);
+    return pageOf(await this.patients.listDeletedPage({}, page), page, url, this.cursors);
+  }
+
+  /** Removes for good up to `limit` patients deleted before `before`, each with an audit event, in the caller's transaction; their ids. */
+  async purgeDeleted(before: Date, limit: number, m: EntityManager): Promise<string[]> {
+    const ids = await this.patients.purgeDeleted(before, limit, m);
+    for (const id of ids) {
+      await this.audit.record({ action: 'purge', resourceType: 'patient', resourceId: id, patientId: id, status: 200, reason: 'retention' }, m);
+    }
+    return ids;
   }
 
   /** Every version of a patient the caller may see, newest first (404 otherwise). */
