@@ -56,11 +56,14 @@ describe('Admin API (e2e)', () => {
     it('covers every admin route of the OpenAPI document, each under the admin tag', () => {
       expect(operations.map((o) => `${o.method} ${o.path.replace(/[0-9a-f-]{36}/, '{id}')}`).sort()).toEqual([
         'GET /api/admin/audit-events/',
+        'GET /api/admin/deleted/',
         'GET /api/admin/mappings/',
         'GET /api/admin/patients/',
         'GET /api/admin/users/',
         'GET /api/admin/users/{id}/',
         'PATCH /api/admin/users/{id}/',
+        'POST /api/admin/doctors/{id}/restore/',
+        'POST /api/admin/patients/{id}/restore/',
         'POST /api/admin/users/',
       ]);
       const doc = JSON.parse(readFileSync('openapi.json', 'utf8'));

@@ -307,12 +307,35 @@ export interface paths {
         /** Replace a patient (every field required) */
         put: operations["patientsReplace"];
         post?: never;
-        /** Delete a patient (and its doctor assignments) */
+        /**
+         * Delete a patient (and hide its doctor assignments)
+         * @description The patient then answers 404 everywhere. Within DELETED_RETENTION_DAYS (default 30) the user who deleted it can bring it back with POST /api/patients/{id}/restore/ (an admin: any deleted patient); after that it is purged for good.
+         */
         delete: operations["patientsRemove"];
         options?: never;
         head?: never;
         /** Change some fields of a patient */
         patch: operations["patientsUpdate"];
+        trace?: never;
+    };
+    "/api/patients/{id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Undo the delete of a patient, with its doctor assignments
+         * @description For the user who deleted their own patient, within DELETED_RETENTION_DAYS (default 30) of the delete; an admin may restore any deleted patient not yet purged. The restore is a new version, in the history.
+         */
+        post: operations["patientsRestore"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/doctors": {
@@ -362,7 +385,10 @@ export interface paths {
         /** Replace a doctor (every field required; creator or admin only) */
         put: operations["doctorsReplace"];
         post?: never;
-        /** Delete a doctor and its assignments (creator or admin only) */
+        /**
+         * Delete a doctor and hide its assignments (creator or admin only)
+         * @description The doctor then answers 404 everywhere and its email may be used again. Within DELETED_RETENTION_DAYS (default 30) an admin can bring it back (POST /api/admin/doctors/{id}/restore/); after that it is purged for good.
+         */
         delete: operations["doctorsRemove"];
         options?: never;
         head?: never;
@@ -423,6 +449,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/patients/{id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Bring back a deleted patient, whoever deleted it, with its doctor assignments (until it is purged) */
+        post: operations["adminPatientsRestore"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/doctors/{id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Bring back a deleted doctor, with its assignments (until it is purged) */
+        post: operations["adminDoctorsRestore"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/users": {
         parameters: {
             query?: never;
@@ -474,6 +534,23 @@ export interface paths {
         };
         /** Every mapping, newest first, with patient and doctor names */
         get: operations["adminMappingsList"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Deleted patients or doctors, most recently deleted first, until each is purged (DELETED_RETENTION_DAYS) */
+        get: operations["adminDeletedList"];
         put?: never;
         post?: never;
         delete?: never;
@@ -543,7 +620,7 @@ export interface components {
             /** Format: uuid */
             session_id: string | null;
             /** @enum {string} */
-            action: "create" | "read" | "list" | "update" | "delete" | "login_succeeded" | "login_failed" | "token_refreshed" | "refresh_reuse_detected" | "logout" | "password_changed" | "access_denied" | "user_changed" | "audit_pruned" | "mfa_setup" | "mfa_confirmed" | "mfa_disabled" | "mfa_failed" | "mfa_recovery_used" | "history";
+            action: "create" | "read" | "list" | "update" | "delete" | "login_succeeded" | "login_failed" | "token_refreshed" | "refresh_reuse_detected" | "logout" | "password_changed" | "access_denied" | "user_changed" | "audit_pruned" | "mfa_setup" | "mfa_confirmed" | "mfa_disabled" | "mfa_failed" | "mfa_recovery_used" | "history" | "restore" | "purge";
             /** @enum {string|null} */
             resource_type: "patient" | "mapping" | "doctor" | "user" | "audit_event" | null;
             /** Format: uuid */
@@ -1117,6 +1194,38 @@ export interface components {
              */
             owner: string;
         };
+        DeletedRecordDto: {
+            /**
+             * @example patient
+             * @enum {string}
+             */
+            type: "patient" | "doctor";
+            /** Format: uuid */
+            id: string;
+            /** @example Ada Lovelace */
+            name: string;
+            /**
+             * @description The version the delete made; a restore makes the next.
+             * @example 3
+             */
+            version: number;
+            /**
+             * Format: date-time
+             * @example 2026-12-04T12:00:00.000Z
+             */
+            deleted_at: string;
+            /**
+             * Format: uuid
+             * @description Who deleted it (null once that account is gone).
+             */
+            deleted_by: string | null;
+            /**
+             * Format: date-time
+             * @description When DELETED_RETENTION_DAYS ends for it: from then on it may be purged for good.
+             * @example 2027-01-03T12:00:00.000Z
+             */
+            purge_after: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -1139,7 +1248,7 @@ export interface operations {
                 patient?: string;
                 resource_type?: "patient" | "mapping" | "doctor" | "user" | "audit_event";
                 resource_id?: string;
-                action?: "create" | "read" | "list" | "update" | "delete" | "login_succeeded" | "login_failed" | "token_refreshed" | "refresh_reuse_detected" | "logout" | "password_changed" | "access_denied" | "user_changed" | "audit_pruned" | "mfa_setup" | "mfa_confirmed" | "mfa_disabled" | "mfa_failed" | "mfa_recovery_used" | "history";
+                action?: "create" | "read" | "list" | "update" | "delete" | "login_succeeded" | "login_failed" | "token_refreshed" | "refresh_reuse_detected" | "logout" | "password_changed" | "access_denied" | "user_changed" | "audit_pruned" | "mfa_setup" | "mfa_confirmed" | "mfa_disabled" | "mfa_failed" | "mfa_recovery_used" | "history" | "restore" | "purge";
                 /** @description The outcome: the HTTP status the request ended with. */
                 status?: number;
                 /** @description At or after this time. */
@@ -2983,6 +3092,64 @@ export interface operations {
             };
         };
     };
+    patientsRestore: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The patient, live again */
+            200: {
+                headers: {
+                    /** @description The record's version as a weak entity tag, W/"<version>": send it back in If-Match or If-None-Match. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatientDto"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "Authentication credentials were not provided or are invalid."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No deleted patient with this id can be restored."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
     doctorsList: {
         parameters: {
             query?: {
@@ -4324,6 +4491,173 @@ export interface operations {
             };
         };
     };
+    adminPatientsRestore: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The patient, live again */
+            200: {
+                headers: {
+                    /** @description The record's version as a weak entity tag, W/"<version>": send it back in If-Match or If-None-Match. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatientDto"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "Authentication credentials were not provided or are invalid."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Authenticated, but not allowed to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This route is for administrators only."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No deleted patient with this id can be restored."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    adminDoctorsRestore: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The doctor, live again */
+            200: {
+                headers: {
+                    /** @description The record's version as a weak entity tag, W/"<version>": send it back in If-Match or If-None-Match. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DoctorDto"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "Authentication credentials were not provided or are invalid."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Authenticated, but not allowed to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This route is for administrators only."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No deleted doctor with this id can be restored."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Conflicts with an existing record */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "A live doctor now has this doctor's email: change or delete that doctor first, then restore this one."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
     adminUsersList: {
         parameters: {
             query?: {
@@ -4848,6 +5182,108 @@ export interface operations {
                      *       "title": "Forbidden",
                      *       "status": 403,
                      *       "detail": "This route is for administrators only."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    adminDeletedList: {
+        parameters: {
+            query: {
+                /** @description Items per page (default 20; above 100 is capped at 100). */
+                page_size?: number;
+                /** @description Opaque cursor taken from a `next` or `previous` link. */
+                cursor?: string;
+                /** @description Deleted patients or deleted doctors. */
+                type: "patient" | "doctor";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deleted records; follow `next` for the rest */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageDto"] & {
+                        results: components["schemas"]["DeletedRecordDto"][];
+                    };
+                };
+            };
+            /** @description Invalid input (validation errors name each field) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "The request is invalid; see errors for each field.",
+                     *       "errors": {
+                     *         "page_size": [
+                     *           "page_size must be a positive integer"
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, invalid or expired token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "Authentication credentials were not provided or are invalid."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Authenticated, but not allowed to do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "This route is for administrators only."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Too many requests at once; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests; slow down and try again after the time in Retry-After."
                      *     }
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"];

@@ -22,7 +22,6 @@ export class AdminDoctorsController {
   @ApiOperation({ summary: 'Bring back a deleted doctor, with its assignments (until it is purged)' })
   @ApiOkResponse({ type: DoctorDto, headers: ETAG_HEADER, description: 'The doctor, live again' })
   @ApiProblems(
-    400,
     { status: 404, detail: 'No deleted doctor with this id can be restored.' },
     { status: 409, detail: "A live doctor now has this doctor's email: change or delete that doctor first, then restore this one." },
   )

@@ -37,7 +37,7 @@ export class AdminPatientsController {
   @VersionedCreate()
   @ApiOperation({ summary: 'Bring back a deleted patient, whoever deleted it, with its doctor assignments (until it is purged)' })
   @ApiOkResponse({ type: PatientDto, headers: ETAG_HEADER, description: 'The patient, live again' })
-  @ApiProblems(400, { status: 404, detail: 'No deleted patient with this id can be restored.' })
+  @ApiProblems({ status: 404, detail: 'No deleted patient with this id can be restored.' })
   restore(@CurrentUser() user: AuthUser, @Param('id', UuidParam) id: string): Promise<PatientDto> {
     return this.patients.restore(user, id);
   }
