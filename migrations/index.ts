@@ -8,6 +8,7 @@ import { InitialSchema1764160000000 } from './1764160000000-InitialSchema.js';
 import { Mfa1796290300000 } from './1796290300000-Mfa.js';
 import { RecordHistory1796290800000 } from './1796290800000-RecordHistory.js';
 import { SoftDelete1796290900000 } from './1796290900000-SoftDelete.js';
+import { IdempotencyKeys1796291000000 } from './1796291000000-IdempotencyKeys.js';
 import { RecordVersions1796290700000 } from './1796290700000-RecordVersions.js';
 import { RefreshGrace1796290100000 } from './1796290100000-RefreshGrace.js';
 import { UsernameCanonical1796290000000 } from './1796290000000-UsernameCanonical.js';
@@ -27,4 +28,5 @@ export const migrations = [
   RecordVersions1796290700000,
   RecordHistory1796290800000,
   SoftDelete1796290900000,
+  IdempotencyKeys1796291000000,
 ];

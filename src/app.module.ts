@@ -18,6 +18,7 @@ import type { DatabaseUse } from './database/database-startup.js';
 import { DatabaseModule } from './database/database.module.js';
 import { DoctorsModule } from './doctors/doctors.module.js';
 import { HealthModule } from './health/health.module.js';
+import { IdempotencyModule } from './idempotency/idempotency.module.js';
 import { MappingsModule } from './mappings/mappings.module.js';
 import { PatientsModule } from './patients/patients.module.js';
 import { ApiThrottlerGuard } from './throttling/api-throttler.guard.js';
@@ -47,6 +48,7 @@ export class AppModule {
         AuditModule,
         RefusalsModule,
         HealthModule,
+        IdempotencyModule,
         UsersModule,
         AuthModule,
         PatientsModule,

@@ -362,6 +362,24 @@ describe('staff console (browser e2e)', () => {
     expect(await page.getByRole('link', { name: 'Create' }).count()).toBe(0);
     await shot('audit-events-list-1280x800');
 
+    // Delete the patient, after confirming; the Deleted view lists it, and Restore brings it back.
+    await open(`patients/${patientId}/show`);
+    await page.getByText(patientName).first().waitFor();
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click();
+    await page.getByText(`Patient ${patientName} deleted`).waitFor();
+    await open('deleted');
+    const gone = page.locator('table tbody tr').filter({ hasText: patientName });
+    await gone.filter({ hasText: admin.username }).waitFor();
+    await shot('deleted-list-1280x800');
+    await gone.getByRole('button', { name: 'Restore' }).click();
+    await page.getByText(`Patient ${patientName} restored`).waitFor();
+    await gone.waitFor({ state: 'detached' });
+    const restored = await elsewhere.client.GET('/api/patients/{id}', { params: { path: { id: patientId } } });
+    expect(restored.response.status).toBe(200);
+    await open(`patients/${patientId}/show/history`);
+    await versions.filter({ hasText: 'restore' }).filter({ hasText: admin.username }).waitFor();
+
     expect(problems).toEqual([]);
   }, 180_000);
 

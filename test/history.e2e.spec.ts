@@ -101,7 +101,7 @@ describe('Record history (e2e)', () => {
     expectProblem(await t.http.get(`/api/patients/${p.id}/history/`), 401);
   });
 
-  it('a refused change (412, 404, 400) writes no entry; a DELETE removes the record with its history', async () => {
+  it('a refused change (412, 404, 400) writes no entry; a DELETE is an entry, and hides the history with its record', async () => {
     const p = await createPatient(t.http, alice.access);
     expect((await t.http.patch(`/api/patients/${p.id}/`, { age: 9 }, { token: alice.access, headers: { 'if-match': 'W/"7"' } })).status).toBe(412);
     expect((await t.http.patch(`/api/patients/${p.id}/`, { age: 9 }, { token: bob.access })).status).toBe(404);
@@ -110,8 +110,9 @@ describe('Record history (e2e)', () => {
 
     expect((await t.http.delete(`/api/patients/${p.id}/`, { token: alice.access })).status).toBe(204);
     expectProblem(await t.http.get(`/api/patients/${p.id}/history/`, { token: alice.access }), 404);
-    const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM patient_history WHERE patient_id = $1`, [p.id]);
-    expect(n).toBe(0);
+    expectProblem(await t.http.get(`/api/patients/${p.id}/history/`, { token: admin.access }), 404);
+    const entries = await t.dataSource.query(`SELECT version, action, changes FROM patient_history WHERE patient_id = $1 ORDER BY version`, [p.id]);
+    expect(entries).toEqual([expect.objectContaining({ version: 1, action: 'create' }), { version: 2, action: 'delete', changes: {} }]);
   });
 
   it("a doctor's history: every user reads it; changes by the creator and by an admin", async () => {

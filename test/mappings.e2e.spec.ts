@@ -269,7 +269,7 @@ describe('Mappings (e2e)', () => {
   });
 
   describe('cascades', () => {
-    it('deleting a patient deletes its mappings', async () => {
+    it('deleting a patient hides its mappings (kept for a restore)', async () => {
       const patient = await createPatient(t.http, alice.access);
       const d1 = await createDoctor(t.http, alice.access);
       const d2 = await createDoctor(t.http, bob.access);
@@ -277,14 +277,16 @@ describe('Mappings (e2e)', () => {
       await assign(alice.access, patient.id, d2.id);
       expect(await mappingCount('patient_id', patient.id)).toBe(2);
       expect((await t.http.delete(`/api/patients/${patient.id}/`, { token: alice.access })).status).toBe(204);
-      expect(await mappingCount('patient_id', patient.id)).toBe(0);
+      expect(await mappingCount('patient_id', patient.id)).toBe(2);
       const ids = (await listAll<Mapping>(t, '/api/mappings/?page_size=100', alice.access)).map((m) => m.patient);
       expect(ids).not.toContain(patient.id);
+      const everyone = (await listAll<Mapping>(t, '/api/admin/mappings/?page_size=100', admin.access)).map((m) => m.patient);
+      expect(everyone).not.toContain(patient.id);
       // The doctors stay.
       expect((await t.http.get(`/api/doctors/${d1.id}/`, { token: alice.access })).status).toBe(200);
     });
 
-    it('deleting a doctor deletes its mappings', async () => {
+    it('deleting a doctor hides its mappings (kept for a restore)', async () => {
       const doctor = await createDoctor(t.http, bob.access);
       const pa = await createPatient(t.http, alice.access);
       const pb = await createPatient(t.http, bob.access);
@@ -292,7 +294,7 @@ describe('Mappings (e2e)', () => {
       await assign(bob.access, pb.id, doctor.id);
       expect(await mappingCount('doctor_id', doctor.id)).toBe(2);
       expect((await t.http.delete(`/api/doctors/${doctor.id}/`, { token: bob.access })).status).toBe(204);
-      expect(await mappingCount('doctor_id', doctor.id)).toBe(0);
+      expect(await mappingCount('doctor_id', doctor.id)).toBe(2);
       const res = await t.http.get(`/api/mappings/${pa.id}/`, { token: alice.access });
       expect(res.body.results).toEqual([]);
       // The patients stay.

@@ -53,7 +53,7 @@ function sqlStateOf(error: unknown): string | undefined {
 }
 
 /** The migrations after AuditSealing, oldest first. */
-const LATER = ['UsernameCanonical1796290000000', 'RefreshGrace1796290100000', 'AuditRefusalCounts1796290200000', 'Mfa1796290300000', 'AuditKeyedChain1796290400000', 'AuditAcknowledgedGaps1796290500000', 'AuditHeadPerStatement1796290600000', 'RecordVersions1796290700000', 'RecordHistory1796290800000', 'SoftDelete1796290900000'];
+const LATER = ['UsernameCanonical1796290000000', 'RefreshGrace1796290100000', 'AuditRefusalCounts1796290200000', 'Mfa1796290300000', 'AuditKeyedChain1796290400000', 'AuditAcknowledgedGaps1796290500000', 'AuditHeadPerStatement1796290600000', 'RecordVersions1796290700000', 'RecordHistory1796290800000', 'SoftDelete1796290900000', 'IdempotencyKeys1796291000000'];
 
 /** Reverts the newest migrations until `name` is the newest applied. */
 async function revertUntil(ds: DataSource, name: string): Promise<void> {
@@ -123,6 +123,9 @@ describe('Migrations', () => {
       ((await ds.query(`SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_chain'::regclass AND NOT tgisinternal ORDER BY tgname`)) as Array<{
         tgname: string;
       }>).map((r) => r.tgname);
+    expect(await tables(ds)).toContain('idempotency_keys');
+    await ds.undoLastMigration({ transaction: 'each' });
+    expect(await tables(ds)).not.toContain('idempotency_keys');
     expect(await columns(ds, 'patients')).toContain('deleted_at');
     await ds.undoLastMigration({ transaction: 'each' });
     expect(await columns(ds, 'patients')).not.toContain('deleted_at');
@@ -218,7 +221,7 @@ describe('Migrations', () => {
       prev = link.hash;
     }
     // The keyed chain keeps these unkeyed links below a boundary it records once, and counts event numbers from here on.
-    expect(await runMigrations(ds, !!admin)).toEqual(['AuditKeyedChain1796290400000', 'AuditAcknowledgedGaps1796290500000', 'AuditHeadPerStatement1796290600000', 'RecordVersions1796290700000', 'RecordHistory1796290800000', 'SoftDelete1796290900000']);
+    expect(await runMigrations(ds, !!admin)).toEqual(['AuditKeyedChain1796290400000', 'AuditAcknowledgedGaps1796290500000', 'AuditHeadPerStatement1796290600000', 'RecordVersions1796290700000', 'RecordHistory1796290800000', 'SoftDelete1796290900000', 'IdempotencyKeys1796291000000']);
     expect(await ds.query(`SELECT seq, keyed_from, counted_from FROM audit_chain_head`)).toEqual([{ seq: '5', keyed_from: '6', counted_from: '6' }]);
   });
 
@@ -334,7 +337,7 @@ describe('Migrations', () => {
       `INSERT INTO doctors (name, specialization, email, phone, created_by) VALUES ('Dr. H', 'Cardiology', 'h@clinic.example', '5551234567', $1) RETURNING id`,
       [owner.id],
     );
-    expect(await runMigrations(ds, !!admin)).toEqual(['RecordHistory1796290800000', 'SoftDelete1796290900000']);
+    expect(await runMigrations(ds, !!admin)).toEqual(['RecordHistory1796290800000', 'SoftDelete1796290900000', 'IdempotencyKeys1796291000000']);
     const entries = await ds.query(
       `SELECT patient_id AS id, version, action, changed_by, changes FROM patient_history WHERE patient_id = ANY ($1) ORDER BY version`,
       [[fresh.id, changed.id]],
@@ -354,7 +357,9 @@ describe('Migrations', () => {
   });
 
   it('SoftDelete: a deleted doctor frees its email; down() removes the deleted rows for good and restores the full unique index', async () => {
-    await revertUntil(ds, 'SoftDelete1796290900000');
+    await revertUntil(ds, 'IdempotencyKeys1796291000000');
+    await ds.undoLastMigration({ transaction: 'each' });
+    expect(await tables(ds)).not.toContain('idempotency_keys');
     const [owner] = await ds.query(
       `INSERT INTO users (username, username_canonical, email, password_hash) VALUES ('Soft', 'soft', 'soft@example.org', 'x') RETURNING id`,
     );
@@ -370,7 +375,7 @@ describe('Migrations', () => {
     expect(await ds.query(`SELECT id FROM doctors WHERE id = ANY($1)`, [[gone.id, live.id]])).toEqual([{ id: live.id }]);
     expect(await ds.query(`SELECT id FROM patients WHERE id = $1`, [patient.id])).toEqual([]);
     await expect(insertDoctor().catch(sqlStateOf)).resolves.toBe('23505');
-    expect(await runMigrations(ds, !!admin)).toEqual(['SoftDelete1796290900000']);
+    expect(await runMigrations(ds, !!admin)).toEqual(['SoftDelete1796290900000', 'IdempotencyKeys1796291000000']);
   });
 });
 

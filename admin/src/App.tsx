@@ -4,11 +4,13 @@ import MappingIcon from '@mui/icons-material/Link';
 import PatientIcon from '@mui/icons-material/People';
 import UserIcon from '@mui/icons-material/ManageAccounts';
 import AuditIcon from '@mui/icons-material/History';
+import DeletedIcon from '@mui/icons-material/RestoreFromTrash';
 import { TokenSession } from '../../client/src/index.js';
 import { createAuthProvider } from './authProvider.js';
 import { createDataProvider } from './dataProvider.js';
 import { LoginPage } from './LoginPage.js';
 import { AuditList } from './resources/audit.js';
+import { DeletedList } from './resources/deleted.js';
 import { DoctorCreate, DoctorEdit, DoctorList, DoctorShow } from './resources/doctors.js';
 import { MappingCreate, MappingList } from './resources/mappings.js';
 import { PatientCreate, PatientEdit, PatientList, PatientShow } from './resources/patients.js';
@@ -79,6 +81,7 @@ export function App() {
       {/* Read through the History tab of a patient or a doctor; no page of their own. */}
       <Resource name="patient-history" />
       <Resource name="doctor-history" />
+      <Resource name="deleted" icon={DeletedIcon} options={{ label: 'Deleted' }} list={DeletedList} />
       <Resource name="audit-events" icon={AuditIcon} options={{ label: 'Audit trail' }} list={AuditList} />
     </Admin>
   );

@@ -123,6 +123,14 @@ function resources(client: HealthcareClient): Record<string, ApiResource> {
       create: (body) => unwrap(client.POST('/api/mappings', { body: body as Schemas['CreateMappingDto'] })),
       delete: (id) => unwrap(client.DELETE('/api/mappings/{id}', byId(id))),
     },
+    // Deleted patients or doctors (one kind a page, `type`); a row leaves through the provider's restore().
+    deleted: {
+      filters: ['type'] satisfies (keyof ListQuery<'adminDeletedList'>)[],
+      sortable: [],
+      writable: [],
+      list: ({ type = 'patient', ...query }) =>
+        unwrap(client.GET('/api/admin/deleted', { params: { query: { ...query, type } as ListQuery<'adminDeletedList'> } })),
+    },
     // Read-only. Events are numbered (seq), not ids: react-admin's id is the seq.
     'audit-events': {
       filters: ['actor', 'patient', 'resource_type', 'resource_id', 'action', 'status', 'since', 'until'] satisfies (keyof ListQuery<'adminAuditList'>)[],
@@ -272,6 +280,15 @@ export function createDataProvider(client: HealthcareClient): DataProvider {
       for (const id of ids) await change(operation(name, 'delete')(id));
       return { data: ids };
     },
+    // The Deleted view's Restore (resources/deleted.tsx): the record, live again.
+    restore: (type: 'patient' | 'doctor', id: string) =>
+      change(
+        unwrap<RaRecord>(
+          type === 'patient'
+            ? client.POST('/api/admin/patients/{id}/restore', { params: { path: { id } } })
+            : client.POST('/api/admin/doctors/{id}/restore', { params: { path: { id } } }),
+        ),
+      ),
   };
   return provider as DataProvider;
 }

@@ -84,10 +84,10 @@ const PATIENT_COLUMNS = (a) =>
   ['id', 'owner_id', 'name', 'age', 'gender', 'address', 'version', 'created_at', 'updated_at']
     .map((c) => `"${a}"."${c}" AS "${a}_${c}"`)
     .join(', ');
-const PATIENT_BY_ID = `SELECT ${PATIENT_COLUMNS('Patient')} FROM "patients" "Patient" WHERE (("Patient"."id" = $1)) LIMIT 1`;
+const PATIENT_BY_ID = `SELECT ${PATIENT_COLUMNS('Patient')} FROM "patients" "Patient" WHERE (("Patient"."id" = $1) AND "Patient"."deleted_at" IS NULL) LIMIT 1`;
 const PATIENT_BY_ID_OWNER =
   `SELECT ${PATIENT_COLUMNS('Patient')} FROM "patients" "Patient" ` +
-  'WHERE (("Patient"."id" = $1) AND ("Patient"."owner_id" = $2)) LIMIT 1';
+  'WHERE (("Patient"."id" = $1) AND ("Patient"."owner_id" = $2) AND "Patient"."deleted_at" IS NULL) LIMIT 1';
 const PATIENT_INSERT =
   'INSERT INTO "patients" AS "Patient"("id", "owner_id", "name", "age", "gender", "address", "created_at", "updated_at") ' +
   'VALUES (DEFAULT, $1, $2, $3, $4, $5, DEFAULT, DEFAULT) ' +
@@ -102,6 +102,9 @@ const DOCTOR_SELECT =
 const MAPPING_INSERT =
   'INSERT INTO "patient_doctor_mappings" AS "Mapping"("id", "patient_id", "owner_id", "doctor_id", "created_at") ' +
   'VALUES (DEFAULT, $1, $2, $3, DEFAULT) RETURNING "id", "patient_id", "owner_id", "doctor_id", "created_at"';
+const MAPPING_ENDS =
+  'SELECT EXISTS (SELECT 1 FROM (SELECT 1 FROM patients WHERE id = $1 AND deleted_at IS NULL FOR SHARE) p) AS patient, ' +
+  'EXISTS (SELECT 1 FROM (SELECT 1 FROM doctors WHERE id = $2 AND deleted_at IS NULL FOR SHARE) d) AS doctor';
 const USER_FOR_LOGIN =
   'SELECT "u"."id" AS "u_id", "u"."username" AS "u_username", "u"."email" AS "u_email", "u"."role" AS "u_role", ' +
   '"u"."is_active" AS "u_is_active", "u"."date_joined" AS "u_date_joined", "u"."password_hash" AS "u_password_hash" ' +
@@ -507,7 +510,8 @@ async function listPatients(req, res, url) {
   const page = await keysetPage({
     select: `SELECT ${PATIENT_COLUMNS('p')} FROM "patients" "p"`,
     alias: 'p',
-    where: admin ? [] : ['"p"."owner_id" = $1'],
+    // Live patients only (deletes can be undone: a deleted row stays, marked).
+    where: admin ? ['"p"."deleted_at" IS NULL'] : ['"p"."owner_id" = $1', '"p"."deleted_at" IS NULL'],
     values: admin ? [] : [user.id],
     params: url.searchParams,
     fields: PATIENT_FIELDS,
@@ -538,7 +542,7 @@ async function createPatient(req, res) {
 async function listDoctors(req, res, url) {
   const user = await authenticateAndCount(req);
   const params = url.searchParams;
-  const where = [];
+  const where = ['"d"."deleted_at" IS NULL'];
   const values = [];
   const search = params.get('search');
   if (search !== null && search !== '') {
@@ -562,6 +566,10 @@ async function createMapping(req, res) {
   let rows;
   try {
     rows = await transaction(async (client) => {
+      // Both ends live, locked against a concurrent delete until commit (as the API does).
+      const ends = await queryOn(client, MAPPING_ENDS, [patient.Patient_id, body.doctor]);
+      if (!ends.rows[0].patient) throw new Problem(404, 'Patient not found.');
+      if (!ends.rows[0].doctor) throw new Problem(404, 'Doctor not found.');
       const inserted = await queryOn(client, MAPPING_INSERT, [patient.Patient_id, patient.Patient_owner_id, body.doctor]);
       const mapping = inserted.rows[0];
       await audit(

@@ -1391,7 +1391,10 @@ export interface operations {
     authRegister: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: 1-255 printable ASCII characters, new for each new request (a UUID will do). A retry with the same key and the same body, within IDEMPOTENCY_TTL (24 h by default), gets the first answer again with Idempotent-Replayed: true and creates nothing; the same key with another body is 422; while the first request with the key is still running, 409 with Retry-After. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1404,6 +1407,8 @@ export interface operations {
             /** @description The account */
             201: {
                 headers: {
+                    /** @description true when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was created this time). */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1478,6 +1483,23 @@ export interface operations {
                      *       "title": "Unsupported Media Type",
                      *       "status": 415,
                      *       "detail": "Unsupported Media Type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Unprocessable Entity",
+                     *       "status": 422,
+                     *       "detail": "This Idempotency-Key was already used with a different request; use a new key for a new request."
                      *     }
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"];
@@ -2392,7 +2414,10 @@ export interface operations {
     patientsCreate: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: 1-255 printable ASCII characters, new for each new request (a UUID will do). A retry with the same key and the same body, within IDEMPOTENCY_TTL (24 h by default), gets the first answer again with Idempotent-Replayed: true and creates nothing; the same key with another body is 422; while the first request with the key is still running, 409 with Retry-After. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2407,6 +2432,8 @@ export interface operations {
                 headers: {
                     /** @description The record's version as a weak entity tag, W/"<version>": send it back in If-Match or If-None-Match. */
                     ETag?: string;
+                    /** @description true when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was created this time). */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2452,6 +2479,23 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description Conflicts with an existing record */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "A request with this Idempotency-Key is still being processed; retry shortly to get its answer."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
             /** @description Body larger than 100 KiB */
             413: {
                 headers: {
@@ -2481,6 +2525,23 @@ export interface operations {
                      *       "title": "Unsupported Media Type",
                      *       "status": 415,
                      *       "detail": "Unsupported Media Type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Unprocessable Entity",
+                     *       "status": 422,
+                     *       "detail": "This Idempotency-Key was already used with a different request; use a new key for a new request."
                      *     }
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"];
@@ -3241,7 +3302,10 @@ export interface operations {
     doctorsCreate: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: 1-255 printable ASCII characters, new for each new request (a UUID will do). A retry with the same key and the same body, within IDEMPOTENCY_TTL (24 h by default), gets the first answer again with Idempotent-Replayed: true and creates nothing; the same key with another body is 422; while the first request with the key is still running, 409 with Retry-After. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3256,6 +3320,8 @@ export interface operations {
                 headers: {
                     /** @description The record's version as a weak entity tag, W/"<version>": send it back in If-Match or If-None-Match. */
                     ETag?: string;
+                    /** @description true when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was created this time). */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3347,6 +3413,23 @@ export interface operations {
                      *       "title": "Unsupported Media Type",
                      *       "status": 415,
                      *       "detail": "Unsupported Media Type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Unprocessable Entity",
+                     *       "status": 422,
+                     *       "detail": "This Idempotency-Key was already used with a different request; use a new key for a new request."
                      *     }
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"];
@@ -4112,7 +4195,10 @@ export interface operations {
     mappingsCreate: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: 1-255 printable ASCII characters, new for each new request (a UUID will do). A retry with the same key and the same body, within IDEMPOTENCY_TTL (24 h by default), gets the first answer again with Idempotent-Replayed: true and creates nothing; the same key with another body is 422; while the first request with the key is still running, 409 with Retry-After. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4125,6 +4211,8 @@ export interface operations {
             /** @description The mapping: the doctor now treats the patient */
             201: {
                 headers: {
+                    /** @description true when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was created this time). */
+                    "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4233,6 +4321,23 @@ export interface operations {
                      *       "title": "Unsupported Media Type",
                      *       "status": 415,
                      *       "detail": "Unsupported Media Type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "about:blank",
+                     *       "title": "Unprocessable Entity",
+                     *       "status": 422,
+                     *       "detail": "This Idempotency-Key was already used with a different request; use a new key for a new request."
                      *     }
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"];

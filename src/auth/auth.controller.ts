@@ -5,6 +5,7 @@ import { type AuthUser, CurrentUser } from './current-user.decorator.js';
 import { Public } from './public.decorator.js';
 import { RegisteredUserDto } from '../users/dto/user-response.dto.js';
 import { AuthRateLimited } from '../throttling/rate-limits.js';
+import { Idempotent, REPLAYED_HEADER } from '../idempotency/idempotent.decorator.js';
 import { AuthService } from './auth.service.js';
 import { MfaSetupRoute } from './mfa/mfa-required.guard.js';
 import { ChangePasswordDto } from './dto/change-password.dto.js';
@@ -27,8 +28,9 @@ export class AuthController {
   @Public()
   @AuthRateLimited()
   @Post('register')
+  @Idempotent({ resource: 'user' }, { documentsConflict: true })
   @ApiOperation({ summary: 'Register a user' })
-  @ApiCreatedResponse({ type: RegisteredUserDto, description: 'The account' })
+  @ApiCreatedResponse({ type: RegisteredUserDto, headers: REPLAYED_HEADER, description: 'The account' })
   @ApiProblems(
     { status: 400, errors: { password: ['password must be at least 8 characters'] } },
     { status: 409, detail: 'A user with that username already exists.' },

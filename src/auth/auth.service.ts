@@ -1,5 +1,6 @@
 import { HttpException, Injectable, NotFoundException, UnauthorizedException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { writeTransaction } from '../database/write-transaction.js';
 import { AuditService } from '../audit/audit.service.js';
 import { ValidationFailedException } from '../common/problem.js';
 import { toRegisteredUser, type RegisteredUserDto } from '../users/dto/user-response.dto.js';
@@ -46,7 +47,7 @@ export class AuthService {
     // The password rules were applied by the DTO (AcceptablePassword), with the other fields.
     const passwordHash = await this.hasher.hash(dto.password, subjectOf(null, dto.username));
     try {
-      return await this.dataSource.transaction(async (manager) => {
+      return await writeTransaction(this.dataSource, async (manager) => {
         const user = await this.users.create({ username: dto.username, email: dto.email, passwordHash }, manager);
         await this.audit.record(
           { action: 'create', resourceType: 'user', resourceId: user.id, actorId: user.id, status: 201 },

@@ -86,7 +86,7 @@ export class AppConfig {
     checkpointIntervalSeconds: number;
   };
   /** Patients' and doctors' versions: whether a change must say which version it replaces (If-Match). */
-  readonly records: { requireIfMatch: boolean; deletedRetentionDays: number };
+  readonly records: { requireIfMatch: boolean; deletedRetentionDays: number; idempotencyTtlSeconds: number };
   /** Searches one user, and all users together, may run at once across every list that searches (SearchGate). */
   readonly search: { concurrencyPerUser: number; concurrencyTotal: number; queueWaitMs: number };
   /**
@@ -150,7 +150,11 @@ export class AppConfig {
       chainKey: env.AUDIT_CHAIN_KEY,
       checkpointIntervalSeconds: env.AUDIT_CHECKPOINT_INTERVAL,
     };
-    this.records = { requireIfMatch: env.REQUIRE_IF_MATCH, deletedRetentionDays: env.DELETED_RETENTION_DAYS };
+    this.records = {
+      requireIfMatch: env.REQUIRE_IF_MATCH,
+      deletedRetentionDays: env.DELETED_RETENTION_DAYS,
+      idempotencyTtlSeconds: env.IDEMPOTENCY_TTL,
+    };
     this.search = {
       concurrencyPerUser: env.SEARCH_CONCURRENCY_PER_USER,
       // Half the pool by default (defaultSearchesTotal in common/search-gate.ts, which config may not import).

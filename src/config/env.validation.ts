@@ -209,6 +209,13 @@ export class EnvironmentVariables {
   @IsInt()
   DELETED_RETENTION_DAYS = 30;
 
+  /** Seconds a create's answer is kept for retries with the same Idempotency-Key (24 hours). */
+  @Transform(toInt)
+  @Min(60)
+  @Max(604800)
+  @IsInt()
+  IDEMPOTENCY_TTL = 86400;
+
   /** Rate limits on (false only behind a gateway that enforces its own). */
   @Transform(toBool)
   @IsBoolean()

@@ -8,5 +8,7 @@ import { Mapping } from '../mappings/mapping.entity.js';
 import { Patient } from '../patients/patient.entity.js';
 import { User } from '../users/user.entity.js';
 
+import { IdempotencyKey } from '../idempotency/idempotency-key.entity.js';
+
 /** Every entity, listed explicitly (no globbing in ESM). */
-export const entities = [User, Session, Patient, Doctor, Mapping, AuditEvent, AuditChainLink, AuditPending, AuditChainHead, MfaFactor, MfaRecoveryCode, PatientHistory, DoctorHistory];
+export const entities = [User, Session, Patient, Doctor, Mapping, AuditEvent, AuditChainLink, AuditPending, AuditChainHead, MfaFactor, MfaRecoveryCode, PatientHistory, DoctorHistory, IdempotencyKey];

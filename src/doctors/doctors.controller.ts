@@ -9,6 +9,7 @@ import { UuidParam } from '../common/params.js';
 import type { Preconditions } from '../common/preconditions.js';
 import { ETAG_HEADER, RequestPreconditions, VersionedCreate, VersionedRead, VersionedWrite } from '../common/versioned.js';
 import { ApiHistoryResponse, type HistoryEntryDto, ListHistoryDto } from '../history/history.dto.js';
+import { Idempotent, REPLAYED_HEADER } from '../idempotency/idempotent.decorator.js';
 import { DoctorsService } from './doctors.service.js';
 import { CreateDoctorDto } from './dto/create-doctor.dto.js';
 import { DoctorDto } from './dto/doctor-response.dto.js';
@@ -28,9 +29,10 @@ export class DoctorsController {
 
   @Audited('doctor', 'create')
   @Post()
+  @Idempotent({ resource: 'doctor' }, { documentsConflict: true })
   @VersionedCreate()
   @ApiOperation({ summary: 'Add a doctor' })
-  @ApiCreatedResponse({ type: DoctorDto, headers: ETAG_HEADER, description: 'The doctor' })
+  @ApiCreatedResponse({ type: DoctorDto, headers: { ...ETAG_HEADER, ...REPLAYED_HEADER }, description: 'The doctor' })
   @ApiProblems(INVALID, 401, DUPLICATE, 413, 415)
   create(@CurrentUser() user: AuthUser, @Body() dto: CreateDoctorDto): Promise<DoctorDto> {
     return this.doctors.create(user, dto);

@@ -9,6 +9,7 @@ import { mapPage, type PageDto, pageOf } from '../common/pagination/page.dto.js'
 import { isConditional, PreconditionFailedException, type Preconditions } from '../common/preconditions.js';
 import type { PageQueryDto } from '../common/pagination/page-query.dto.js';
 import { SearchGate } from '../common/search-gate.js';
+import { writeTransaction } from '../database/write-transaction.js';
 import { type HistoryEntryDto, type ListHistoryDto } from '../history/history.dto.js';
 import { changesBetween } from '../history/history.js';
 import { HistoryService } from '../history/history.service.js';
@@ -36,7 +37,7 @@ export class DoctorsService {
   /** Each change and its audit event commit together. */
   async create(user: AuthUser, dto: CreateDoctorDto): Promise<DoctorDto> {
     try {
-      return await this.dataSource.transaction(async (m) => {
+      return await writeTransaction(this.dataSource, async (m) => {
         const doctor = await this.doctors.insert({ ...dto, createdById: user.id }, m);
         const entry = { version: doctor.version, action: 'create' as const, changedById: user.id, changes: changesBetween(null, doctor, DOCTOR_FIELDS) };
         await this.history.record('doctor', doctor.id, entry, m);

@@ -6,6 +6,7 @@ import { RequestUrl } from '../common/decorators.js';
 import { type AuthUser, CurrentUser } from '../auth/current-user.decorator.js';
 import type { PageDto } from '../common/pagination/page.dto.js';
 import { UuidParam } from '../common/params.js';
+import { Idempotent, REPLAYED_HEADER } from '../idempotency/idempotent.decorator.js';
 import { CreateMappingDto } from './dto/create-mapping.dto.js';
 import { ListMappingsDto } from './dto/list-mappings.dto.js';
 import { AssignedDoctorDto, MappingDto } from './dto/mapping-response.dto.js';
@@ -23,8 +24,9 @@ export class MappingsController {
 
   @Audited('mapping', 'create')
   @Post()
+  @Idempotent({ resource: 'mapping', patientOf: (m) => m.patient }, { documentsConflict: true })
   @ApiOperation({ summary: "Assign a doctor to one of the caller's patients" })
-  @ApiCreatedResponse({ type: MappingDto, description: 'The mapping: the doctor now treats the patient' })
+  @ApiCreatedResponse({ type: MappingDto, headers: REPLAYED_HEADER, description: 'The mapping: the doctor now treats the patient' })
   @ApiProblems(INVALID, 401, PATIENT_NOT_FOUND, ASSIGNED, 413, 415)
   create(@CurrentUser() user: AuthUser, @Body() dto: CreateMappingDto): Promise<MappingDto> {
     return this.mappings.create(user, dto);

@@ -7,6 +7,7 @@ import { CursorCodec } from '../common/pagination/cursor-codec.js';
 import { type PageRequest, pageRequest, parseOrdering } from '../common/pagination/keyset-query.js';
 import type { PageQueryDto } from '../common/pagination/page-query.dto.js';
 import { mapPage, type PageDto, pageOf } from '../common/pagination/page.dto.js';
+import { writeTransaction } from '../database/write-transaction.js';
 import { PatientsService } from '../patients/patients.service.js';
 import type { CreateMappingDto } from './dto/create-mapping.dto.js';
 import type { ListAdminMappingsDto } from './dto/list-admin-mappings.dto.js';
@@ -38,7 +39,7 @@ export class MappingsService {
   async create(user: AuthUser, dto: CreateMappingDto): Promise<MappingDto> {
     const patient = await this.patients.findVisible(user, dto.patient);
     try {
-      return await this.dataSource.transaction(async (m) => {
+      return await writeTransaction(this.dataSource, async (m) => {
         // Both ends live, and kept so until this commits (a deleted patient or doctor still satisfies the foreign keys).
         const ends = await this.mappings.lockEnds(patient.id, dto.doctor, m);
         if (!ends.patient) throw new NotFoundException('Patient not found.');

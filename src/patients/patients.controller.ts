@@ -14,6 +14,7 @@ import { ListPatientsDto } from './dto/list-patients.dto.js';
 import { PatientDto } from './dto/patient-response.dto.js';
 import { ReplacePatientDto } from './dto/replace-patient.dto.js';
 import { UpdatePatientDto } from './dto/update-patient.dto.js';
+import { Idempotent, REPLAYED_HEADER } from '../idempotency/idempotent.decorator.js';
 import { PatientsService } from './patients.service.js';
 
 const INVALID = { status: 400, errors: { age: ['age must not be greater than 150'] } };
@@ -27,9 +28,10 @@ export class PatientsController {
 
   @Audited('patient', 'create')
   @Post()
+  @Idempotent({ resource: 'patient', patientOf: (p) => p.id })
   @VersionedCreate()
   @ApiOperation({ summary: 'Add a patient (owned by the caller)' })
-  @ApiCreatedResponse({ type: PatientDto, headers: ETAG_HEADER, description: 'The patient, owned by the caller' })
+  @ApiCreatedResponse({ type: PatientDto, headers: { ...ETAG_HEADER, ...REPLAYED_HEADER }, description: 'The patient, owned by the caller' })
   @ApiProblems(INVALID, 401, 413, 415)
   create(@CurrentUser() user: AuthUser, @Body() dto: CreatePatientDto): Promise<PatientDto> {
     return this.patients.create(user, dto);

@@ -1,6 +1,7 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
+import { writeTransaction } from '../database/write-transaction.js';
 import { AuditService } from '../audit/audit.service.js';
 import type { AuthUser } from '../auth/current-user.decorator.js';
 import { CursorCodec } from '../common/pagination/cursor-codec.js';
@@ -38,7 +39,7 @@ export class PatientsService {
 
   /** Each write and its audit event commit together. */
   async create(user: AuthUser, dto: CreatePatientDto): Promise<PatientDto> {
-    return this.dataSource.transaction(async (m) => {
+    return writeTransaction(this.dataSource, async (m) => {
       const patient = await this.patients.insert(
         { ownerId: user.id, name: dto.name, age: dto.age, gender: dto.gender, address: dto.address ?? '' },
         m,

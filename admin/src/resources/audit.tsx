@@ -37,6 +37,8 @@ const ACTIONS = Object.keys({
   mfa_failed: true,
   mfa_recovery_used: true,
   history: true,
+  restore: true,
+  purge: true,
 } satisfies Record<AuditEvent['action'], true>);
 const RESOURCES = Object.keys({
   patient: true,

@@ -96,7 +96,7 @@ export function DoctorShow() {
       actions={
         <TopToolbar>
           <EditButton />
-          <DeleteWithConfirmButton confirmContent="The doctor and their patient assignments will be deleted." mutationOptions={deleted} />
+          <DeleteWithConfirmButton confirmContent="The doctor and their patient assignments will be deleted. An admin can restore them from Deleted until they are purged." mutationOptions={deleted} />
         </TopToolbar>
       }
     >

@@ -111,7 +111,7 @@ export function PatientShow() {
       actions={
         <TopToolbar>
           <EditButton />
-          <DeleteWithConfirmButton confirmContent="The patient and their doctor assignments will be deleted." mutationOptions={deleted} />
+          <DeleteWithConfirmButton confirmContent="The patient and their doctor assignments will be deleted. An admin can restore them from Deleted until they are purged." mutationOptions={deleted} />
         </TopToolbar>
       }
     >
