@@ -20,6 +20,12 @@ interface Round {
   conditional: Record<string, number>;
   versionMoved: number;
   historyAdded: number;
+  /** The same patient create 50 times at once, under one Idempotency-Key. */
+  keyed: Record<string, number>;
+  keyedCreated: number;
+  keyedFirstAnswers: number;
+  /** The 409s sent again after their Retry-After: each then gets the stored answer. */
+  keyedRetriedReplays: number;
 }
 
 /** Status (or the error of a request that got no answer) -> count. */
@@ -111,7 +117,25 @@ describe('Concurrency: identical requests at once (PostgreSQL)', () => {
           [patient],
         );
 
-        all.push(...register, ...mapping, ...patch, ...conditional);
+        // One create sent 50 times at once under one Idempotency-Key (a client retrying in a storm): one patient,
+        // one first answer; the rest replay it or, while it runs, get 409 with Retry-After and replay it when retried.
+        const key = randomUUID();
+        const keyedBody = { ...patientBody(round), name: `Keyed ${key}` };
+        const keyedSend = () =>
+          client.send('POST', '/api/patients/', { token: owner.token, body: keyedBody, headers: { 'idempotency-key': key }, kind: 'keyed create' });
+        const keyed = await Promise.all(Array.from({ length: CONCURRENCY }, keyedSend));
+        const retried = await Promise.all(
+          keyed
+            .filter((o) => o.status === 409)
+            .map(async (o) => {
+              await new Promise((resolve) => setTimeout(resolve, Number(o.headers?.['retry-after'] ?? 1) * 1000));
+              return keyedSend();
+            }),
+        );
+        const [keyedRows] = await cluster.query<{ n: number }>('SELECT count(*)::int AS n FROM patients WHERE name = $1', [keyedBody.name]);
+        const createdIds = new Set([...keyed, ...retried].filter((o) => o.status === 201).map((o) => (o.body as { id?: string })?.id));
+
+        all.push(...register, ...mapping, ...patch, ...conditional, ...keyed, ...retried);
         const r: Round = {
           round,
           register: tally(register),
@@ -121,6 +145,10 @@ describe('Concurrency: identical requests at once (PostgreSQL)', () => {
           conditional: tally(conditional),
           versionMoved: after.version - before.version,
           historyAdded: after.entries - before.entries,
+          keyed: tally(keyed),
+          keyedCreated: keyedRows.n,
+          keyedFirstAnswers: keyed.filter((o) => o.status === 201 && o.headers?.['idempotent-replayed'] !== 'true').length,
+          keyedRetriedReplays: retried.filter((o) => o.status === 201 && o.headers?.['idempotent-replayed'] === 'true').length,
         };
         rounds.push(r);
         const oneWinner = { 201: 1, 409: CONCURRENCY - 1 };
@@ -132,6 +160,15 @@ describe('Concurrency: identical requests at once (PostgreSQL)', () => {
         checks.add(`round ${round}: the version moved by one, the history gained one entry`, r.versionMoved === 1 && r.historyAdded === 1, {
           versionMoved: r.versionMoved,
           historyAdded: r.historyAdded,
+        });
+        checks.add(`round ${round}: ${CONCURRENCY} keyed creates made one patient, one first answer, the rest 201 replays or 409`, r.keyedCreated === 1 && r.keyedFirstAnswers === 1 && (r.keyed[201] ?? 0) + (r.keyed[409] ?? 0) === CONCURRENCY && createdIds.size === 1, {
+          keyed: r.keyed,
+          created: r.keyedCreated,
+          firstAnswers: r.keyedFirstAnswers,
+        });
+        checks.add(`round ${round}: every 409 retried after its Retry-After got the stored answer`, r.keyedRetriedReplays === retried.length, {
+          retried: retried.length,
+          replays: r.keyedRetriedReplays,
         });
         // Every unconditional PATCH is a version with its history entry: 50 of them, plus the create.
         checks.add(`round ${round}: the unconditional PATCHes made ${CONCURRENCY} versions`, before.version === CONCURRENCY + 1 && before.entries === CONCURRENCY + 1, before);
@@ -152,8 +189,20 @@ describe('Concurrency: identical requests at once (PostgreSQL)', () => {
             sameCounts(r.patch, { 200: CONCURRENCY }) &&
             r.finalMatches &&
             sameCounts(r.conditional, { 200: 1, 412: CONCURRENCY - 1 }) &&
-            r.versionMoved === 1,
+            r.versionMoved === 1 &&
+            r.keyedCreated === 1 &&
+            r.keyedFirstAnswers === 1,
         ).length,
+        keyedCreates: {
+          sent: rounds.length * CONCURRENCY,
+          distinctKeys: rounds.length,
+          patientsCreated: rounds.reduce((n, r) => n + r.keyedCreated, 0),
+          answered: rounds.reduce<Record<string, number>>((acc, r) => {
+            for (const [k, v] of Object.entries(r.keyed)) acc[k] = (acc[k] ?? 0) + v;
+            return acc;
+          }, {}),
+          retriedAfter409: rounds.reduce((n, r) => n + r.keyedRetriedReplays, 0),
+        },
         firstRound: rounds[0],
         checks: checks.summary.filter((s) => s.startsWith('FAIL')).length ? checks.summary.filter((s) => s.startsWith('FAIL')) : 'all pass',
       });

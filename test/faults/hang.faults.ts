@@ -3,7 +3,7 @@ import { AppProcess } from './utils/app-process.js';
 import { PgCluster } from './utils/cluster.js';
 import { at, Checks, report, sample, sized, summarize } from './utils/figures.js';
 import { duration, now, Prober, sleep, succeeded } from './utils/http.js';
-import { buildWorld, checkWrites, Load, mixedOps } from './utils/load.js';
+import { buildWorld, checkWrites, keyedCreates, Load, mixedOps } from './utils/load.js';
 
 const RATE = 50;
 const HANG_MS = 10_000;
@@ -32,6 +32,8 @@ describe('Hang: every PostgreSQL process SIGSTOPped for 10 s under load', () => 
       const pid = app.pid;
       const ready = new Prober(app.client, '/health/ready', 100);
       const load = new Load(app.client, RATE, mixedOps(world)).start();
+      // Beside the load, a client that retries each of its creates under its Idempotency-Key until a 201.
+      const retrying = keyedCreates(app.client, world.users[0].token, 100);
 
       await sleep(BEFORE_MS);
       const frozenAt = now();
@@ -42,7 +44,12 @@ describe('Hang: every PostgreSQL process SIGSTOPped for 10 s under load', () => 
       await sleep(AFTER_MS);
 
       const outcomes = await load.stop();
+      const keyed = await retrying.stop(30_000);
       const readiness = await ready.stop();
+      const [keyedRows] = await cluster.query<{ n: number; names: number }>(
+        'SELECT count(*)::int AS n, count(DISTINCT name)::int AS names FROM patients WHERE name LIKE $1',
+        [`Keyed ${keyed.tag} %`],
+      );
       const writes = await checkWrites(cluster, outcomes);
 
       const checks = new Checks();
@@ -71,6 +78,11 @@ describe('Hang: every PostgreSQL process SIGSTOPped for 10 s under load', () => 
       const ratio = back.length ? backOk / back.length : 0;
       checks.add('99% of requests sent 5 s after SIGCONT succeeded', ratio >= 0.99, { sent: back.length, ok: backOk });
       checks.add('every create answered 201 is in the database', writes.missing.length === 0, writes.missing.slice(0, 5));
+      checks.add('retried keyed creates: every key answered 201, and exactly one patient per key', keyed.answered === keyed.keys && keyedRows.n === keyed.keys && keyedRows.names === keyed.keys, {
+        keys: keyed.keys,
+        answered: keyed.answered,
+        patients: keyedRows.n,
+      });
 
       const first503 = readiness.find((o) => o.start >= frozenAt && o.status === 503);
       const readyAgain = readiness.find((o) => o.start >= thawedAt && o.status === 200);
@@ -86,6 +98,7 @@ describe('Hang: every PostgreSQL process SIGSTOPped for 10 s under load', () => 
         writesFound: writes.found,
         writesNotAcknowledged: writes.unacknowledged,
         storedWithout201: writes.storedWithout201.length,
+        keyedCreates: { ...keyed, patients: keyedRows.n },
         ready503AfterSigstopMs: first503 ? at(first503.end, frozenAt) : 'never',
         readinessDuringHang: summarize(readiness.filter((o) => o.start >= frozenAt && o.start < thawedAt)),
         ready200AfterSigcontMs: readyAgain ? at(readyAgain.end, thawedAt) : 'never',

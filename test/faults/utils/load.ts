@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { PgCluster } from './cluster.js';
 import { type FaultsClient, now, type Outcome, sleep } from './http.js';
 
@@ -201,4 +202,65 @@ export async function checkWrites(cluster: PgCluster, outcomes: LoadOutcome[]): 
     ...(await cluster.query<{ key: string }>('SELECT email AS key FROM doctors WHERE email = ANY($1)', [emails])),
   ].map((r) => r.key);
   return { acknowledged: acked.length, found, missing, unacknowledged: unacked.length, storedWithout201: stored };
+}
+
+/** What a client that retries its creates under Idempotency-Key saw: how many creates, tries and replays. */
+export interface KeyedCreates {
+  tag: string;
+  keys: number;
+  /** Keys that got a 201 (first or replayed) before the deadline. */
+  answered: number;
+  attempts: number;
+  replayed: number;
+  /** Non-201 answers (or no answer) that were retried, by status or error. */
+  retriedOn: Record<string, number>;
+}
+
+/**
+ * A client that creates a patient every `intervalMs` until `stop()`, each
+ * under a key of its own, and retries each create with the same key (after
+ * Retry-After, else 500 ms) until a 201, as the draft tells clients to: the
+ * database must end with exactly one patient per key however the retries fell.
+ */
+export function keyedCreates(client: FaultsClient, token: string, intervalMs: number) {
+  const tag = randomUUID().slice(0, 8);
+  const result: KeyedCreates = { tag, keys: 0, answered: 0, attempts: 0, replayed: 0, retriedOn: {} };
+  let stopped = false;
+  const pending: Promise<void>[] = [];
+  const createOne = async (i: number, deadline: () => number) => {
+    const key = randomUUID();
+    const body = { name: `Keyed ${tag} ${i}`, age: i % 151, gender: 'other', address: '' };
+    for (;;) {
+      result.attempts += 1;
+      const res = await client.send('POST', '/api/patients/', { token, body, headers: { 'idempotency-key': key }, timeoutMs: 5000, kind: 'keyed create' });
+      if (res.status === 201) {
+        result.answered += 1;
+        if (res.headers?.['idempotent-replayed'] === 'true') result.replayed += 1;
+        return;
+      }
+      const why = String(res.status ?? res.error);
+      result.retriedOn[why] = (result.retriedOn[why] ?? 0) + 1;
+      if (performance.now() > deadline()) return;
+      const after = Number(res.headers?.['retry-after']);
+      await new Promise((resolve) => setTimeout(resolve, Number.isFinite(after) && after > 0 ? after * 1000 : 500));
+    }
+  };
+  let stopAt = Infinity;
+  const loop = (async () => {
+    for (let i = 0; !stopped; i++) {
+      result.keys += 1;
+      pending.push(createOne(i, () => stopAt));
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  })();
+  return {
+    /** Stops starting creates; waits (up to `graceMs`) for those in flight to get their 201. */
+    async stop(graceMs: number): Promise<KeyedCreates> {
+      stopped = true;
+      stopAt = performance.now() + graceMs;
+      await loop;
+      await Promise.all(pending);
+      return result;
+    },
+  };
 }
