@@ -19,6 +19,9 @@ Commands:
       their history and doctor assignments; each removal is an audit event. The server also does this hourly.
 ${AUDIT_USAGE}${DB_ROLES_USAGE}`;
 
+/** "1 patient", "2 patients". */
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
 /** Reads a line from the terminal without echoing it. */
 function promptHidden(question: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -73,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(
         busy && patients + doctors === 0
           ? 'Another instance is purging deleted records right now; nothing done.\n'
-          : `Purged ${patients} patients and ${doctors} doctors deleted more than ${days} days ago; each purge is recorded in the audit trail.\n`,
+          : `Purged ${count(patients, 'patient')} and ${count(doctors, 'doctor')} deleted more than ${days} days ago; each purge is recorded in the audit trail.\n`,
       );
       return 0;
     });
