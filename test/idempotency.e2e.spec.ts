@@ -37,6 +37,7 @@ describe('Idempotency-Key on creates (e2e)', () => {
     const first = await t.http.post('/api/patients/', body, keyed(alice.access, key));
     expect(first.status).toBe(201);
     expect(first.headers.get('idempotent-replayed')).toBeNull();
+    expect(first.headers.get('location')).toBe(`/api/patients/${first.body.id}/`);
 
     // The same request again, and with its fields in another order (the digest is of the canonical JSON).
     const again = await t.http.post('/api/patients/', body, keyed(alice.access, key));
@@ -48,6 +49,7 @@ describe('Idempotency-Key on creates (e2e)', () => {
       expect(res.text).toBe(first.text);
       expect(res.headers.get('idempotent-replayed')).toBe('true');
       expect(res.headers.get('etag')).toBe(first.headers.get('etag'));
+      expect(res.headers.get('location')).toBe(first.headers.get('location'));
     }
     expect(await patientsNamed(name)).toBe(1);
     // The replay discloses the record: an audit event of its own, naming the patient.
@@ -117,6 +119,7 @@ describe('Idempotency-Key on creates (e2e)', () => {
     const replay = await t.http.post('/api/doctors/', { ...body, email: `free.${key.slice(0, 8)}@clinic.example` }, keyed(alice.access, key));
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     expect(replay.body).toEqual(fixed.body);
+    expect([fixed.headers.get('location'), replay.headers.get('location')]).toEqual([`/api/doctors/${fixed.body.id}/`, `/api/doctors/${fixed.body.id}/`]);
     expect(await storedKeys(key)).toBe(1);
   });
 

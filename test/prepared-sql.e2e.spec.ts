@@ -37,7 +37,7 @@ describe('Prepared statements on the hot paths (e2e)', () => {
     if (postgres) {
       expect(statements).toEqual(
         expect.arrayContaining([
-          expect.stringMatching(/FROM patients WHERE id = \$1 AND owner_id = \$2$/),
+          expect.stringMatching(/FROM patients WHERE id = \$1 AND owner_id = \$2 AND deleted_at IS NULL$/),
           expect.stringMatching(/^INSERT INTO audit_events/),
         ]),
       );

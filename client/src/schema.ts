@@ -2432,6 +2432,8 @@ export interface operations {
                 headers: {
                     /** @description The record's version as a weak entity tag, W/"<version>": send it back in If-Match or If-None-Match. */
                     ETag?: string;
+                    /** @description Where the new record is read: its path, e.g. /api/patients/<id>/. */
+                    Location?: string;
                     /** @description true when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was created this time). */
                     "Idempotent-Replayed"?: string;
                     [name: string]: unknown;
@@ -3320,6 +3322,8 @@ export interface operations {
                 headers: {
                     /** @description The record's version as a weak entity tag, W/"<version>": send it back in If-Match or If-None-Match. */
                     ETag?: string;
+                    /** @description Where the new record is read: its path, e.g. /api/patients/<id>/. */
+                    Location?: string;
                     /** @description true when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was created this time). */
                     "Idempotent-Replayed"?: string;
                     [name: string]: unknown;

@@ -5,6 +5,7 @@ import { ApiPageResponse, ApiProblems, NoContent } from '../common/api-docs.js';
 import { RequestUrl } from '../common/decorators.js';
 import { type AuthUser, CurrentUser } from '../auth/current-user.decorator.js';
 import type { PageDto } from '../common/pagination/page.dto.js';
+import { CreatedAt, LOCATION_HEADER } from '../common/location.js';
 import { UuidParam } from '../common/params.js';
 import type { Preconditions } from '../common/preconditions.js';
 import { ETAG_HEADER, RequestPreconditions, VersionedCreate, VersionedRead, VersionedWrite } from '../common/versioned.js';
@@ -30,9 +31,11 @@ export class DoctorsController {
   @Audited('doctor', 'create')
   @Post()
   @Idempotent({ resource: 'doctor' }, { documentsConflict: true })
+  // Below @Idempotent: interceptors declared lower wrap those above, so a replayed answer gets its ETag and Location too.
   @VersionedCreate()
+  @CreatedAt('/api/doctors/')
   @ApiOperation({ summary: 'Add a doctor' })
-  @ApiCreatedResponse({ type: DoctorDto, headers: { ...ETAG_HEADER, ...REPLAYED_HEADER }, description: 'The doctor' })
+  @ApiCreatedResponse({ type: DoctorDto, headers: { ...ETAG_HEADER, ...LOCATION_HEADER, ...REPLAYED_HEADER }, description: 'The doctor' })
   @ApiProblems(INVALID, 401, DUPLICATE, 413, 415)
   create(@CurrentUser() user: AuthUser, @Body() dto: CreateDoctorDto): Promise<DoctorDto> {
     return this.doctors.create(user, dto);

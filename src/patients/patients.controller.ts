@@ -5,6 +5,7 @@ import { ApiPageResponse, ApiProblems, NoContent } from '../common/api-docs.js';
 import { RequestUrl } from '../common/decorators.js';
 import { type AuthUser, CurrentUser } from '../auth/current-user.decorator.js';
 import type { PageDto } from '../common/pagination/page.dto.js';
+import { CreatedAt, LOCATION_HEADER } from '../common/location.js';
 import { UuidParam } from '../common/params.js';
 import type { Preconditions } from '../common/preconditions.js';
 import { ETAG_HEADER, RequestPreconditions, VersionedCreate, VersionedRead, VersionedWrite } from '../common/versioned.js';
@@ -29,9 +30,11 @@ export class PatientsController {
   @Audited('patient', 'create')
   @Post()
   @Idempotent({ resource: 'patient', patientOf: (p) => p.id })
+  // Below @Idempotent: interceptors declared lower wrap those above, so a replayed answer gets its ETag and Location too.
   @VersionedCreate()
+  @CreatedAt('/api/patients/')
   @ApiOperation({ summary: 'Add a patient (owned by the caller)' })
-  @ApiCreatedResponse({ type: PatientDto, headers: { ...ETAG_HEADER, ...REPLAYED_HEADER }, description: 'The patient, owned by the caller' })
+  @ApiCreatedResponse({ type: PatientDto, headers: { ...ETAG_HEADER, ...LOCATION_HEADER, ...REPLAYED_HEADER }, description: 'The patient, owned by the caller' })
   @ApiProblems(INVALID, 401, 413, 415)
   create(@CurrentUser() user: AuthUser, @Body() dto: CreatePatientDto): Promise<PatientDto> {
     return this.patients.create(user, dto);

@@ -32,8 +32,9 @@ describe('Hang: every PostgreSQL process SIGSTOPped for 10 s under load', () => 
       const pid = app.pid;
       const ready = new Prober(app.client, '/health/ready', 100);
       const load = new Load(app.client, RATE, mixedOps(world)).start();
-      // Beside the load, a client that retries each of its creates under its Idempotency-Key until a 201.
-      const retrying = keyedCreates(app.client, world.users[0].token, 100);
+      // Beside the load, a client that retries each of its creates under its Idempotency-Key until a 201; every third
+      // create's first answer is lost (the connection closed once the request is sent).
+      const retrying = keyedCreates(app.client, world.users[0].token, 100, { dropEvery: 3 });
 
       await sleep(BEFORE_MS);
       const frozenAt = now();
@@ -83,6 +84,7 @@ describe('Hang: every PostgreSQL process SIGSTOPped for 10 s under load', () => 
         answered: keyed.answered,
         patients: keyedRows.n,
       });
+      checks.add('creates whose answer was lost were replayed on retry, not made twice', keyed.replayed > 0, { replayed: keyed.replayed, retriedOn: keyed.retriedOn });
 
       const first503 = readiness.find((o) => o.start >= frozenAt && o.status === 503);
       const readyAgain = readiness.find((o) => o.start >= thawedAt && o.status === 200);

@@ -3,7 +3,7 @@ import { AppProcess } from './utils/app-process.js';
 import { PgCluster } from './utils/cluster.js';
 import { at, Checks, report, sample, sized, summarize } from './utils/figures.js';
 import { duration, now, Prober, sleep, succeeded } from './utils/http.js';
-import { buildWorld, checkWrites, Load, mixedOps } from './utils/load.js';
+import { buildWorld, checkWrites, keyedCreates, Load, mixedOps } from './utils/load.js';
 
 const RATE = 50;
 const OUTAGE_MS = 15_000;
@@ -33,6 +33,9 @@ describe('Outage: PostgreSQL stopped (pg_ctl -m fast) for 15 s under load', () =
       const ready = new Prober(app.client, '/health/ready', 100);
       const live = new Prober(app.client, '/health', 250);
       const load = new Load(app.client, RATE, mixedOps(world)).start();
+      // Beside the load, a client that retries each create under its Idempotency-Key until a 201; every third create's
+      // first answer is lost (the connection closed once the request is sent).
+      const retrying = keyedCreates(app.client, world.users[0].token, 100, { dropEvery: 3 });
 
       await sleep(BEFORE_MS);
       const stopIssued = now();
@@ -45,6 +48,11 @@ describe('Outage: PostgreSQL stopped (pg_ctl -m fast) for 15 s under load', () =
       await sleep(AFTER_MS);
 
       const outcomes = await load.stop();
+      const keyed = await retrying.stop(30_000);
+      const [keyedRows] = await cluster.query<{ n: number; names: number }>(
+        'SELECT count(*)::int AS n, count(DISTINCT name)::int AS names FROM patients WHERE name LIKE $1',
+        [`Keyed ${keyed.tag} %`],
+      );
       const readiness = await ready.stop();
       const liveness = await live.stop();
       const writes = await checkWrites(cluster, outcomes);
@@ -89,6 +97,12 @@ describe('Outage: PostgreSQL stopped (pg_ctl -m fast) for 15 s under load', () =
       const firstSuccessAfter = outcomes.find((o) => o.start >= restarted && succeeded(o));
 
       checks.add('every create answered 201 is in the database', writes.missing.length === 0, writes.missing.slice(0, 5));
+      checks.add('retried keyed creates: every key answered 201, and exactly one patient per key', keyed.answered === keyed.keys && keyedRows.n === keyed.keys && keyedRows.names === keyed.keys, {
+        keys: keyed.keys,
+        answered: keyed.answered,
+        patients: keyedRows.n,
+      });
+      checks.add('creates whose answer was lost were replayed on retry, not made twice', keyed.replayed > 0, { replayed: keyed.replayed, retriedOn: keyed.retriedOn });
 
       report('outage: pg_ctl stop -m fast for 15 s under 50 req/s', {
         ...summarize(outcomes),
@@ -97,6 +111,7 @@ describe('Outage: PostgreSQL stopped (pg_ctl -m fast) for 15 s under load', () =
         writesFound: writes.found,
         writesNotAcknowledged: writes.unacknowledged,
         storedWithout201: writes.storedWithout201.length,
+        keyedCreates: { ...keyed, patients: keyedRows.n },
         stopTookMs: at(stopped, stopIssued),
         restartTookMs: at(restarted, startIssued),
         ready503AfterStopIssuedMs: Number.isFinite(readyLag) ? Math.round(readyLag) : 'never',

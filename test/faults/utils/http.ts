@@ -36,6 +36,8 @@ export interface SendOptions {
   headers?: Record<string, string>;
   /** Called once the whole request has been handed to the kernel. */
   onWritten?: () => void;
+  /** Closes the connection 20 ms after the request was sent, before any answer: the answer is lost (error DROPPED), the request was not. */
+  dropAnswer?: boolean;
 }
 
 /**
@@ -101,6 +103,12 @@ export class FaultsClient {
       req.on('finish', () => {
         written = now();
         options.onWritten?.();
+        if (options.dropAnswer) {
+          setTimeout(() => {
+            finish({ error: 'DROPPED' });
+            req.destroy();
+          }, 20);
+        }
       });
       if (payload !== undefined) req.write(payload);
       req.end();

@@ -221,8 +221,10 @@ export interface KeyedCreates {
  * under a key of its own, and retries each create with the same key (after
  * Retry-After, else 500 ms) until a 201, as the draft tells clients to: the
  * database must end with exactly one patient per key however the retries fell.
+ * `dropEvery` n: the first try of every n-th create closes its connection
+ * once the request is sent, so its answer is lost and only the retry tells.
  */
-export function keyedCreates(client: FaultsClient, token: string, intervalMs: number) {
+export function keyedCreates(client: FaultsClient, token: string, intervalMs: number, { dropEvery = 0 } = {}) {
   const tag = randomUUID().slice(0, 8);
   const result: KeyedCreates = { tag, keys: 0, answered: 0, attempts: 0, replayed: 0, retriedOn: {} };
   let stopped = false;
@@ -230,9 +232,10 @@ export function keyedCreates(client: FaultsClient, token: string, intervalMs: nu
   const createOne = async (i: number, deadline: () => number) => {
     const key = randomUUID();
     const body = { name: `Keyed ${tag} ${i}`, age: i % 151, gender: 'other', address: '' };
-    for (;;) {
+    for (let attempt = 0; ; attempt++) {
       result.attempts += 1;
-      const res = await client.send('POST', '/api/patients/', { token, body, headers: { 'idempotency-key': key }, timeoutMs: 5000, kind: 'keyed create' });
+      const dropAnswer = dropEvery > 0 && attempt === 0 && i % dropEvery === 0;
+      const res = await client.send('POST', '/api/patients/', { token, body, headers: { 'idempotency-key': key }, timeoutMs: 5000, kind: 'keyed create', dropAnswer });
       if (res.status === 201) {
         result.answered += 1;
         if (res.headers?.['idempotent-replayed'] === 'true') result.replayed += 1;
