@@ -5300,13 +5300,13 @@ export interface operations {
     };
     adminDeletedList: {
         parameters: {
-            query: {
+            query?: {
                 /** @description Items per page (default 20; above 100 is capped at 100). */
                 page_size?: number;
                 /** @description Opaque cursor taken from a `next` or `previous` link. */
                 cursor?: string;
-                /** @description Deleted patients or deleted doctors. */
-                type: "patient" | "doctor";
+                /** @description Deleted patients (the default) or deleted doctors. */
+                type?: "patient" | "doctor";
             };
             header?: never;
             path?: never;

@@ -10,9 +10,9 @@ import type { PageDto } from '../common/pagination/page.dto.js';
 import { DeletedRecordsService } from '../deleted/deleted-records.service.js';
 import { DELETED_TYPES, DeletedRecordDto, ListDeletedDto } from '../deleted/deleted.dto.js';
 
-/** The audit event's resource type: the listed kind, when the query names one. */
-const listedType = (query: Record<string, unknown>): AuditResourceType | null =>
-  (DELETED_TYPES as readonly unknown[]).includes(query.type) ? (query.type as AuditResourceType) : null;
+/** The audit event's resource type: the listed kind (patients unless the query names another; null for a bad one, refused). */
+const listedType = ({ type = 'patient' }: Record<string, unknown>): AuditResourceType | null =>
+  (DELETED_TYPES as readonly unknown[]).includes(type) ? (type as AuditResourceType) : null;
 
 @AdminOnly()
 @Controller('api/admin/deleted')

@@ -37,7 +37,7 @@ export class DeletedRecordsService {
 
   async list(user: AuthUser, query: ListDeletedDto, url: URL): Promise<PageDto<DeletedRecordDto>> {
     const days = this.config.records.deletedRetentionDays;
-    if (query.type === 'patient') return mapPage(await this.patients.listDeleted(user, query, url), (p) => toDeletedRecordDto('patient', p, days));
+    if ((query.type ?? 'patient') === 'patient') return mapPage(await this.patients.listDeleted(user, query, url), (p) => toDeletedRecordDto('patient', p, days));
     return mapPage(await this.doctors.listDeleted(user, query, url), (d) => toDeletedRecordDto('doctor', d, days));
   }
 

@@ -1,5 +1,5 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsIn } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional } from 'class-validator';
 import { PageQueryDto } from '../common/pagination/page-query.dto.js';
 import type { Doctor } from '../doctors/doctor.entity.js';
 import type { Patient } from '../patients/patient.entity.js';
@@ -7,11 +7,12 @@ import type { Patient } from '../patients/patient.entity.js';
 export const DELETED_TYPES = ['patient', 'doctor'] as const;
 export type DeletedType = (typeof DELETED_TYPES)[number];
 
-/** GET /api/admin/deleted/: which kind of record, a page and a cursor; most recently deleted first. */
+/** GET /api/admin/deleted/: which kind of record (patients unless asked), a page and a cursor; most recently deleted first. */
 export class ListDeletedDto extends PageQueryDto {
-  @ApiProperty({ enum: DELETED_TYPES, description: 'Deleted patients or deleted doctors.' })
+  @ApiPropertyOptional({ enum: DELETED_TYPES, default: 'patient', description: 'Deleted patients (the default) or deleted doctors.' })
+  @IsOptional()
   @IsIn(DELETED_TYPES, { message: `type must be one of: ${DELETED_TYPES.join(', ')}` })
-  type: DeletedType;
+  type?: DeletedType;
 }
 
 /** A deleted record, as the admins' Deleted list shows it: enough to recognise it and restore it. */
