@@ -13,9 +13,9 @@ export default {
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
     // CommonJS packages that require() ESM-only Nest: see test/jest/cjs-nest-transform.cjs.
-    '^.+/node_modules/(@nestjs/throttler|@nest-lab/throttler-storage-redis)/.+\\.js$': '<rootDir>/test/jest/cjs-nest-transform.cjs',
+    '^.+/node_modules/@nestjs/throttler/.+\\.js$': '<rootDir>/test/jest/cjs-nest-transform.cjs',
   },
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs/throttler|@nest-lab/throttler-storage-redis)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!@nestjs/throttler/)'],
   setupFiles: ['<rootDir>/test/jest/preload-nest.ts', '<rootDir>/test/jest/quiet-logger.ts'],
   maxWorkers: 2,
   testTimeout: 60_000,

@@ -1,7 +1,6 @@
 import { type ExecutionContext, Global, Logger, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Reflector } from '@nestjs/core';
-import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { ThrottlerModule, type ThrottlerStorage } from '@nestjs/throttler';
 import type { Redis } from 'ioredis';
 import type { AuthUser } from '../auth/current-user.decorator.js';
@@ -10,6 +9,7 @@ import { LoginLockoutService } from './login-lockout.service.js';
 import { AnonymousRateLimiter } from './anonymous-rate-limiter.js';
 import { AUTH_RATE_LIMITED, REDIS, throttleKey } from './rate-limits.js';
 import { RedisModule } from './redis.module.js';
+import { MemoryWindowStorage, RedisWindowStorage } from './window-counter.js';
 
 const MINUTE_MS = 60_000;
 const reflector = new Reflector();
@@ -43,7 +43,8 @@ class FailOpenStorage implements ThrottlerStorage {
  * per client IP on requests without a valid token (AnonymousRateLimiter,
  * before any token work), per user on everything else, and failed logins per
  * username (LoginLockoutService). Counters live in Redis when REDIS_URL is set, so
- * every instance shares them; in memory otherwise.
+ * every instance shares them; in memory otherwise. Both are sliding-window
+ * counters (window-counter.ts): two integers per key, one step per request.
  */
 @Global()
 @Module({
@@ -74,7 +75,8 @@ class FailOpenStorage implements ThrottlerStorage {
           ],
           generateKey: sharedKey,
           setHeaders: false,
-          storage: redis ? new FailOpenStorage(new ThrottlerStorageRedisService(redis)) : undefined,
+          // Sliding-window counters: a request's cost does not grow with the traffic (window-counter.ts).
+          storage: redis ? new FailOpenStorage(new RedisWindowStorage(redis)) : new MemoryWindowStorage(),
         };
       },
     }),

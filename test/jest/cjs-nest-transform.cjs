@@ -1,8 +1,8 @@
 /**
- * @nestjs/throttler 6 and @nest-lab/throttler-storage-redis are CommonJS and
- * require() the ESM-only @nestjs/common and @nestjs/core. Node runs that
+ * @nestjs/throttler 6 is CommonJS and
+ * requires the ESM-only @nestjs/common and @nestjs/core. Node runs that
  * (require(esm)); jest's CommonJS loader cannot before Node 24.9. For the
- * tests only, their require() of those two packages is pointed at the ESM
+ * tests only, its require() of those two packages is pointed at the ESM
  * instances the app itself imported (preloaded by test/jest/preload-nest.ts),
  * so both sides share one Reflector, one HttpException, one DI container.
  */
