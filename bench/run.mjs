@@ -10,7 +10,8 @@
 // Options: --only=1,4,8 (scenarios), --no-build, --keep-db, --runs=N, --seconds=S, --warmup=S,
 // --profile (both servers sample themselves with the V8 profiler; one .cpuprofile per scenario
 // and server in bench/results/profiles; the figures of such a run are not comparable),
-// --throttle (rate limiters on, with limits no run reaches; off by default, see bench/README.md).
+// --throttle (rate limiters on, with limits no run reaches; off by default, see bench/README.md),
+// --redis=<url> (with --throttle: the API's counters in that Redis).
 // DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres) names the server; the
 // harness works in a database of its own (hc_bench, or hc_bench_quick) that it creates and drops.
 import { execFileSync } from 'node:child_process';
@@ -74,6 +75,8 @@ const { values: opts } = parseArgs({
     warmup: { type: 'string' },
     profile: { type: 'boolean', default: false },
     throttle: { type: 'boolean', default: false },
+    // With --throttle: the API's counters in this Redis (the baseline keeps its in-memory counter).
+    redis: { type: 'string' },
   },
   strict: true,
 });
@@ -498,7 +501,8 @@ async function startServers(ctx) {
     PASSWORD_HASH_PER_ACCOUNT: '1024',
   };
   delete common.NODE_OPTIONS;
-  // Counters in process memory on both servers (the API's default): no Redis round trip in the figures.
+  // Counters in process memory on both servers (the API's default): no Redis round trip in the figures,
+  // unless --redis=<url> puts the API's there.
   delete common.REDIS_URL;
   const apiPort = await freePort();
   const api = await startServer({
@@ -506,7 +510,7 @@ async function startServers(ctx) {
     cwd: ROOT,
     // As `npm run start:prod` starts it (its node flags: the heap limits), plus any given for an experiment.
     args: [...profilerArgs(), ...startProdNodeArgs(), ...(process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean), 'dist/src/main.js'],
-    env: { ...common, PORT: String(apiPort), DB_MIGRATE_ON_START: 'true', ...profilerEnv('api') },
+    env: { ...common, PORT: String(apiPort), DB_MIGRATE_ON_START: 'true', ...(opts.redis ? { REDIS_URL: opts.redis } : {}), ...profilerEnv('api') },
     port: apiPort,
     logFile: join(ctx.work, 'api.log'),
     ipc: opts.profile,
