@@ -16,6 +16,7 @@ import { MfaService } from './mfa/mfa.service.js';
 import { PasswordHasher } from './password-hasher.js';
 import { Session } from './session.entity.js';
 import { SessionsRepository } from './sessions.repository.js';
+import { SessionRevocations } from './session-revocations.js';
 import { SessionsService } from './sessions.service.js';
 import { TokensService } from './tokens.service.js';
 
@@ -32,6 +33,7 @@ import { TokensService } from './tokens.service.js';
     AuthService,
     SessionsRepository,
     SessionsService,
+    SessionRevocations,
     TokensService,
     PasswordHasher,
     ...MFA_PROVIDERS,

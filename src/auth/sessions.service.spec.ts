@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals
 import { Test } from '@nestjs/testing';
 import { AppConfig, validate } from '../config/app-config.js';
 import { Session } from './session.entity.js';
+import { SessionRevocations } from './session-revocations.js';
 import { SessionsRepository } from './sessions.repository.js';
 import { SESSION_CACHE_MS, SessionsService } from './sessions.service.js';
 
@@ -27,6 +28,8 @@ describe(SessionsService.name, () => {
   let service: SessionsService;
   let repo: ReturnType<typeof mockRepository>;
   let env: { JWT_SESSION_TTL: string; JWT_REFRESH_IDLE_TTL: string; JWT_REFRESH_GRACE: string };
+  /** What the instance announced, and a way to deliver another instance's announcement. */
+  let revocations: { published: string[][]; deliver: (ids: string[]) => void };
 
   async function build(): Promise<SessionsService> {
     const moduleRef = await Test.createTestingModule({
@@ -34,9 +37,19 @@ describe(SessionsService.name, () => {
         SessionsService,
         { provide: SessionsRepository, useValue: repo },
         { provide: AppConfig, useValue: validate(env) },
+        { provide: SessionRevocations, useValue: fakeRevocations() },
       ],
     }).compile();
     return moduleRef.get(SessionsService);
+  }
+
+  function fakeRevocations() {
+    const listeners: Array<(ids: string[]) => void> = [];
+    revocations = { published: [], deliver: (ids) => listeners.forEach((l) => l(ids)) };
+    return {
+      onRevoked: (listener: (ids: string[]) => void) => listeners.push(listener),
+      publish: (ids: string[]) => revocations.published.push(ids),
+    };
   }
 
   beforeEach(async () => {
@@ -183,6 +196,38 @@ describe(SessionsService.name, () => {
       repo.findLiveUser.mockResolvedValue(null);
       for (const sid of [a, b, c]) await expect(service.authenticate(sid, USER.id)).resolves.toBeNull();
       expect(repo.findLiveUser).toHaveBeenCalledTimes(6);
+      // And every other instance is told.
+      expect(revocations.published).toEqual([[a], [b, c]]);
+    });
+
+    it('a session another instance ended is checked again at once, however fresh its cached check', async () => {
+      const sid = randomUUID();
+      repo.findLiveUser.mockResolvedValue({ id: USER.id, username: USER.username, role: USER.role });
+      await service.authenticate(sid, USER.id);
+      revocations.deliver([sid]);
+      repo.findLiveUser.mockResolvedValue(null);
+      await expect(service.authenticate(sid, USER.id)).resolves.toBeNull();
+      expect(repo.findLiveUser).toHaveBeenCalledTimes(2);
+      // Hearing of it is not announcing it again.
+      expect(revocations.published).toEqual([]);
+    });
+
+    it('after an end is announced, checks are not cached for SESSION_CACHE_MS: one made before its transaction commits cannot keep the session alive', async () => {
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+      const sid = randomUUID();
+      revocations.deliver([sid]);
+      // The revoking transaction has not committed yet: the database still says live.
+      repo.findLiveUser.mockResolvedValue({ id: USER.id, username: USER.username, role: USER.role });
+      await expect(service.authenticate(sid, USER.id)).resolves.toEqual(row(sid));
+      // Committed now: the next check reads the database again instead of a cached "live".
+      repo.findLiveUser.mockResolvedValue(null);
+      await expect(service.authenticate(sid, USER.id)).resolves.toBeNull();
+      expect(repo.findLiveUser).toHaveBeenCalledTimes(2);
+      // Past the window, caching resumes.
+      jest.setSystemTime(Date.now() + SESSION_CACHE_MS + 1);
+      await service.authenticate(sid, USER.id);
+      await service.authenticate(sid, USER.id);
+      expect(repo.findLiveUser).toHaveBeenCalledTimes(3);
     });
   });
 });

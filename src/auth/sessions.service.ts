@@ -4,12 +4,14 @@ import type { EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 import type { AuthUser } from './current-user.decorator.js';
 import type { Session } from './session.entity.js';
+import { SessionRevocations } from './session-revocations.js';
 import { SessionsRepository } from './sessions.repository.js';
 
 /**
  * How long the guard may trust a session check. Logout, logout-all, password
- * changes and deactivation end access tokens within this time on every
- * instance (and at once on the instance that handled them).
+ * changes and deactivation end access tokens at once on every instance that
+ * hears of it through Redis (SessionRevocations), and within this time on
+ * any that does not (no Redis, or Redis down).
  */
 export const SESSION_CACHE_MS = 2000;
 const SESSION_CACHE_MAX = 10_000;
@@ -28,14 +30,23 @@ export class SessionsService {
   private readonly refreshIdleTtl: number;
   private readonly refreshGraceMs: number;
   private readonly cache = new Map<string, { user: AuthUser | null; until: number }>();
+  /**
+   * Sessions just ended (here or on another instance): until then, every
+   * check reads the database and nothing is cached. The end is written in a
+   * transaction that may not have committed when it is announced; a check
+   * meanwhile must not cache the session as live for SESSION_CACHE_MS.
+   */
+  private readonly recheck = new Map<string, number>();
 
   constructor(
     private readonly sessions: SessionsRepository,
     config: AppConfig,
+    private readonly revocations: SessionRevocations,
   ) {
     this.sessionTtl = config.auth.sessionTtl;
     this.refreshIdleTtl = config.auth.refreshIdleTtl;
     this.refreshGraceMs = config.auth.refreshGrace * 1000;
+    revocations.onRevoked((ids) => this.forget(ids, false));
   }
 
   /** Opens a session (one per login) and returns it with its first refresh jti. */
@@ -68,19 +79,19 @@ export class SessionsService {
     const retried = await this.sessions.findRotatedFrom(sessionId, userId, jti, graceStart);
     if (retried) return { ok: true, session: retried, newJti: retried.refreshJti, issuedAt: retried.rotatedAt as Date, retry: true };
     const reused = await this.sessions.updateRevokedOnReuse(sessionId, userId, jti, graceStart);
-    this.forget(sessionId);
+    this.forget([sessionId]);
     return { ok: false, reason: reused ? 'reused' : 'ended' };
   }
 
   /** Ends one session, if the refresh token's jti is still its current one or an older one. */
   async revoke(sessionId: string, userId: string, manager?: EntityManager): Promise<void> {
     await this.sessions.updateRevoked(sessionId, userId, manager);
-    this.forget(sessionId);
+    this.forget([sessionId]);
   }
 
   /** Ends every session of a user (logout-all, password change, deactivation). */
   async revokeAll(userId: string, manager?: EntityManager): Promise<void> {
-    for (const id of await this.sessions.updateAllRevoked(userId, manager)) this.forget(id);
+    this.forget(await this.sessions.updateAllRevoked(userId, manager));
   }
 
   /**
@@ -89,17 +100,29 @@ export class SessionsService {
    */
   async authenticate(sessionId: string, userId: string): Promise<AuthUser | null> {
     const now = Date.now();
-    const hit = this.cache.get(sessionId);
+    const recheckUntil = this.recheck.get(sessionId);
+    const rechecking = recheckUntil !== undefined && recheckUntil > now;
+    if (recheckUntil !== undefined && !rechecking) this.recheck.delete(sessionId);
+    const hit = rechecking ? undefined : this.cache.get(sessionId);
     if (hit && hit.until > now) return hit.user && hit.user.id === userId ? hit.user : null;
 
     const found = await this.sessions.findLiveUser(sessionId);
     const user = found ? { ...found, sessionId } : null;
-    if (this.cache.size >= SESSION_CACHE_MAX) this.cache.delete(this.cache.keys().next().value as string);
-    this.cache.set(sessionId, { user, until: now + SESSION_CACHE_MS });
+    if (!rechecking) {
+      if (this.cache.size >= SESSION_CACHE_MAX) this.cache.delete(this.cache.keys().next().value as string);
+      this.cache.set(sessionId, { user, until: now + SESSION_CACHE_MS });
+    }
     return user && user.id === userId ? user : null;
   }
 
-  private forget(sessionId: string): void {
-    this.cache.delete(sessionId);
+  /** Drops these sessions' cached checks and rechecks them for SESSION_CACHE_MS; `tell`: announce it to the other instances. */
+  private forget(sessionIds: string[], tell = true): void {
+    const until = Date.now() + SESSION_CACHE_MS;
+    for (const id of sessionIds) {
+      this.cache.delete(id);
+      if (this.recheck.size >= SESSION_CACHE_MAX) this.recheck.delete(this.recheck.keys().next().value as string);
+      this.recheck.set(id, until);
+    }
+    if (tell) this.revocations.publish(sessionIds);
   }
 }
