@@ -8,6 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { ThrottlerStorageService } from '@nestjs/throttler';
 import { MemoryWindowStorage } from '../dist/src/throttling/window-counter.js';
+import { out } from './lib/util.mjs';
 
 const MINUTE = 60_000;
 const LIMIT = 1e9;
@@ -33,7 +34,7 @@ async function costs(store) {
 
 const stock = await costs(new ThrottlerStorageService());
 const window = await costs(new MemoryWindowStorage());
-console.log('µs per increment() by hits in the last minute (one key):');
-console.log(`${'hits'.padEnd(28)}${MARKS.map((m) => String(m).padStart(10)).join('')}`);
-console.log(`${'@nestjs/throttler in memory'.padEnd(28)}${MARKS.map((m) => String(stock[m]).padStart(10)).join('')}`);
-console.log(`${'sliding-window counter'.padEnd(28)}${MARKS.map((m) => String(window[m]).padStart(10)).join('')}`);
+out('µs per increment() by hits in the last minute (one key):');
+out(`${'hits'.padEnd(28)}${MARKS.map((m) => String(m).padStart(10)).join('')}`);
+out(`${'@nestjs/throttler in memory'.padEnd(28)}${MARKS.map((m) => String(stock[m]).padStart(10)).join('')}`);
+out(`${'sliding-window counter'.padEnd(28)}${MARKS.map((m) => String(window[m]).padStart(10)).join('')}`);

@@ -4,16 +4,26 @@ import { ConsoleLogger, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
+import { isClusterPrimary, superviseWorkers } from './cluster.js';
 import { configureApp, createFastifyAdapter, NEST_APP_OPTIONS } from './app.setup.js';
-import { validate } from './config/app-config.js';
+import { type AppConfig, validate } from './config/app-config.js';
 import { readEnvironment } from './config/dotenv.js';
 import { startupSummary } from './config/startup-summary.js';
 import { DrainService } from './health/drain.service.js';
 import { ShutdownProgress } from './health/shutdown-progress.js';
 
-async function bootstrap(): Promise<void> {
+async function main(): Promise<void> {
   // Validated once, here: a bad configuration stops the app with one line, not a stack trace.
   const config = validate(readEnvironment());
+  // CLUSTER_WORKERS > 1: this process only runs the workers; each of them comes through here again and serves.
+  if (config.http.clusterWorkers > 1 && isClusterPrimary()) {
+    superviseWorkers(config.http.clusterWorkers, (line) => new Logger('Cluster').log(line));
+    return;
+  }
+  await bootstrap(config);
+}
+
+async function bootstrap(config: AppConfig): Promise<void> {
   // A server: bounded queries; if PostgreSQL is down, listen anyway (503 on data routes) and connect when it comes up.
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, { use: 'server' }), createFastifyAdapter(config), {
     ...NEST_APP_OPTIONS,
@@ -60,7 +70,7 @@ async function bootstrap(): Promise<void> {
   process.on('SIGINT', stop);
 }
 
-bootstrap().catch((error: unknown) => {
+main().catch((error: unknown) => {
   // One line, no stack: e.g. "Invalid configuration: JWT_SECRET is required when NODE_ENV=production".
   process.stderr.write(`Failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);

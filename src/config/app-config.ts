@@ -51,6 +51,8 @@ export class AppConfig {
     shutdownDrainSeconds: number;
     /** After the drain: seconds the close may take before the process logs what it waits for and exits 1. */
     shutdownTimeoutSeconds: number;
+    /** Server processes (node:cluster workers) sharing the port; 1: this process serves. */
+    clusterWorkers: number;
   };
   readonly database: DatabaseConfig;
   readonly auth: {
@@ -107,6 +109,7 @@ export class AppConfig {
       adminConsoleDir: env.ADMIN_CONSOLE_DIR,
       shutdownDrainSeconds: env.SHUTDOWN_DRAIN_SECONDS,
       shutdownTimeoutSeconds: env.SHUTDOWN_TIMEOUT_SECONDS,
+      clusterWorkers: env.CLUSTER_WORKERS,
     };
     this.database = {
       url: env.DATABASE_URL,

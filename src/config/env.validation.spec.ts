@@ -167,6 +167,18 @@ describe(validateEnv.name, () => {
     expect(message).not.toContain('\n');
   });
 
+  describe('CLUSTER_WORKERS', () => {
+    it('is 1 unless set; more than 1 needs PostgreSQL, and Redis in production', () => {
+      expect(validate({}).http.clusterWorkers).toBe(1);
+      expect(failure({ CLUSTER_WORKERS: '2' })).toContain('CLUSTER_WORKERS above 1 needs PostgreSQL');
+      expect(validate({ CLUSTER_WORKERS: '2', DATABASE_URL: 'postgres://u@db:5432/app' }).http.clusterWorkers).toBe(2);
+      const production = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40), MFA_ENCRYPTION_KEY: 'k'.repeat(44), AUDIT_CHAIN_KEY: 'a'.repeat(40) };
+      expect(failure({ ...production, CLUSTER_WORKERS: '2', DATABASE_URL: 'postgres://u@db:5432/app' })).toContain('needs REDIS_URL');
+      expect(failure({ CLUSTER_WORKERS: '0' })).toContain('CLUSTER_WORKERS');
+      expect(failure({ CLUSTER_WORKERS: '65' })).toContain('CLUSTER_WORKERS');
+    });
+  });
+
   describe('SEARCH_CONCURRENCY_TOTAL', () => {
     it('defaults to half of DB_POOL_SIZE, at least 1', () => {
       expect(validate({}).search.concurrencyTotal).toBe(5);

@@ -326,6 +326,17 @@ export class EnvironmentVariables {
   @IsInt()
   SHUTDOWN_TIMEOUT_SECONDS = 20;
 
+  /**
+   * Server processes on this machine (node:cluster), each a whole instance sharing the port; the first process
+   * only starts, restarts and stops them. More than 1 needs PostgreSQL (DATABASE_URL), and in production Redis
+   * (REDIS_URL), so the workers share their rate limits.
+   */
+  @Transform(toInt)
+  @Min(1)
+  @Max(64)
+  @IsInt()
+  CLUSTER_WORKERS = 1;
+
   /** Audit events older than this many days are removed by `npm run cli -- audit-prune` (six years, as HIPAA keeps documentation). */
   @Transform(toInt)
   @Min(1)
@@ -403,6 +414,12 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
   }
   if (env.NODE_ENV === 'production' && !env.AUDIT_CHAIN_KEY) {
     problems.push('AUDIT_CHAIN_KEY is required when NODE_ENV=production');
+  }
+  if (env.CLUSTER_WORKERS > 1 && !env.DATABASE_URL && !env.DB_NAME) {
+    problems.push('CLUSTER_WORKERS above 1 needs PostgreSQL (DATABASE_URL or DB_NAME): the embedded PGlite database belongs to one process');
+  }
+  if (env.CLUSTER_WORKERS > 1 && env.NODE_ENV === 'production' && !env.REDIS_URL) {
+    problems.push('CLUSTER_WORKERS above 1 needs REDIS_URL when NODE_ENV=production, so that the workers share their rate limits and session ends');
   }
   // Searches at the pool's size would leave plain reads no connection (issue 11, item 9).
   if (env.SEARCH_CONCURRENCY_TOTAL !== undefined && env.DB_POOL_SIZE > 1 && env.SEARCH_CONCURRENCY_TOTAL >= env.DB_POOL_SIZE) {
