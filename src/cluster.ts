@@ -9,9 +9,9 @@ const FAILED_START = 'exited before it listened';
  * are handed out in turn), restarts one that dies while serving, and on
  * SIGTERM or SIGINT passes SIGTERM to every worker, waits for all of them to
  * drain and close (each as a single instance would), and exits 0 if they all
- * did, else 1. A worker that exits before it ever listened (a bad
- * configuration, PostgreSQL refusing the credentials) stops them all, exit 1:
- * restarting it would only repeat the failure.
+ * did, else 1. A worker that exits with an error before it ever listened (a
+ * bad configuration, PostgreSQL refusing the credentials) stops them all,
+ * exit 1: restarting it would only repeat the failure.
  */
 export function superviseWorkers(count: number, log: (line: string) => void): void {
   let stopping = false;
@@ -38,7 +38,8 @@ export function superviseWorkers(count: number, log: (line: string) => void): vo
       exitWhenAllGone();
       return;
     }
-    if (!listening.has(worker)) {
+    // Exited with an error before it ever listened: its start failed (a signal, e.g. the OOM killer, is not that).
+    if (!listening.has(worker) && !signal) {
       log(`worker ${worker.process.pid} ${FAILED_START} (${how}); stopping the others`);
       stopping = true;
       failed = true;
@@ -46,7 +47,7 @@ export function superviseWorkers(count: number, log: (line: string) => void): vo
       exitWhenAllGone();
       return;
     }
-    log(`worker ${worker.process.pid} exited (${how}) while serving; starting another`);
+    log(`worker ${worker.process.pid} exited (${how})${listening.has(worker) ? ' while serving' : ' while starting'}; starting another`);
     cluster.fork();
   });
 

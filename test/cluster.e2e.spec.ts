@@ -90,9 +90,10 @@ if (process.env.TEST_DATABASE_URL) {
     });
 
     it('two workers serve; one that dies is replaced and the port keeps answering; SIGTERM drains them all and exits 0', async () => {
+      // Both workers up and listening (the ready probe above needed only one).
       const workers = await until(() => {
         const pids = childrenOf(server.pid!);
-        return pids.length === 2 ? pids : undefined;
+        return pids.length === 2 && pids.every((pid) => log.includes(`worker ${pid} listening`)) ? pids : undefined;
       }, 30_000);
       // The first process only supervises: both workers are servers of their own (each logged its start-up).
       expect(log.match(/starting 2 workers/g)).toHaveLength(1);
