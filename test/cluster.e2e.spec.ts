@@ -52,7 +52,24 @@ const answers = (url: string) =>
     req.setTimeout(5000, () => req.destroy());
   });
 
-// CLUSTER_WORKERS needs PostgreSQL (PGlite belongs to one process): this exists where TEST_DATABASE_URL is set.
+describe('CLUSTER_WORKERS with the embedded database (e2e)', () => {
+  it('is refused at start with one line naming the rule: PGlite belongs to one process', async () => {
+    const build = ensureTestBuild('api');
+    const child = spawn(process.execPath, [join(build, 'src', 'main.js')], {
+      env: { PATH: process.env.PATH, PORT: String(await freePort()), CLUSTER_WORKERS: '2', PGLITE_DATA_DIR: 'memory://' } as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr.trim()).toBe(
+      'Failed to start: Invalid configuration: CLUSTER_WORKERS above 1 needs PostgreSQL (DATABASE_URL or DB_NAME): the embedded PGlite database belongs to one process',
+    );
+  }, 90_000);
+});
+
+// Workers need PostgreSQL (PGlite belongs to one process): this part exists where TEST_DATABASE_URL is set.
 if (process.env.TEST_DATABASE_URL) {
   describe('CLUSTER_WORKERS=2: the built server as workers sharing one port (e2e, PostgreSQL)', () => {
     let db: TestDatabase;

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import { REVOKED_CHANNEL } from '../src/auth/session-revocations.js';
 import { SESSION_CACHE_MS } from '../src/auth/sessions.service.js';
 import { createTestApp, type TestApp } from './utils/app.js';
 import { createUser, PASSWORD } from './utils/factories.js';
@@ -14,6 +16,36 @@ async function whenTrue(probe: () => Promise<boolean>, limitMs: number): Promise
   }
   return null;
 }
+
+// On either database: what an instance announces when sessions end, as another instance's subscriber receives it.
+describe('Ended sessions are announced on Redis (e2e)', () => {
+  let t: TestApp;
+  let listener: Redis;
+  const heard: string[][] = [];
+
+  beforeAll(async () => {
+    t = await createTestApp({ REDIS_URL });
+    listener = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    listener.on('message', (_channel: string, message: string) => heard.push(JSON.parse(message)));
+    await listener.subscribe(REVOKED_CHANNEL);
+  });
+  afterAll(async () => {
+    listener?.disconnect();
+    await t?.close();
+  });
+
+  it('logout-all announces every session of the user it ended, and the token is refused at once', async () => {
+    const user = await createUser(t.http);
+    const second = await t.http.post('/api/auth/login/', { username: user.username, password: PASSWORD });
+    expect(second.status).toBe(200);
+    const [{ ids }] = await t.dataSource.query(`SELECT array_agg(id::text ORDER BY id) AS ids FROM sessions WHERE user_id = $1`, [user.id]);
+    expect(ids).toHaveLength(2);
+    expect((await t.http.post('/api/auth/logout-all/', undefined, { token: user.access })).status).toBe(204);
+    expect((await t.http.get('/api/auth/me/', { token: second.body.access })).status).toBe(401);
+    const announced = await whenTrue(async () => heard.some((h) => [...h].sort().join() === ids.join()), 2000);
+    expect(announced).not.toBeNull();
+  });
+});
 
 // Two instances of the API on one PostgreSQL and one Redis (issue 13, "Stateless instances"). PGlite is one
 // process's database: there is no second instance to share it with, so this exists where TEST_DATABASE_URL is set.
