@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
@@ -21,7 +21,7 @@ export const SEAL_INTERVAL_MS = 200;
  * truncated chain.
  */
 @Injectable()
-export class AuditSealer implements OnApplicationBootstrap, OnApplicationShutdown {
+export class AuditSealer implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(AuditSealer.name);
   private timer: NodeJS.Timeout | undefined;
   private checkpointTimer: NodeJS.Timeout | undefined;
@@ -42,6 +42,15 @@ export class AuditSealer implements OnApplicationBootstrap, OnApplicationShutdow
       this.checkpointTimer = setInterval(() => void this.logCheckpoint(), seconds * 1000);
       this.checkpointTimer.unref();
     }
+  }
+
+  /**
+   * Stops before any module closes (TypeORM ends its pool in its own
+   * onApplicationShutdown): a seal still running then would fail on a closing
+   * connection and log a warning about nothing. Called again at shutdown: a no-op.
+   */
+  beforeApplicationShutdown(): Promise<void> {
+    return this.onApplicationShutdown();
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { isDatabaseReady } from '../database/database-startup.js';
@@ -14,7 +14,7 @@ export const PURGE_INTERVAL_MS = 60 * 60_000;
  * time. A failure (the database down) is logged and retried next time.
  */
 @Injectable()
-export class DeletedPurger implements OnApplicationBootstrap, OnApplicationShutdown {
+export class DeletedPurger implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(DeletedPurger.name);
   private timer: NodeJS.Timeout | undefined;
   private run: Promise<void> | undefined;
@@ -27,6 +27,11 @@ export class DeletedPurger implements OnApplicationBootstrap, OnApplicationShutd
 
   onApplicationBootstrap(): void {
     this.schedule(PURGE_FIRST_DELAY_MS);
+  }
+
+  /** Stops before any module closes (the pool ends in TypeORM's onApplicationShutdown); again at shutdown: a no-op. */
+  beforeApplicationShutdown(): Promise<void> {
+    return this.onApplicationShutdown();
   }
 
   async onApplicationShutdown(): Promise<void> {

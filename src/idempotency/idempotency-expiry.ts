@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { isDatabaseReady } from '../database/database-startup.js';
@@ -14,7 +14,7 @@ const EXPIRY_BATCH = 1000;
  * batch deletes rows that are expired either way.
  */
 @Injectable()
-export class IdempotencyExpiry implements OnApplicationBootstrap, OnApplicationShutdown {
+export class IdempotencyExpiry implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(IdempotencyExpiry.name);
   private timer: NodeJS.Timeout | undefined;
   private run: Promise<number> | undefined;
@@ -29,6 +29,11 @@ export class IdempotencyExpiry implements OnApplicationBootstrap, OnApplicationS
       this.run ??= this.removeExpired().finally(() => (this.run = undefined));
     }, EXPIRY_INTERVAL_MS);
     this.timer.unref();
+  }
+
+  /** Stops before any module closes (the pool ends in TypeORM's onApplicationShutdown); again at shutdown: a no-op. */
+  beforeApplicationShutdown(): Promise<void> {
+    return this.onApplicationShutdown();
   }
 
   async onApplicationShutdown(): Promise<void> {
