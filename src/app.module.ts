@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { AdminModule } from './admin/admin.module.js';
 import { AuditInterceptor } from './audit/audit.interceptor.js';
+import { ConsistencyTokenInterceptor } from './database/read-consistency.js';
 import { AuditModule } from './audit/audit.module.js';
 import { RefusalsModule } from './audit/refusals.module.js';
 import { AuthModule } from './auth/auth.module.js';
@@ -67,6 +68,8 @@ export class AppModule {
         // Last: an admin without a confirmed second factor reaches only the MFA setup routes and logout-all.
         { provide: APP_GUARD, useClass: MfaRequiredGuard },
         { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
+        // Read-your-writes with replicas: a write's answer carries its position; a read that sends it back waits for no stale replica.
+        { provide: APP_INTERCEPTOR, useClass: ConsistencyTokenInterceptor },
         { provide: APP_PIPE, useFactory: createValidationPipe },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
       ],

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import {
+  CONSISTENCY_TOKEN_HEADER,
+  ConsistencyTokens,
   createHealthcareClient,
   isProblem,
   itemsOf,
@@ -472,5 +474,42 @@ describe('Typed client (e2e)', () => {
       const anonymous = createHealthcareClient({ baseUrl: t.baseUrl });
       await expect(pagesOf(anonymous, '/api/patients').next()).rejects.toMatchObject({ status: 401, problem: { status: 401 } });
     });
+  });
+});
+
+describe('Typed client: consistency tokens', () => {
+  /** A stand-in API: answers each request with the next scripted token (null: none) and records what it was sent. */
+  function scripted(tokens: Array<string | null>) {
+    const sent: Array<string | null> = [];
+    const fetch = async (input: Request | string | URL) => {
+      sent.push((input as Request).headers.get(CONSISTENCY_TOKEN_HEADER));
+      const token = tokens.shift() ?? null;
+      return new Response(JSON.stringify({ next: null, previous: null, results: [] }), {
+        status: 200,
+        headers: { 'content-type': 'application/json', ...(token ? { [CONSISTENCY_TOKEN_HEADER]: token } : {}) },
+      });
+    };
+    return { sent, fetch: fetch as typeof globalThis.fetch };
+  }
+
+  it('sends back the newest token any answer carried, never an older or malformed one', async () => {
+    const api = scripted([null, '0/16B3748', '0/1000', 'not-a-token', '1/0', null]);
+    const client = createHealthcareClient({ baseUrl: 'http://api.test', fetch: api.fetch });
+    for (let i = 0; i < 6; i++) await client.GET('/api/patients', {});
+    expect(api.sent).toEqual([null, null, '0/16B3748', '0/16B3748', '0/16B3748', '1/0']);
+  });
+
+  it('TokenSession does the same; a shared holder carries the token between clients; null sends none', async () => {
+    const shared = new ConsistencyTokens();
+    const writer = scripted(['0/2000']);
+    await new TokenSession({ baseUrl: 'http://api.test', fetch: writer.fetch, consistency: shared }).client.GET('/api/patients', {});
+    const reader = scripted([]);
+    await createHealthcareClient({ baseUrl: 'http://api.test', fetch: reader.fetch, consistency: shared }).GET('/api/patients', {});
+    expect(reader.sent).toEqual(['0/2000']);
+    const none = scripted(['0/3000', null]);
+    const plain = createHealthcareClient({ baseUrl: 'http://api.test', fetch: none.fetch, consistency: null });
+    await plain.GET('/api/patients', {});
+    await plain.GET('/api/patients', {});
+    expect(none.sent).toEqual([null, null]);
   });
 });

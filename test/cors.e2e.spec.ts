@@ -55,6 +55,29 @@ describe('CORS with CORS_ORIGINS set (e2e)', () => {
     expect(res.headers.get('access-control-max-age')).toBe('600');
   });
 
+  it('a cross-origin client may send the conditional, retry and consistency headers and read the ones it acts on', async () => {
+    const preflight = await t.http.request('OPTIONS', '/api/patients/', {
+      headers: {
+        origin: CLINIC,
+        'access-control-request-method': 'PATCH',
+        'access-control-request-headers': 'if-match, if-none-match, idempotency-key, x-consistency-token',
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase().split(/,\s*/)).toEqual(
+      expect.arrayContaining(['if-match', 'if-none-match', 'idempotency-key', 'x-consistency-token']),
+    );
+    const created = await t.http.post(
+      '/api/patients/',
+      { name: 'Cors Patient', age: 40, gender: 'female', address: 'Main St 1' },
+      { token: alice.access, headers: { origin: CLINIC } },
+    );
+    expect(created.status).toBe(201);
+    expect(created.headers.get('access-control-expose-headers')?.toLowerCase().split(/,\s*/)).toEqual(
+      expect.arrayContaining(['etag', 'location', 'retry-after', 'idempotent-replayed', 'x-consistency-token']),
+    );
+  });
+
   it.each(['https://evil.example', 'http://clinic.example', 'https://clinic.example.evil.example', 'https://clinic.example:8443', 'null'])(
     'another origin (%s) gets no CORS headers',
     async (origin) => {

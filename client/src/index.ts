@@ -1,7 +1,9 @@
 import createClient, { type Client } from 'openapi-fetch';
+import { ConsistencyTokens } from './consistency.js';
 import type { components, paths } from './schema.js';
 
 export type { components, operations, paths } from './schema.js';
+export { CONSISTENCY_TOKEN_HEADER, ConsistencyTokens } from './consistency.js';
 export { itemsOf, pagesOf, ProblemError, type ItemOf, type ListParams, type ListPath, type PageOf } from './pages.js';
 
 /** Every schema of the API by name, e.g. `Schemas['PatientDto']`. */
@@ -32,6 +34,12 @@ export interface ClientOptions {
   fetch?: typeof globalThis.fetch;
   /** Sends `Authorization: Bearer <token>` when this returns a token. */
   getAccessToken?: () => string | null | undefined;
+  /**
+   * Read-your-writes with replicas: the X-Consistency-Token of answers is
+   * remembered and sent back (a new holder by default; pass one to share it
+   * between clients, `null` to send none).
+   */
+  consistency?: ConsistencyTokens | null;
 }
 
 const CREDENTIAL_ROUTES = new Set(['/api/auth/register', '/api/auth/login', '/api/auth/refresh', '/api/auth/logout']);
@@ -39,6 +47,8 @@ const CREDENTIAL_ROUTES = new Set(['/api/auth/register', '/api/auth/login', '/ap
 /** A plain typed client. Pair it with {@link TokenSession} for login and automatic refresh. */
 export function createHealthcareClient(options: ClientOptions): HealthcareClient {
   const client = createClient<paths>({ baseUrl: options.baseUrl, fetch: options.fetch });
+  const consistency = options.consistency === undefined ? new ConsistencyTokens() : options.consistency;
+  if (consistency) client.use(consistency.middleware);
   const { getAccessToken } = options;
   if (getAccessToken) {
     client.use({
@@ -81,6 +91,8 @@ export class TokenSession {
     // The retry lives in the fetch, not in a middleware: it then sees each request as finally sent,
     // after any middleware a caller adds with client.use().
     this.client = createClient<paths>({ baseUrl: options.baseUrl, fetch: (request) => this.send(request) });
+    const consistency = options.consistency === undefined ? new ConsistencyTokens() : options.consistency;
+    if (consistency) this.client.use(consistency.middleware);
     this.client.use({
       onRequest: ({ request, schemaPath }) => {
         // These carry their own credentials (a password or a refresh token) in the body.

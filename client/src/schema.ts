@@ -45,7 +45,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: the database answers (503 otherwise) */
+        /**
+         * Readiness: the database answers (503 otherwise)
+         * @description With DATABASE_REPLICA_URLS, `info.replicas.replicas` lists each replica (status up, lagging, down or not_standby; lag_ms; replayed position); a replica never makes this fail.
+         */
         get: operations["healthReady"];
         put?: never;
         post?: never;
@@ -1256,7 +1259,10 @@ export interface operations {
                 /** @description Before this time. */
                 until?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The X-Consistency-Token of your last write's answer (sent when the API reads from replicas): this page then shows that write, whichever instance or replica serves it. Without it, a page may be up to REPLICA_MAX_LAG_MS behind the primary. */
+                "X-Consistency-Token"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2336,7 +2342,10 @@ export interface operations {
                 max_age?: number;
                 ordering?: "name" | "-name" | "created_at" | "-created_at" | "age" | "-age";
             };
-            header?: never;
+            header?: {
+                /** @description The X-Consistency-Token of your last write's answer (sent when the API reads from replicas): this page then shows that write, whichever instance or replica serves it. Without it, a page may be up to REPLICA_MAX_LAG_MS behind the primary. */
+                "X-Consistency-Token"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2559,7 +2568,10 @@ export interface operations {
                 /** @description Opaque cursor taken from a `next` or `previous` link. */
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The X-Consistency-Token of your last write's answer (sent when the API reads from replicas): this page then shows that write, whichever instance or replica serves it. Without it, a page may be up to REPLICA_MAX_LAG_MS behind the primary. */
+                "X-Consistency-Token"?: string;
+            };
             path: {
                 id: string;
             };
@@ -3226,7 +3238,10 @@ export interface operations {
                 specialization?: string;
                 ordering?: "name" | "-name" | "specialization" | "-specialization" | "created_at" | "-created_at";
             };
-            header?: never;
+            header?: {
+                /** @description The X-Consistency-Token of your last write's answer (sent when the API reads from replicas): this page then shows that write, whichever instance or replica serves it. Without it, a page may be up to REPLICA_MAX_LAG_MS behind the primary. */
+                "X-Consistency-Token"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3449,7 +3464,10 @@ export interface operations {
                 /** @description Opaque cursor taken from a `next` or `previous` link. */
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The X-Consistency-Token of your last write's answer (sent when the API reads from replicas): this page then shows that write, whichever instance or replica serves it. Without it, a page may be up to REPLICA_MAX_LAG_MS behind the primary. */
+                "X-Consistency-Token"?: string;
+            };
             path: {
                 id: string;
             };
@@ -4138,7 +4156,10 @@ export interface operations {
                 /** @description Opaque cursor taken from a `next` or `previous` link. */
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The X-Consistency-Token of your last write's answer (sent when the API reads from replicas): this page then shows that write, whichever instance or replica serves it. Without it, a page may be up to REPLICA_MAX_LAG_MS behind the primary. */
+                "X-Consistency-Token"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4357,7 +4378,10 @@ export interface operations {
                 /** @description Opaque cursor taken from a `next` or `previous` link. */
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The X-Consistency-Token of your last write's answer (sent when the API reads from replicas): this page then shows that write, whichever instance or replica serves it. Without it, a page may be up to REPLICA_MAX_LAG_MS behind the primary. */
+                "X-Consistency-Token"?: string;
+            };
             path: {
                 /** @description The patient's id */
                 id: string;
@@ -4508,7 +4532,10 @@ export interface operations {
                 /** @description Only the patients of this user. */
                 owner?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The X-Consistency-Token of your last write's answer (sent when the API reads from replicas): this page then shows that write, whichever instance or replica serves it. Without it, a page may be up to REPLICA_MAX_LAG_MS behind the primary. */
+                "X-Consistency-Token"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4780,7 +4807,10 @@ export interface operations {
                 is_active?: boolean;
                 ordering?: "username" | "-username" | "date_joined" | "-date_joined";
             };
-            header?: never;
+            header?: {
+                /** @description The X-Consistency-Token of your last write's answer (sent when the API reads from replicas): this page then shows that write, whichever instance or replica serves it. Without it, a page may be up to REPLICA_MAX_LAG_MS behind the primary. */
+                "X-Consistency-Token"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5223,7 +5253,10 @@ export interface operations {
                 /** @description Only the mappings of this user's patients. */
                 owner?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The X-Consistency-Token of your last write's answer (sent when the API reads from replicas): this page then shows that write, whichever instance or replica serves it. Without it, a page may be up to REPLICA_MAX_LAG_MS behind the primary. */
+                "X-Consistency-Token"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5308,7 +5341,10 @@ export interface operations {
                 /** @description Deleted patients (the default) or deleted doctors. */
                 type?: "patient" | "doctor";
             };
-            header?: never;
+            header?: {
+                /** @description The X-Consistency-Token of your last write's answer (sent when the API reads from replicas): this page then shows that write, whichever instance or replica serves it. Without it, a page may be up to REPLICA_MAX_LAG_MS behind the primary. */
+                "X-Consistency-Token"?: string;
+            };
             path?: never;
             cookie?: never;
         };

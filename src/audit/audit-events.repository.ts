@@ -193,6 +193,8 @@ export class AuditEventsRepository {
 
   /** One keyset page (up to pageSize + 1 rows, in SQL order: see pageOf). */
   async listPage(filter: EventFilter, page: PageRequest): Promise<EventRow[]> {
-    return (await this.pageQuery(filter, page).getRawMany()) as EventRow[];
+    // May be slightly stale, as every admin list: on a replica when one may serve it (PreparedSql.read).
+    const [text, values] = this.pageQuery(filter, page).getQueryAndParameters();
+    return this.sql.read<EventRow>(text, values, false);
   }
 }

@@ -1,5 +1,5 @@
 import { applyDecorators, HttpCode, type Type } from '@nestjs/common';
-import { ApiExtraModels, ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import { ApiExtraModels, ApiHeader, ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiResponse, getSchemaPath } from '@nestjs/swagger';
 import { PageDto } from './pagination.js';
 import { problem, PROBLEM_CONTENT_TYPE, type ProblemDetails } from './problem.js';
 
@@ -110,6 +110,15 @@ export function ApiProblems(...problems: (number | ProblemDoc)[]) {
 export function ApiPageResponse(item: Type<unknown>, description: string) {
   return applyDecorators(
     ApiExtraModels(PageDto, item),
+    // Pages may be read on a replica: the token of the caller's last write makes this read see it (read-consistency.ts).
+    ApiHeader({
+      name: 'X-Consistency-Token',
+      required: false,
+      description:
+        'The X-Consistency-Token of your last write\'s answer (sent when the API reads from replicas): this page then shows that write, ' +
+        'whichever instance or replica serves it. Without it, a page may be up to REPLICA_MAX_LAG_MS behind the primary.',
+      schema: { type: 'string', pattern: '^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$', example: '0/3000148' },
+    }),
     ApiOkResponse({
       description: `${description}; follow \`next\` for the rest`,
       schema: {

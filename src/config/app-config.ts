@@ -15,6 +15,10 @@ export interface DatabaseConfig {
   migrateOnStart: boolean;
   /** PostgreSQL with separate roles: migrations run through this connection (the owner role); DATABASE_URL is the app role. */
   migrationUrl?: string;
+  /** Streaming replicas that may serve reads allowed to be slightly stale (lists, searches, history); see replicas.ts. */
+  replicaUrls: string[];
+  /** A replica further behind than this serves no such read unless the client's consistency token says it has what it needs. */
+  replicaMaxLagMs: number;
   /** The roles `npm run cli -- db-roles` creates: the schema's owner (runs migrations) and the app's. */
   ownerRole: string;
   ownerPassword?: string;
@@ -122,6 +126,8 @@ export class AppConfig {
       pgliteDataDir: env.PGLITE_DATA_DIR,
       migrateOnStart: env.DB_MIGRATE_ON_START,
       migrationUrl: env.DATABASE_MIGRATION_URL,
+      replicaUrls: env.DATABASE_REPLICA_URLS,
+      replicaMaxLagMs: env.REPLICA_MAX_LAG_MS,
       ownerRole: env.DB_OWNER_ROLE,
       ownerPassword: env.DB_OWNER_PASSWORD,
       appRole: env.DB_APP_ROLE,

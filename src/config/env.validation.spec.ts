@@ -179,6 +179,18 @@ describe(validateEnv.name, () => {
     });
   });
 
+  describe('DATABASE_REPLICA_URLS and REPLICA_MAX_LAG_MS', () => {
+    it('are no replicas and 1000 ms unless set; replicas need a PostgreSQL primary and postgres:// URLs', () => {
+      expect(validate({}).database).toMatchObject({ replicaUrls: [], replicaMaxLagMs: 1000 });
+      const primary = { DATABASE_URL: 'postgres://u@db:5432/app' };
+      const set = validate({ ...primary, DATABASE_REPLICA_URLS: 'postgres://u@r1:5432/app, postgresql://u:p@r2/app', REPLICA_MAX_LAG_MS: '0' });
+      expect(set.database).toMatchObject({ replicaUrls: ['postgres://u@r1:5432/app', 'postgresql://u:p@r2/app'], replicaMaxLagMs: 0 });
+      expect(failure({ DATABASE_REPLICA_URLS: 'postgres://u@r1:5432/app' })).toContain('DATABASE_REPLICA_URLS needs a PostgreSQL primary');
+      expect(failure({ ...primary, DATABASE_REPLICA_URLS: 'r1:5432' })).toContain('DATABASE_REPLICA_URLS must be comma-separated postgres:// URLs');
+      expect(failure({ ...primary, REPLICA_MAX_LAG_MS: '-1' })).toContain('REPLICA_MAX_LAG_MS');
+    });
+  });
+
   describe('SEARCH_CONCURRENCY_TOTAL', () => {
     it('defaults to half of DB_POOL_SIZE, at least 1', () => {
       expect(validate({}).search.concurrencyTotal).toBe(5);

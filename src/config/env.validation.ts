@@ -102,6 +102,22 @@ export class EnvironmentVariables {
   @IsString()
   DATABASE_MIGRATION_URL?: string;
 
+  /**
+   * Comma-separated PostgreSQL streaming replicas (postgres://... each): lists, searches and history pages may
+   * be read there; single records, writes and everything inside a write stay on the primary. Empty: every
+   * read goes to the primary.
+   */
+  @Transform(toList)
+  @Matches(/^postgres(ql)?:\/\/\S+$/, { each: true, message: 'DATABASE_REPLICA_URLS must be comma-separated postgres:// URLs' })
+  DATABASE_REPLICA_URLS: string[] = [];
+
+  /** A replica further behind the primary than this (milliseconds) serves no read without a consistency token; 0: only a replica that has caught up. */
+  @Transform(toInt)
+  @Min(0)
+  @Max(600_000)
+  @IsInt()
+  REPLICA_MAX_LAG_MS = 1000;
+
   /** `db-roles`: the role that owns the schema and runs migrations. */
   @Matches(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'DB_OWNER_ROLE must be a lower-case SQL identifier' })
   DB_OWNER_ROLE = 'hc_owner';
@@ -420,6 +436,9 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
   }
   if (env.CLUSTER_WORKERS > 1 && env.NODE_ENV === 'production' && !env.REDIS_URL) {
     problems.push('CLUSTER_WORKERS above 1 needs REDIS_URL when NODE_ENV=production, so that the workers share their rate limits and session ends');
+  }
+  if (env.DATABASE_REPLICA_URLS.length > 0 && !env.DATABASE_URL && !env.DB_NAME) {
+    problems.push('DATABASE_REPLICA_URLS needs a PostgreSQL primary (DATABASE_URL or DB_NAME): the embedded PGlite database has no replicas');
   }
   // Searches at the pool's size would leave plain reads no connection (issue 11, item 9).
   if (env.SEARCH_CONCURRENCY_TOTAL !== undefined && env.DB_POOL_SIZE > 1 && env.SEARCH_CONCURRENCY_TOTAL >= env.DB_POOL_SIZE) {

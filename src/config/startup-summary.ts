@@ -51,7 +51,8 @@ export function startupSummary(config: AppConfig): string[] {
     `Healthcare API listening on ${base} (routes under ${base}/api/)`,
     `API docs: ${base}/docs (OpenAPI document: ${base}/docs-json)`,
     consoleBuilt ? `Staff console: ${base}/admin` : `Staff console: not built (run \`npm run build\`), then ${base}/admin`,
-    `Database: ${describeDatabase(config.database)}`,
+    `Database: ${describeDatabase(config.database)}` +
+      (config.database.replicaUrls.length > 0 ? `, reads may go to ${config.database.replicaUrls.length} replica(s) (state in /health/ready)` : ''),
     dataDirectory(config),
     'Create an admin: npm run cli -- create-superuser --username admin --email admin@example.org' +
       (onDisk ? ' (stop this server first: the embedded database allows one process at a time)' : ''),

@@ -1,5 +1,5 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { type DatabaseConfig, databaseKind } from '../config/app-config.js';
 import { buildDataSourceOptions } from './data-source-options.js';
@@ -8,6 +8,7 @@ import { DatabaseStartupShutdown } from './database-startup.shutdown.js';
 import { migrateAsOwner } from './db-roles.js';
 import { releasePGliteDataDir } from './pglite-lock.js';
 import { PreparedSql } from './prepared-sql.js';
+import { ReplicaSet } from './replicas.js';
 
 /**
  * TypeORM's DataSource for `database`, connected and migrated before the app
@@ -34,8 +35,17 @@ export class DatabaseModule {
           dataSourceFactory: (options?: DataSourceOptions) => openAppDataSource(options, database, use),
         }),
       ],
-      providers: [PreparedSql, DatabaseStartupShutdown],
-      exports: [PreparedSql],
+      providers: [
+        {
+          provide: ReplicaSet,
+          inject: [getDataSourceToken()],
+          // Tools (the CLI, migrations) read and write the primary only.
+          useFactory: (dataSource: DataSource) => new ReplicaSet(use === 'server' ? database : { ...database, replicaUrls: [] }, dataSource),
+        },
+        PreparedSql,
+        DatabaseStartupShutdown,
+      ],
+      exports: [PreparedSql, ReplicaSet],
     };
   }
 }

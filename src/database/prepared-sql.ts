@@ -4,6 +4,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import pg from 'pg';
 import { DataSource, type DataSourceOptions, type EntityManager, QueryFailedError } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
+import { requiredPosition } from './read-consistency.js';
+import { ReplicaSet } from './replicas.js';
 import { openSearchPool } from './search-pool.js';
 
 interface PgResult {
@@ -16,6 +18,9 @@ interface PgClient {
   on(event: 'error', listener: (error: Error) => void): unknown;
   removeListener(event: 'error', listener: (error: Error) => void): unknown;
 }
+
+/** SQLSTATE query_canceled: statement_timeout (or a cancel request) stopped the statement. */
+const STATEMENT_CANCELLED = '57014';
 
 /** Distinct statements given a name; past this (a bug building ever-new SQL), statements run unnamed. */
 const MAX_NAMED = 1000;
@@ -47,6 +52,7 @@ export class PreparedSql implements OnApplicationShutdown {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Optional() @Inject(AppConfig) config?: AppConfig,
+    @Optional() @Inject(ReplicaSet) private readonly replicas?: ReplicaSet,
   ) {
     this.postgres = (dataSource.options as { driver?: unknown }).driver === undefined;
     this.searchConnections = config?.search.concurrencyTotal ?? 5;
@@ -68,22 +74,49 @@ export class PreparedSql implements OnApplicationShutdown {
     try {
       if (!this.dataSource.isInitialized) throw Object.assign(new Error('The database connection is closed.'), { code: '08003' });
       this.searchPool ??= openSearchPool(this.dataSource.options as Extract<DataSourceOptions, { type: 'postgres' }>, this.searchConnections);
-      const client = await this.searchPool.connect();
-      const onError = () => undefined;
-      client.on('error', onError);
-      let failure: Error | undefined;
-      try {
-        return (await client.query({ name: this.nameOf(text), text, values })).rows as T[];
-      } catch (error) {
-        // An error the server sent (a cancelled statement) leaves the connection usable; any other closes it.
-        if (!(error instanceof pg.DatabaseError)) failure = error as Error;
-        throw error;
-      } finally {
-        client.removeListener('error', onError);
-        client.release(failure);
-      }
+      return await this.runOn<T>(this.searchPool, text, values);
     } catch (error) {
       throw error instanceof QueryFailedError ? error : new QueryFailedError(text, values, error as Error);
+    }
+  }
+
+  /**
+   * A read that may be slightly stale (a list page, a search, a history page):
+   * on a replica when one may serve this request (ReplicaSet.pick, with the
+   * request's consistency token), else on the primary as search() or query().
+   * A replica's failure is never the client's: the read runs again on the
+   * primary, except a search the replica cancelled for its cost, which would
+   * be as slow there (its 503 stands). Only reads outside any transaction
+   * come here, so nothing a write depends on is read from a replica.
+   */
+  async read<T = Record<string, unknown>>(text: string, values: unknown[], searching: boolean): Promise<T[]> {
+    const replica = this.replicas?.pick(requiredPosition());
+    if (replica) {
+      try {
+        return await this.runOn<T>(replica.pool, text, values);
+      } catch (error) {
+        if (searching && (error as { code?: unknown }).code === STATEMENT_CANCELLED) throw new QueryFailedError(text, values, error as Error);
+        this.replicas?.failed(replica, error);
+      }
+    }
+    return searching ? this.search<T>(text, values) : this.query<T>(text, values);
+  }
+
+  /** One named statement on a connection of `pool` (a pool of this class's own, not TypeORM's). */
+  private async runOn<T>(pool: pg.Pool, text: string, values: unknown[]): Promise<T[]> {
+    const client = await pool.connect();
+    const onError = () => undefined;
+    client.on('error', onError);
+    let failure: Error | undefined;
+    try {
+      return (await client.query({ name: this.nameOf(text), text, values })).rows as T[];
+    } catch (error) {
+      // An error the server sent (a cancelled statement) leaves the connection usable; any other closes it.
+      if (!(error instanceof pg.DatabaseError)) failure = error as Error;
+      throw error;
+    } finally {
+      client.removeListener('error', onError);
+      client.release(failure);
     }
   }
 

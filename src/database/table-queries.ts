@@ -92,7 +92,8 @@ export class TableQueries<T extends ObjectLiteral> {
     }
     const values = shape.names.map((name) => params[name]);
     values.push(page.pageSize + 1);
-    return searching ? this.sql.search(shape.text, values) : this.sql.query(shape.text, values);
+    // A list page may be slightly stale: one on a replica when the request allows it (PreparedSql.read).
+    return this.sql.read(shape.text, values, searching);
   }
 
   private buildShape<F>(query: ListQuery<T, F>, params: Row, page: PageRequest, keyset: ReturnType<typeof keysetOf>): ListShape {

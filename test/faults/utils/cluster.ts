@@ -84,6 +84,26 @@ export class PgCluster {
     return cluster;
   }
 
+  /**
+   * A streaming standby of this cluster, as an operator makes one:
+   * `pg_basebackup -R` (which writes primary_conninfo and standby.signal)
+   * into a directory of its own, on its own port, then started. It serves
+   * read-only queries (hot_standby is on by default).
+   */
+  async createStandby(): Promise<PgCluster> {
+    const dir = mkdtempSync(join(tmpdir(), 'hc-standby-'));
+    if (this.runAs) chownSync(dir, this.runAs.uid, this.runAs.gid);
+    const standby = new PgCluster(dir, await freePort(), this.bin, this.runAs);
+    await standby.pgTool('pg_basebackup', ['-h', '127.0.0.1', '-p', String(this.port), '-U', 'postgres', '-D', standby.dataDir, '-R', '-X', 'stream', '-c', 'fast']);
+    // The copied postgresql.conf names the primary's port and socket: later lines win.
+    appendFileSync(
+      join(standby.dataDir, 'postgresql.conf'),
+      ['', '# test: a streaming standby', `port = ${standby.port}`, `unix_socket_directories = '${dir}'`, ''].join('\n'),
+    );
+    await standby.start();
+    return standby;
+  }
+
   async start(): Promise<void> {
     await this.pgTool('pg_ctl', ['start', '-w', '-t', '60', '-D', this.dataDir, '-l', this.logFile]);
   }
