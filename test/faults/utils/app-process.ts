@@ -55,8 +55,8 @@ export class AppProcess {
   }
 
   /** Spawns the server; does not wait for it (see waitUntilServing). */
-  static async spawn(databaseUrl: string, env: Record<string, string> = {}): Promise<AppProcess> {
-    const port = await freePort();
+  static async spawn(databaseUrl: string, env: Record<string, string> = {}, port?: number): Promise<AppProcess> {
+    port ??= await freePort();
     const child = spawn(process.execPath, ['--enable-source-maps', 'dist-test/src/main.js'], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -82,8 +82,8 @@ export class AppProcess {
   }
 
   /** Spawns the server and waits until GET /health/ready answers 200. */
-  static async start(databaseUrl: string, env: Record<string, string> = {}): Promise<AppProcess> {
-    const app = await AppProcess.spawn(databaseUrl, env);
+  static async start(databaseUrl: string, env: Record<string, string> = {}, port?: number): Promise<AppProcess> {
+    const app = await AppProcess.spawn(databaseUrl, env, port);
     await app.waitUntilReady(60_000);
     return app;
   }
