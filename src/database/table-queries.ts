@@ -188,6 +188,36 @@ export class TableQueries<T extends ObjectLiteral> {
     return row ? this.rows.fromRow(row) : null;
   }
 
+  /** Locks the live row with this id against a concurrent delete (FOR SHARE) until `manager`'s transaction ends; false if there is none. */
+  async lockLive(id: string, manager: EntityManager): Promise<boolean> {
+    if (!this.softDeletes) throw new Error('lockLive on a table whose rows are not marked deleted');
+    const rows: unknown[] = await manager.query(`SELECT 1 FROM ${this.tableName} WHERE id = $1 AND deleted_at IS NULL FOR SHARE`, [id]);
+    return rows.length > 0;
+  }
+
+  /**
+   * Removes for good up to `limit` rows marked deleted before `before`,
+   * oldest first, skipping rows another transaction holds (what cascades
+   * from them goes too); their ids.
+   */
+  async purgeDeleted(before: Date, limit: number, manager: EntityManager): Promise<string[]> {
+    if (!this.softDeletes) throw new Error('purgeDeleted on a table whose rows are not marked deleted');
+    const table = this.tableName;
+    const rows: Array<{ id: string }> = await manager.query(
+      `WITH gone AS (
+         DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE deleted_at < $1 ORDER BY deleted_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING id
+       ) SELECT id FROM gone`,
+      [before, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** The table's name, from the entity's metadata (never client input). */
+  private get tableName(): string {
+    return this.dataSource.getMetadata(this.target).tableName;
+  }
+
   private get softDeletes(): boolean {
     return this.dataSource.getMetadata(this.target).findColumnWithPropertyName('deletedAt') !== undefined;
   }

@@ -168,20 +168,12 @@ export class PatientsRepository {
 
   /** Locks a live patient against a concurrent delete until the caller's transaction ends; false if there is none. */
   async lockLive(id: string, manager: EntityManager): Promise<boolean> {
-    const rows: unknown[] = await manager.query(`SELECT 1 FROM patients WHERE id = $1 AND deleted_at IS NULL FOR SHARE`, [id]);
-    return rows.length > 0;
+    return this.table.lockLive(id, manager);
   }
 
   /** Removes for good up to `limit` patients deleted before `before`, oldest first (their history and mappings go with them); their ids. */
   async purgeDeleted(before: Date, limit: number, manager: EntityManager): Promise<string[]> {
-    const rows: Array<{ id: string }> = await manager.query(
-      `WITH gone AS (
-         DELETE FROM patients WHERE id IN (SELECT id FROM patients WHERE deleted_at < $1 ORDER BY deleted_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
-         RETURNING id
-       ) SELECT id FROM gone`,
-      [before, limit],
-    );
-    return rows.map((r) => r.id);
+    return this.table.purgeDeleted(before, limit, manager);
   }
 }
 
