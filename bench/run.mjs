@@ -77,6 +77,8 @@ const { values: opts } = parseArgs({
     throttle: { type: 'boolean', default: false },
     // With --throttle: the API's counters in this Redis (the baseline keeps its in-memory counter).
     redis: { type: 'string' },
+    // The API as this many instances behind HAProxy (deploy/haproxy.cfg); its CPU and RSS are theirs and HAProxy's together.
+    instances: { type: 'string' },
   },
   strict: true,
 });
@@ -118,7 +120,8 @@ if (opts.warmup) CONFIG.warmup = Number(opts.warmup);
 const ONLY = opts.only ? new Set(opts.only.split(',').map(Number)) : null;
 const MODE = QUICK ? 'quick' : opts.scaling ? 'scaling' : 'full';
 /** A run with other settings than the standard ones writes to results/partial/, never over latest.json. */
-const PARTIAL = !QUICK && Boolean(opts.only || opts.profile || opts.throttle || opts.runs || opts.seconds || opts.warmup);
+const INSTANCES = Math.max(1, Number(opts.instances ?? 1) || 1);
+const PARTIAL = !QUICK && Boolean(opts.only || opts.profile || opts.throttle || opts.runs || opts.seconds || opts.warmup || INSTANCES > 1);
 
 const ADMIN_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const DB_NAME = process.env.BENCH_DATABASE || (QUICK ? 'hc_bench_quick' : 'hc_bench');
@@ -318,22 +321,28 @@ function scenarioEnv(scenario, ctx) {
 /** One wrk run against one server, with the server's and PostgreSQL's CPU and the server's peak RSS around it. */
 async function measure(server, scenario, ctx, seconds) {
   const env = scenarioEnv(scenario, ctx);
-  const cpu0 = cpuMicros(server.pid);
+  // Several instances behind HAProxy: their processes and HAProxy's count together.
+  const pids = server.pids ?? [server.pid];
+  const cpuOf = () => sumOrNull(pids.map(cpuMicros));
+  const rssOf = () => pids.reduce((sum, pid) => sum + rssMb(pid), 0);
+  const lb0 = server.lbPid ? cpuMicros(server.lbPid) : null;
+  const cpu0 = cpuOf();
   const db0 = await pgBackendCpu(admin, DB_NAME, ctx.postmaster);
   if (ctx.pgss) await db.query('SELECT pg_stat_statements_reset()');
-  const peakReset = resetPeakRss(server.pid);
+  const peakReset = pids.length === 1 && resetPeakRss(server.pid);
   const busy0 = machineBusyMicros();
   const self0 = selfAndChildrenMicros();
   const wall0 = performance.now();
-  let sampled = rssMb(server.pid);
-  const sampler = setInterval(() => (sampled = Math.max(sampled, rssMb(server.pid))), 200);
+  let sampled = rssOf();
+  const sampler = setInterval(() => (sampled = Math.max(sampled, rssOf())), 200);
   let r;
   try {
     r = await runWrk({ port: server.port, script: join(LUA, scenario.script), connections: scenario.connections, threads: 2, seconds, env });
   } finally {
     clearInterval(sampler);
   }
-  const cpu1 = cpuMicros(server.pid);
+  const cpu1 = cpuOf();
+  const lb1 = server.lbPid ? cpuMicros(server.lbPid) : null;
   const busy1 = machineBusyMicros();
   const self1 = selfAndChildrenMicros();
   const wallUs = (performance.now() - wall0) * 1000;
@@ -346,6 +355,7 @@ async function measure(server, scenario, ctx, seconds) {
     ...r,
     ...(statements ? { statements } : {}),
     cpu_us_per_req: cpu0 !== null && cpu1 !== null ? (cpu1 - cpu0) / n : null,
+    ...(lb0 !== null && lb1 !== null ? { lb_cpu_us_per_req: (lb1 - lb0) / n } : {}),
     db_cpu_us_per_req: db1.size > 0 ? dbUs / n : null,
     peak_rss_mb: Math.max(sampled, peakReset ? peakRssMb(server.pid) : 0),
     // Load from anything but this run (other processes on the machine), in percent of one core:
@@ -406,7 +416,7 @@ async function runScenario(scenario, ctx, api, base) {
 function progress(label, r) {
   out(
     `  ${label.padEnd(9)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50_ms.toFixed(2)} ms  p99 ${r.p99_ms.toFixed(2)} ms  ` +
-      `app ${r.cpu_us_per_req?.toFixed(0) ?? '-'} µs/req  db ${r.db_cpu_us_per_req?.toFixed(0) ?? '-'} µs/req  ` +
+      `app ${r.cpu_us_per_req?.toFixed(0) ?? '-'} µs/req${r.lb_cpu_us_per_req !== undefined ? ` (HAProxy ${r.lb_cpu_us_per_req.toFixed(0)})` : ''}  db ${r.db_cpu_us_per_req?.toFixed(0) ?? '-'} µs/req  ` +
       `rss ${r.peak_rss_mb.toFixed(0)} MB  errors ${r.errors}  non-2xx ${r.non_2xx}  other load ${r.other_cpu_pct.toFixed(0)}%`,
   );
 }
@@ -504,6 +514,7 @@ async function startServers(ctx) {
   // Counters in process memory on both servers (the API's default): no Redis round trip in the figures,
   // unless --redis=<url> puts the API's there.
   delete common.REDIS_URL;
+  if (INSTANCES > 1) return { api: await startInstances(common, ctx), common };
   const apiPort = await freePort();
   const api = await startServer({
     name: 'API',
@@ -519,6 +530,57 @@ async function startServers(ctx) {
   servers.push(api);
   return { api, common };
 }
+
+/** --instances=N: N APIs as `start:prod` runs them, and HAProxy with deploy/haproxy.cfg in front; one server to measure. */
+async function startInstances(common, ctx) {
+  if (INSTANCES > 3) throw new Error('--instances: deploy/haproxy.cfg names at most 3 instances');
+  const instances = [];
+  for (let i = 1; i <= INSTANCES; i++) {
+    const port = await freePort();
+    const instance = await startServer({
+      name: `API ${i}`,
+      cwd: ROOT,
+      args: [...startProdNodeArgs(), 'dist/src/main.js'],
+      // The first migrates; the others find the schema current (under the same advisory lock either way).
+      env: { ...common, PORT: String(port), DB_MIGRATE_ON_START: 'true', TRUST_PROXY: '127.0.0.1', ...(opts.redis ? { REDIS_URL: opts.redis } : {}) },
+      port,
+      logFile: join(ctx.work, `api-${i}.log`),
+      readyPath: '/health/ready',
+    });
+    servers.push(instance);
+    instances.push(instance);
+  }
+  const lbPort = await freePort();
+  const lbEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HC_LISTEN: `127.0.0.1:${lbPort}` };
+  instances.forEach((instance, i) => (lbEnv[`HC_API_${i + 1}`] = `127.0.0.1:${instance.port}`));
+  const lb = await startServer({
+    name: 'HAProxy',
+    command: 'haproxy',
+    args: ['-db', '-f', join(ROOT, 'deploy', 'haproxy.cfg')],
+    env: lbEnv,
+    port: lbPort,
+    logFile: join(ctx.work, 'haproxy.log'),
+    readyPath: '/health/ready',
+  });
+  servers.push(lb);
+  return {
+    name: `API x${INSTANCES} + HAProxy`,
+    port: lbPort,
+    pid: instances[0].pid,
+    pids: [...instances.map((instance) => instance.pid), lb.pid],
+    lbPid: lb.pid,
+    logFile: instances[0].logFile,
+    get alive() {
+      return lb.alive && instances.every((instance) => instance.alive);
+    },
+    async stop() {
+      await lb.stop();
+      await Promise.all(instances.map((instance) => instance.stop()));
+    },
+  };
+}
+
+const sumOrNull = (values) => (values.some((v) => v === null) ? null : values.reduce((a, b) => a + b, 0));
 
 async function startBaseline(ctx, common) {
   const port = await freePort();

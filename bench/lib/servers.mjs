@@ -25,13 +25,13 @@ function get(port, path) {
 }
 
 /**
- * Spawns `node <args>` with its output in logFile and waits until readyPath
+ * Spawns `node <args>` (or `command <args>`) with its output in logFile and waits until readyPath
  * answers 200. The returned object's pid is the node process itself (no npm
  * or shell in between), so /proc figures are the server's own.
  */
-export async function startServer({ name, args, env, port, logFile, readyPath, cwd, ipc = false }) {
+export async function startServer({ name, command = process.execPath, args, env, port, logFile, readyPath, cwd, ipc = false }) {
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', fd, fd, ...(ipc ? ['ipc'] : [])] });
+  const child = spawn(command, args, { cwd, env, stdio: ['ignore', fd, fd, ...(ipc ? ['ipc'] : [])] });
   if (ipc) child.channel?.unref();
   let exited = null;
   child.on('exit', (code, signal) => {
