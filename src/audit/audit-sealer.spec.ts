@@ -8,9 +8,9 @@ import { AuditSealer } from './audit-sealer.js';
 
 const CHECKPOINT = 'hc-audit-cp1.7.' + 'ab'.repeat(32) + '.1.2026-12-03T13:00:00.000Z.' + 'A'.repeat(43);
 
-/** A DataSource the startup code counts as connected and migrated (what the sealer waits for). */
+/** A DataSource the startup code counts as connected and migrated (what the sealer waits for); embedded, so the sealer's lease is held. */
 async function readyDataSource(): Promise<DataSource> {
-  const fake = { isInitialized: true, initialize: async () => fake } as unknown as DataSource;
+  const fake = { isInitialized: true, options: { type: 'postgres', driver: {} }, initialize: async () => fake } as unknown as DataSource;
   return openDataSource(fake, { migrate: false, migrationLock: false, waitWhenDown: false, onFatal: () => undefined });
 }
 
@@ -35,7 +35,7 @@ describe(AuditSealer.name, () => {
 
   it('logs a signed checkpoint every interval (for operators to keep outside the database), and seals meanwhile', async () => {
     const s = await sealer(3600);
-    s.onApplicationBootstrap();
+    await s.onApplicationBootstrap();
     await jest.advanceTimersByTimeAsync(3599_000);
     expect(log).not.toHaveBeenCalledWith(expect.anything(), 'audit checkpoint');
     expect(chain.seal).toHaveBeenCalled();
@@ -48,7 +48,7 @@ describe(AuditSealer.name, () => {
 
   it('logs none with an interval of 0', async () => {
     const s = await sealer(0);
-    s.onApplicationBootstrap();
+    await s.onApplicationBootstrap();
     await jest.advanceTimersByTimeAsync(7200_000);
     expect(chain.checkpoint).not.toHaveBeenCalled();
     await s.onApplicationShutdown();

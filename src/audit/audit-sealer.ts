@@ -2,18 +2,27 @@ import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationB
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
+import { AdvisoryLease } from '../database/advisory-lease.js';
 import { isDatabaseReady } from '../database/database-startup.js';
 import { AuditChainService, SEAL_BATCH } from './audit-chain.service.js';
 
 /** How often the pending events are chained: the most an event stays unsealed in normal running. */
 export const SEAL_INTERVAL_MS = 200;
+/** The session advisory lock of the instance that seals (beside 7245001, the purge, and 7245002, idempotency keys). */
+export const SEALER_LOCK_KEY = 7245003;
+/** The sealer's session in pg_stat_activity, followed by the process id of the instance. */
+export const SEALER_APPLICATION_NAME = 'healthcare-api audit sealer';
 
 /**
  * Extends the audit hash chain in the background: every SEAL_INTERVAL_MS it
  * seals what requests have written since (up to SEAL_BATCH events a round).
- * Every instance runs one; when two race, the database keeps one's links and
- * the other tries again. A failure (the database down) is logged once and
- * retried on the next tick: nothing is lost, the events stay queued.
+ * One instance seals at a time: the one holding the sealer's lease (a
+ * session advisory lock, advisory-lease.ts); the others wait and take over
+ * within about a second when the holder stops or dies, or
+ * LEASE_IDLE_TIMEOUT_MS after it freezes. Were two ever to seal at once, the
+ * database would still keep one's links and refuse the other's. A failure
+ * (the database down) is logged once and retried on the next tick: nothing
+ * is lost, the events stay queued.
  *
  * Every AUDIT_CHECKPOINT_INTERVAL seconds it also logs a signed checkpoint
  * (`audit checkpoint`, with position and hash) for operators to keep outside
@@ -28,14 +37,26 @@ export class AuditSealer implements OnApplicationBootstrap, BeforeApplicationShu
   private tick: Promise<void> | undefined;
   private stopped = false;
   private failing = false;
+  private readonly lease: AdvisoryLease;
 
   constructor(
     private readonly chain: AuditChainService,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    // The process id in the session's name: pg_stat_activity shows which instance seals.
+    this.lease = new AdvisoryLease(dataSource, SEALER_LOCK_KEY, `${SEALER_APPLICATION_NAME} ${process.pid}`, (held) =>
+      this.logger.log(held ? 'this instance seals the audit trail' : 'this instance no longer seals the audit trail'),
+    );
+  }
 
-  onApplicationBootstrap(): void {
+  /** Whether this instance holds the sealer's lease now. */
+  get sealing(): boolean {
+    return this.lease.held;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.lease.start();
     this.schedule();
     const seconds = this.config.audit.checkpointIntervalSeconds;
     if (seconds > 0) {
@@ -58,6 +79,8 @@ export class AuditSealer implements OnApplicationBootstrap, BeforeApplicationShu
     clearTimeout(this.timer);
     clearInterval(this.checkpointTimer);
     await this.tick;
+    // After the last seal: another instance takes over at its next try.
+    await this.lease.stop();
   }
 
   private schedule(): void {
@@ -70,7 +93,7 @@ export class AuditSealer implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private async sealPending(): Promise<void> {
-    if (!isDatabaseReady(this.dataSource)) return;
+    if (!this.lease.held || !isDatabaseReady(this.dataSource)) return;
     try {
       while (!this.stopped && (await this.chain.seal()) === SEAL_BATCH);
       if (this.failing) this.logger.log('audit events are being sealed again');
@@ -85,7 +108,8 @@ export class AuditSealer implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private async logCheckpoint(): Promise<void> {
-    if (this.stopped || !isDatabaseReady(this.dataSource)) return;
+    // The sealer's checkpoints: one series, from the instance that extends the chain.
+    if (this.stopped || !this.lease.held || !isDatabaseReady(this.dataSource)) return;
     try {
       this.logger.log({ audit_checkpoint: await this.chain.checkpoint() }, 'audit checkpoint');
     } catch (error) {

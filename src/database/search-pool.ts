@@ -7,7 +7,7 @@ export const SEARCH_STATEMENT_TIMEOUT_MS = 1000;
 /** The searches' sessions in pg_stat_activity. */
 export const SEARCH_APPLICATION_NAME = 'healthcare-api search';
 
-type PostgresOptions = Extract<DataSourceOptions, { type: 'postgres' }>;
+export type PostgresOptions = Extract<DataSourceOptions, { type: 'postgres' }>;
 
 /**
  * The connections searches run on (PostgreSQL only): a pool of its own, built
@@ -23,13 +23,7 @@ type PostgresOptions = Extract<DataSourceOptions, { type: 'postgres' }>;
 export function openSearchPool(options: PostgresOptions, max: number): pg.Pool {
   const extra = (options.extra ?? {}) as pg.PoolConfig;
   const pool = new pg.Pool({
-    connectionString: options.url,
-    host: options.host,
-    port: options.port,
-    user: options.username,
-    password: typeof options.password === 'string' ? options.password : undefined,
-    database: options.database,
-    ssl: options.ssl as pg.PoolConfig['ssl'],
+    ...connectionConfigOf(options),
     ...extra,
     max,
     idleTimeoutMillis: 10_000,
@@ -41,4 +35,17 @@ export function openSearchPool(options: PostgresOptions, max: number): pg.Pool {
   // An idle connection the server closed (a restart) is dropped by the pool; without a listener it would crash the process.
   pool.on('error', () => undefined);
   return pool;
+}
+
+/** Where TypeORM's connections go (address, credentials, TLS), for a connection or pool of this code's own. */
+export function connectionConfigOf(options: PostgresOptions): pg.ClientConfig {
+  return {
+    connectionString: options.url,
+    host: options.host,
+    port: options.port,
+    user: options.username,
+    password: typeof options.password === 'string' ? options.password : undefined,
+    database: options.database,
+    ssl: options.ssl as pg.ClientConfig['ssl'],
+  };
 }
