@@ -17,20 +17,17 @@ export const PROBE_INTERVAL_MS = 250;
 export const REPLICA_QUERY_DEADLINE_MS = 1000;
 /** A replica that does not accept a connection in this long (frozen, partitioned) counts as down. */
 const REPLICA_CONNECT_TIMEOUT_MS = 500;
-/** The replicas' sessions in pg_stat_activity. */
 export const REPLICA_APPLICATION_NAME = 'healthcare-api replica read';
 /** The primary positions remembered, to tell how far behind a replica is (a minute at PROBE_INTERVAL_MS). */
 const SAMPLES = 240;
 
 export type ReplicaStatus = 'starting' | 'up' | 'lagging' | 'down' | 'not_standby';
 
-/** One replica as /health/ready shows it: never its URL (which may hold a password). */
+/** One replica as /health/ready shows it (never its URL, which may hold a password): lag in ms at its last check, and replayed position. */
 export interface ReplicaReport {
   name: string;
   status: ReplicaStatus;
-  /** How far behind the primary it was at its last check, in milliseconds (null: unknown). */
   lag_ms: number | null;
-  /** The WAL position it had replayed at its last check. */
   replayed: string | null;
 }
 
