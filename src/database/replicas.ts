@@ -9,11 +9,7 @@ import { SEARCH_STATEMENT_TIMEOUT_MS } from './search-pool.js';
 
 /** How often each instance looks at the primary's WAL position and at each replica's. */
 export const PROBE_INTERVAL_MS = 250;
-/**
- * A read sent to a replica that has not answered in this long is given up
- * and run on the primary: with the primary's own answer, the request stays
- * within QUERY_DEADLINE_MS (2.5 s) even when a replica freezes.
- */
+/** A replica read unanswered this long is run on the primary instead: the request stays within QUERY_DEADLINE_MS even when a replica freezes. */
 export const REPLICA_QUERY_DEADLINE_MS = 1000;
 /** A replica that does not accept a connection in this long (frozen, partitioned) counts as down. */
 const REPLICA_CONNECT_TIMEOUT_MS = 500;
