@@ -8,7 +8,7 @@ import { SESSION_CACHE_MS } from '../../src/auth/sessions.service.js';
 import { LEASE_IDLE_TIMEOUT_MS } from '../../src/database/advisory-lease.js';
 import { QUERY_DEADLINE_MS } from '../../src/database/data-source-options.js';
 import { CONSISTENCY_TOKEN_HEADER } from '../../src/database/read-consistency.js';
-import { AppProcess, FAULTS_JWT_SECRET } from '../faults/utils/app-process.js';
+import { AppProcess, PRODUCTION_SECRETS } from '../faults/utils/app-process.js';
 import { PgCluster } from '../faults/utils/cluster.js';
 import { Checks } from '../faults/utils/figures.js';
 import { duration, FaultsClient, now, type Outcome, sleep, succeeded } from '../faults/utils/http.js';
@@ -78,10 +78,7 @@ function cli(databaseUrl: string, args: string[]): Promise<{ code: number; outpu
       {
         env: {
           PATH: process.env.PATH ?? '/usr/bin:/bin',
-          NODE_ENV: 'production',
-          JWT_SECRET: FAULTS_JWT_SECRET,
-          MFA_ENCRYPTION_KEY: 'faults-mfa-key-that-is-long-enough-0123456789',
-          AUDIT_CHAIN_KEY: 'faults-audit-chain-key-that-is-long-enough-0123456789',
+          ...PRODUCTION_SECRETS,
           DATABASE_URL: databaseUrl,
           LOG_LEVEL: 'warn',
         },

@@ -5,6 +5,14 @@ import { freePort } from './ports.js';
 
 export const FAULTS_JWT_SECRET = 'faults-secret-that-is-long-enough-for-hs256-0123456789';
 
+/** What production refuses to start without: the server and the CLI under test get the same (test-only) keys. */
+export const PRODUCTION_SECRETS = {
+  NODE_ENV: 'production',
+  JWT_SECRET: FAULTS_JWT_SECRET,
+  MFA_ENCRYPTION_KEY: 'faults-mfa-key-that-is-long-enough-0123456789',
+  AUDIT_CHAIN_KEY: 'faults-audit-chain-key-that-is-long-enough-0123456789',
+};
+
 /** The repository root: jest runs with it as the working directory. */
 const ROOT = resolve('.');
 
@@ -62,10 +70,7 @@ export class AppProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
-        NODE_ENV: 'production',
-        JWT_SECRET: FAULTS_JWT_SECRET,
-        MFA_ENCRYPTION_KEY: 'faults-mfa-key-that-is-long-enough-0123456789',
-        AUDIT_CHAIN_KEY: 'faults-audit-chain-key-that-is-long-enough-0123456789',
+        ...PRODUCTION_SECRETS,
         LOG_LEVEL: 'warn',
         DATABASE_URL: databaseUrl,
         HOST: '127.0.0.1',
