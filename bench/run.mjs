@@ -11,7 +11,9 @@
 // --profile (both servers sample themselves with the V8 profiler; one .cpuprofile per scenario
 // and server in bench/results/profiles; the figures of such a run are not comparable),
 // --throttle (rate limiters on, with limits no run reaches; off by default, see bench/README.md),
-// --redis=<url> (with --throttle: the API's counters in that Redis).
+// --redis=<url> (with --throttle: the API's counters in that Redis), --instances=N (the API as N
+// instances behind HAProxy), --private-pg (a PostgreSQL primary of the bench's own, initdb in a
+// temporary directory) and --replica (that primary plus a streaming standby the API reads lists from).
 // DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres) names the server; the
 // harness works in a database of its own (hc_bench, or hc_bench_quick) that it creates and drops.
 import { execFileSync } from 'node:child_process';
@@ -42,6 +44,7 @@ function startProdNodeArgs() {
   return script.split(/\s+/).filter((arg) => arg.startsWith('--'));
 }
 import {
+  childrenCpu,
   cpuMicros,
   findPostmaster,
   machineBusyMicros,
@@ -53,6 +56,7 @@ import {
   selfAndChildrenMicros,
 } from './lib/procstat.mjs';
 import { markdownTable, svgChart, textTable } from './lib/report.mjs';
+import { BenchCluster } from './lib/pgcluster.mjs';
 import { startServer } from './lib/servers.mjs';
 import { freePort, median, out, round, sleep, spread, warn } from './lib/util.mjs';
 import { ensureWrk, killWrk, runWrk } from './lib/wrk.mjs';
@@ -79,6 +83,10 @@ const { values: opts } = parseArgs({
     redis: { type: 'string' },
     // The API as this many instances behind HAProxy (deploy/haproxy.cfg); its CPU and RSS are theirs and HAProxy's together.
     instances: { type: 'string' },
+    // A PostgreSQL primary of the bench's own (initdb in a temporary directory) instead of DATABASE_URL's.
+    'private-pg': { type: 'boolean', default: false },
+    // --private-pg plus a streaming standby (pg_basebackup -R) given to the API as DATABASE_REPLICA_URLS.
+    replica: { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -121,11 +129,14 @@ const ONLY = opts.only ? new Set(opts.only.split(',').map(Number)) : null;
 const MODE = QUICK ? 'quick' : opts.scaling ? 'scaling' : 'full';
 /** A run with other settings than the standard ones writes to results/partial/, never over latest.json. */
 const INSTANCES = Math.max(1, Number(opts.instances ?? 1) || 1);
-const PARTIAL = !QUICK && Boolean(opts.only || opts.profile || opts.throttle || opts.runs || opts.seconds || opts.warmup || INSTANCES > 1);
+const PRIVATE_PG = opts['private-pg'] || opts.replica;
+const PARTIAL =
+  !QUICK && Boolean(opts.only || opts.profile || opts.throttle || opts.runs || opts.seconds || opts.warmup || INSTANCES > 1 || PRIVATE_PG);
 
-const ADMIN_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+// Reassigned in main() when the bench brings its own PostgreSQL (--private-pg, --replica).
+let ADMIN_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const DB_NAME = process.env.BENCH_DATABASE || (QUICK ? 'hc_bench_quick' : 'hc_bench');
-const DB_URL = databaseUrl(ADMIN_URL, DB_NAME);
+let DB_URL = databaseUrl(ADMIN_URL, DB_NAME);
 const JWT_SECRET = randomBytes(48).toString('base64url');
 const PASSWORD = `bench-${randomBytes(18).toString('base64url')}-Quartz`;
 /** argon2id as src/auth/password-hasher.ts sets it (OWASP: 19 MiB, t=2, p=1). */
@@ -150,6 +161,10 @@ let admin = null;
 let db = null;
 let databaseMade = false;
 let cleaning = null;
+/** --private-pg / --replica: the bench's own servers ({ primary, standby? }), removed by cleanup(). */
+const clusters = {};
+/** --replica: a superuser session on the standby (to wait for its replay). */
+let standbyAdmin = null;
 
 /** Stops everything the run started and drops its database; every caller gets the same promise. */
 function cleanup() {
@@ -161,6 +176,8 @@ function cleanup() {
       await dropDatabase(admin, DB_NAME).catch((e) => warn(`could not drop ${DB_NAME}: ${e.message}`));
     }
     await admin?.end().catch(() => {});
+    await standbyAdmin?.end().catch(() => {});
+    for (const cluster of [clusters.standby, clusters.primary]) cluster?.destroy();
     if (!opts['keep-db']) rmSync(work, { recursive: true, force: true });
   })();
   return cleaning;
@@ -328,6 +345,7 @@ async function measure(server, scenario, ctx, seconds) {
   const lb0 = server.lbPid ? cpuMicros(server.lbPid) : null;
   const cpu0 = cpuOf();
   const db0 = await pgBackendCpu(admin, DB_NAME, ctx.postmaster);
+  const replica0 = await replicationCpu(ctx);
   if (ctx.pgss) await db.query('SELECT pg_stat_statements_reset()');
   const peakReset = pids.length === 1 && resetPeakRss(server.pid);
   const busy0 = machineBusyMicros();
@@ -347,7 +365,8 @@ async function measure(server, scenario, ctx, seconds) {
   const self1 = selfAndChildrenMicros();
   const wallUs = (performance.now() - wall0) * 1000;
   const db1 = await pgBackendCpu(admin, DB_NAME, ctx.postmaster);
-  const dbUs = db1.size > 0 ? pgCpuBetween(db0, db1) : 0;
+  const replicaUs = replica0 ? pgCpuBetween(replica0, await replicationCpu(ctx)) : 0;
+  const dbUs = db1.size > 0 ? pgCpuBetween(db0, db1) + replicaUs : 0;
   if (!server.alive) throw new Error(`${server.name} died during scenario ${scenario.id}; see ${server.logFile}`);
   const n = Math.max(1, r.requests);
   const statements = ctx.pgss ? await topStatements(n) : undefined;
@@ -357,6 +376,7 @@ async function measure(server, scenario, ctx, seconds) {
     cpu_us_per_req: cpu0 !== null && cpu1 !== null ? (cpu1 - cpu0) / n : null,
     ...(lb0 !== null && lb1 !== null ? { lb_cpu_us_per_req: (lb1 - lb0) / n } : {}),
     db_cpu_us_per_req: db1.size > 0 ? dbUs / n : null,
+    ...(replica0 ? { replica_cpu_us_per_req: replicaUs / n } : {}),
     peak_rss_mb: Math.max(sampled, peakReset ? peakRssMb(server.pid) : 0),
     // Load from anything but this run (other processes on the machine), in percent of one core:
     // the machine's busy time less the server, its PostgreSQL backends, wrk and the harness.
@@ -395,6 +415,7 @@ function summarize(runs) {
     peak_rss_mb: round(Math.max(...runs.map((r) => r.peak_rss_mb)), 1),
     cpu_us_per_req: round(median(runs.map((r) => r.cpu_us_per_req)), 1),
     db_cpu_us_per_req: round(median(runs.map((r) => r.db_cpu_us_per_req)), 1),
+    ...(runs[0]?.replica_cpu_us_per_req !== undefined ? { replica_cpu_us_per_req: round(median(runs.map((r) => r.replica_cpu_us_per_req)), 1) } : {}),
   };
 }
 
@@ -416,7 +437,7 @@ async function runScenario(scenario, ctx, api, base) {
 function progress(label, r) {
   out(
     `  ${label.padEnd(9)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50_ms.toFixed(2)} ms  p99 ${r.p99_ms.toFixed(2)} ms  ` +
-      `app ${r.cpu_us_per_req?.toFixed(0) ?? '-'} µs/req${r.lb_cpu_us_per_req !== undefined ? ` (HAProxy ${r.lb_cpu_us_per_req.toFixed(0)})` : ''}  db ${r.db_cpu_us_per_req?.toFixed(0) ?? '-'} µs/req  ` +
+      `app ${r.cpu_us_per_req?.toFixed(0) ?? '-'} µs/req${r.lb_cpu_us_per_req !== undefined ? ` (HAProxy ${r.lb_cpu_us_per_req.toFixed(0)})` : ''}  db ${r.db_cpu_us_per_req?.toFixed(0) ?? '-'}${r.replica_cpu_us_per_req !== undefined ? ` (replica ${r.replica_cpu_us_per_req.toFixed(0)})` : ''} µs/req  ` +
       `rss ${r.peak_rss_mb.toFixed(0)} MB  errors ${r.errors}  non-2xx ${r.non_2xx}  other load ${r.other_cpu_pct.toFixed(0)}%`,
   );
 }
@@ -521,7 +542,7 @@ async function startServers(ctx) {
     cwd: ROOT,
     // As `npm run start:prod` starts it (its node flags: the heap limits), plus any given for an experiment.
     args: [...profilerArgs(), ...startProdNodeArgs(), ...(process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean), 'dist/src/main.js'],
-    env: { ...common, PORT: String(apiPort), DB_MIGRATE_ON_START: 'true', ...(opts.redis ? { REDIS_URL: opts.redis } : {}), ...profilerEnv('api') },
+    env: { ...common, PORT: String(apiPort), DB_MIGRATE_ON_START: 'true', ...replicaEnv(), ...(opts.redis ? { REDIS_URL: opts.redis } : {}), ...profilerEnv('api') },
     port: apiPort,
     logFile: join(ctx.work, 'api.log'),
     ipc: opts.profile,
@@ -542,7 +563,7 @@ async function startInstances(common, ctx) {
       cwd: ROOT,
       args: [...startProdNodeArgs(), 'dist/src/main.js'],
       // The first migrates; the others find the schema current (under the same advisory lock either way).
-      env: { ...common, PORT: String(port), DB_MIGRATE_ON_START: 'true', TRUST_PROXY: '127.0.0.1', ...(opts.redis ? { REDIS_URL: opts.redis } : {}) },
+      env: { ...common, PORT: String(port), DB_MIGRATE_ON_START: 'true', TRUST_PROXY: '127.0.0.1', ...replicaEnv(), ...(opts.redis ? { REDIS_URL: opts.redis } : {}) },
       port,
       logFile: join(ctx.work, `api-${i}.log`),
       readyPath: '/health/ready',
@@ -578,6 +599,49 @@ async function startInstances(common, ctx) {
       await Promise.all(instances.map((instance) => instance.stop()));
     },
   };
+}
+
+/** --private-pg / --replica: the bench's own primary (and standby); the run's URLs then name them. */
+async function startClusters() {
+  clusters.primary = await BenchCluster.primary();
+  ADMIN_URL = clusters.primary.url;
+  DB_URL = databaseUrl(ADMIN_URL, DB_NAME);
+  if (!opts.replica) return;
+  // Made before the database exists: CREATE DATABASE, the migrations and the seeding stream to it.
+  clusters.standby = await clusters.primary.standby();
+  standbyAdmin = await connect(clusters.standby.url);
+}
+
+/** The API's replica (--replica); the baseline, a bare server, reads from the primary. */
+const replicaEnv = () => (clusters.standby ? { DATABASE_REPLICA_URLS: databaseUrl(clusters.standby.url, DB_NAME) } : {});
+
+/**
+ * --replica: what replication costs beyond the primary's backends, by pid: every process of the
+ * standby (WAL replay, the WAL receiver, the API's read sessions) and the primary's WAL senders.
+ */
+async function replicationCpu(ctx) {
+  if (!clusters.standby) return null;
+  const cpu = childrenCpu(ctx.standbyPostmaster);
+  const { rows } = await admin.query("SELECT pid FROM pg_stat_activity WHERE backend_type = 'walsender'");
+  for (const { pid } of rows) {
+    const us = cpuMicros(pid);
+    if (us !== null) cpu.set(`w${pid}`, us);
+  }
+  return cpu;
+}
+
+/** --replica: the standby has replayed the seeding, and the API counts it as up (else every read goes to the primary). */
+async function replicaReady(api) {
+  await BenchCluster.caughtUp(admin, standbyAdmin);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const res = await fetch(`http://127.0.0.1:${api.port}/health/ready`).catch(() => null);
+    const body = res ? await res.json().catch(() => ({})) : {};
+    const replicas = body?.info?.replicas?.replicas ?? [];
+    if (replicas.length > 0 && replicas.every((r) => r.status === 'up')) return replicas;
+    if (Date.now() > deadline) throw new Error(`--replica: the API does not see its replica up: ${JSON.stringify(replicas)}`);
+    await sleep(250);
+  }
 }
 
 const sumOrNull = (values) => (values.some((v) => v === null) ? null : values.reduce((a, b) => a + b, 0));
@@ -636,6 +700,7 @@ async function main() {
   ensureWrk();
   if (opts.build && !opts['no-build']) await timed('built', async () => build());
 
+  if (PRIVATE_PG) await timed(opts.replica ? 'own PostgreSQL primary and streaming standby started' : 'own PostgreSQL started', startClusters);
   admin = await connect(ADMIN_URL);
   const machine = await machineInfo();
   out(`machine: ${machine.cpus} CPUs, ${machine.cpu_model}, Node ${machine.node}, ${machine.postgres}`);
@@ -644,6 +709,7 @@ async function main() {
   db = await connect(DB_URL);
 
   const ctx = { work, postmaster: await findPostmaster(admin), tokens: {} };
+  if (standbyAdmin) ctx.standbyPostmaster = await findPostmaster(standbyAdmin);
   if (!ctx.postmaster) warn('the PostgreSQL server is not on this machine: database CPU is not measured');
   const { api, common } = await timed('API started, migrations applied', () => startServers(ctx));
 
@@ -663,6 +729,10 @@ async function main() {
     await vacuumAnalyze(db);
   });
   const base = await timed('baseline started', () => startBaseline(ctx, common));
+  if (clusters.standby) {
+    const replicas = await timed('standby caught up, seen up by the API', () => replicaReady(api));
+    out(`replica: ${replicas.map((r) => `${r.name} ${r.status}, lag ${r.lag_ms} ms`).join('; ')} (lists and searches read there)`);
+  }
   const idleRss = { api: round(rssMb(api.pid), 1), baseline: round(rssMb(base.pid), 1) };
   out(`RSS after start, before any load: API ${idleRss.api} MB, baseline ${idleRss.baseline} MB`);
 

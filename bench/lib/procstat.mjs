@@ -1,7 +1,7 @@
 // CPU time and memory of processes, read from /proc. CPU per request holds up
 // on a noisy machine where requests per second do not.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 let ticksPerSecond = 100;
 try {
@@ -33,6 +33,30 @@ export function parentPid(pid) {
   } catch {
     return null;
   }
+}
+
+/** CPU of a process's direct children (a standby's startup process, WAL receiver and backends), by pid. */
+export function childrenCpu(pid) {
+  const cpu = new Map();
+  let tasks = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return cpu;
+  }
+  for (const task of tasks) {
+    let children = '';
+    try {
+      children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const child of children.trim().split(/\s+/).filter(Boolean)) {
+      const us = cpuMicros(Number(child));
+      if (us !== null) cpu.set(Number(child), us);
+    }
+  }
+  return cpu;
 }
 
 function statusKb(pid, key) {
