@@ -38,20 +38,21 @@ export function parentPid(pid) {
 /** CPU of a process's direct children (a standby's startup process, WAL receiver and backends), by pid. */
 export function childrenCpu(pid) {
   const cpu = new Map();
-  let tasks = [];
+  const read = (path) => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  let tasks;
   try {
     tasks = readdirSync(`/proc/${pid}/task`);
   } catch {
     return cpu;
   }
   for (const task of tasks) {
-    let children = '';
-    try {
-      children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const child of children.trim().split(/\s+/).filter(Boolean)) {
+    for (const child of read(`/proc/${pid}/task/${task}/children`).trim().split(/\s+/).filter(Boolean)) {
       const us = cpuMicros(Number(child));
       if (us !== null) cpu.set(Number(child), us);
     }
